@@ -1,0 +1,177 @@
+package kernel
+
+import "time"
+
+// Kernel is the whole signaling state of one beckon instance. It is not
+// safe for concurrent use: one goroutine owns it (the runtime's loop).
+type Kernel struct {
+	cfg Config
+	now int64  // latest time seen, Unix nanoseconds
+	seq uint64 // invitations created so far; orders them
+
+	invites   map[string]*invitation   // open invitations by ID
+	pendingOf map[string][]*invitation // per user, open non-online-only invitations pending for them, in creation order
+	openBy    map[string]int           // per inviter, open invitations
+	deadlines deadlineHeap
+	presence  map[string][]string            // per online user, connected sessions in connection order
+	groups    map[string]map[string]struct{} // members per group
+	requests  requestMemory
+
+	out []Output // reused output buffer
+}
+
+// invitation is one open invitation.
+type invitation struct {
+	id         string
+	inviter    string
+	group      string
+	data       string
+	invitees   []string // in invite order; never modified after creation
+	states     []State  // parallel to invitees
+	push       *PushInfo
+	seq        uint64
+	created    int64 // Unix nanoseconds
+	deadline   int64 // Unix nanoseconds; 0 = no timeout
+	timeout    int32 // seconds
+	pending    int32 // invitees still pending
+	heapIndex  int32 // position in the deadline heap, -1 when absent
+	onlineOnly bool
+
+	one      [1]string // backing of invitees for 1:1 invitations
+	oneState [1]State  // backing of states for 1:1 invitations
+}
+
+// New returns an empty kernel.
+func New(cfg Config) *Kernel {
+	return &Kernel{
+		cfg:       cfg.withDefaults(),
+		invites:   make(map[string]*invitation),
+		pendingOf: make(map[string][]*invitation),
+		openBy:    make(map[string]int),
+		presence:  make(map[string][]string),
+		groups:    make(map[string]map[string]struct{}),
+		requests:  newRequestMemory(),
+	}
+}
+
+// Apply applies in at time now: first every timeout due at or before now
+// (see Tick), then the input. It returns the input's result and every
+// output, timeouts first. The output slice belongs to the kernel and is
+// valid until the next call. See the package doc for what to do with them.
+func (k *Kernel) Apply(now time.Time, in Input) (Result, []Output) {
+	k.out = k.out[:0]
+	t := now.UnixNano()
+	if t < k.now {
+		t = k.now
+	}
+	k.now = t
+	fired := k.expire(t)
+	k.requests.expire(t, k.cfg.RequestIDWindow)
+	var res Result
+	if in.Op != OpTick {
+		res = k.step(&in)
+	}
+	res.Changed = res.Changed || fired
+	return res, k.out
+}
+
+// Tick lets time pass to now: every invitation whose deadline is at or
+// before now times out, in deadline order (ties in creation order). It is
+// Apply(now, Input{Op: OpTick}); a driver that logs inputs logs it as such
+// when it reports Changed.
+func (k *Kernel) Tick(now time.Time) (Result, []Output) {
+	return k.Apply(now, Input{Op: OpTick})
+}
+
+// NextDeadline returns the earliest pending timeout; ok is false when no
+// invitation can time out.
+func (k *Kernel) NextDeadline() (deadline time.Time, ok bool) {
+	if len(k.deadlines) == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, k.deadlines[0].deadline), true
+}
+
+// Now returns the kernel's time: the latest time it was given.
+func (k *Kernel) Now() time.Time { return time.Unix(0, k.now) }
+
+// Open returns the number of open invitations.
+func (k *Kernel) Open() int { return len(k.invites) }
+
+// Online reports whether user has at least one connected session.
+func (k *Kernel) Online(user string) bool { return len(k.presence[user]) > 0 }
+
+// step applies one non-tick input at k.now.
+func (k *Kernel) step(in *Input) Result {
+	if in.RequestID != "" && in.Op <= OpModify {
+		if id, ok := k.requests.lookup(in.User, in.RequestID); ok {
+			return Result{InviteID: id, Duplicate: true}
+		}
+	}
+	if err := k.validate(in); err != nil {
+		return Result{Err: err, InviteID: in.InviteID}
+	}
+	var res Result
+	switch in.Op {
+	case OpInvite, OpInviteInGroup:
+		res = k.invite(in)
+	case OpCancel:
+		res = k.cancel(in)
+	case OpAccept:
+		res = k.answer(in, tAccept)
+	case OpReject:
+		res = k.answer(in, tReject)
+	case OpModify:
+		res = k.modify(in)
+	case OpConnect:
+		res = k.connect(in)
+	case OpDisconnect:
+		res = k.disconnect(in)
+	case OpSetGroup, OpJoinGroup, OpLeaveGroup:
+		res = k.membership(in)
+	}
+	if res.Err == nil && in.RequestID != "" {
+		k.requests.remember(in.User, in.RequestID, res.InviteID, k.now, k.cfg.MaxRequestIDs)
+		res.Changed = true
+	}
+	return res
+}
+
+// emitTo hands ev to every connected session of user.
+func (k *Kernel) emitTo(user string, ev *Event) {
+	for _, s := range k.presence[user] {
+		k.out = append(k.out, Output{Kind: OutEvent, User: user, Session: s, Event: *ev})
+	}
+}
+
+// emitToParticipants hands ev to the inviter, then every invitee.
+func (k *Kernel) emitToParticipants(inv *invitation, ev *Event) {
+	k.emitTo(inv.inviter, ev)
+	for _, u := range inv.invitees {
+		k.emitTo(u, ev)
+	}
+}
+
+// record appends the history message of an action unless online-only.
+func (k *Kernel) record(inv *invitation, sender string, action Action, invitees []string, data string) {
+	if inv.onlineOnly {
+		return
+	}
+	conv := Conversation{Group: inv.group}
+	if inv.group == "" {
+		conv = C2C(inv.inviter, inv.invitees[0])
+	}
+	k.out = append(k.out, Output{Kind: OutHistory, History: History{
+		Conv: conv, Sender: sender, At: k.now,
+		Info: SignalingInfo{
+			BusinessID: BusinessID, InviteID: inv.id, GroupID: inv.group, Inviter: inv.inviter,
+			InviteeList: invitees, Data: data, Timeout: int(inv.timeout), ActionType: action,
+			OnlineUserOnly: inv.onlineOnly,
+		},
+	}})
+}
+
+func (k *Kernel) newInvitationEvent(inv *invitation) Event {
+	return Event{Type: EventNewInvitation, InviteID: inv.id, Inviter: inv.inviter, GroupID: inv.group,
+		Invitees: inv.invitees, Data: inv.data}
+}

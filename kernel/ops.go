@@ -1,0 +1,324 @@
+package kernel
+
+// This file holds every transition of the kernel: the effect of each
+// operation once validate has accepted its form.
+
+func (k *Kernel) invite(in *Input) Result {
+	if in.Op == OpInviteInGroup {
+		members, ok := k.groups[in.Group]
+		if !ok {
+			return Result{Err: fail(ErrGroupNotFound, "Group", in.Group, "the group is unknown: set its members first")}
+		}
+		if _, ok := members[in.User]; !ok {
+			return Result{Err: fail(ErrNotGroupMember, "User", in.User, "the inviter is not a member of group %q", in.Group)}
+		}
+		for i, u := range in.Invitees {
+			if _, ok := members[u]; !ok {
+				return Result{Err: fail(ErrInvalidParameters, "Invitees["+itoa(i)+"]", u, "the invitee is not a member of group %q", in.Group)}
+			}
+		}
+	}
+	if k.openBy[in.User] >= k.cfg.MaxOpenPerInviter {
+		return Result{Err: fail(ErrInvalidParameters, "User", in.User,
+			"the inviter already has %d open invitations (Config.MaxOpenPerInviter)", k.cfg.MaxOpenPerInviter)}
+	}
+	id := in.InviteID
+	if id != "" {
+		if _, used := k.invites[id]; used {
+			return Result{InviteID: id, Err: fail(ErrAlreadyExists, "InviteID", id, "an open invitation has this ID; choose another or leave it empty")}
+		}
+	} else {
+		var err error
+		if id, err = k.drawInviteID(); err != nil {
+			return Result{Err: err}
+		}
+	}
+
+	k.seq++
+	inv := &invitation{
+		id: id, inviter: in.User, group: in.Group, data: in.Data, push: in.Push,
+		seq: k.seq, created: k.now, timeout: int32(in.Timeout), heapIndex: -1,
+		onlineOnly: in.OnlineUserOnly,
+	}
+	if in.Op == OpInvite {
+		inv.one[0] = in.Invitees[0]
+		inv.invitees, inv.states = inv.one[:], inv.oneState[:]
+	} else {
+		inv.invitees = append([]string(nil), in.Invitees...)
+		inv.states = make([]State, len(in.Invitees))
+	}
+	inv.pending = int32(len(inv.invitees))
+	k.insert(inv)
+
+	ev := k.newInvitationEvent(inv)
+	for _, u := range inv.invitees {
+		k.emitTo(u, &ev)
+	}
+	k.record(inv, inv.inviter, ActionInvite, inv.invitees, inv.data)
+	if inv.push != nil && !inv.onlineOnly && inv.group == "" && !k.Online(inv.invitees[0]) {
+		k.out = append(k.out, Output{Kind: OutPush, Push: PushRequest{
+			To: inv.invitees[0], InviteID: inv.id, Inviter: inv.inviter, Data: inv.data, Info: *inv.push}})
+	}
+	return Result{InviteID: id, Changed: true}
+}
+
+// insert adds a new open invitation to every index.
+func (k *Kernel) insert(inv *invitation) {
+	k.invites[inv.id] = inv
+	k.openBy[inv.inviter]++
+	if !inv.onlineOnly {
+		for _, u := range inv.invitees {
+			k.pendingOf[u] = append(k.pendingOf[u], inv)
+		}
+	}
+	if inv.timeout > 0 {
+		inv.deadline = inv.created + int64(inv.timeout)*1e9
+		k.deadlines.push(inv)
+	}
+}
+
+// drawInviteID draws an unused invite ID from the configured source, or
+// from the default counter.
+func (k *Kernel) drawInviteID() (string, error) {
+	for try := 0; try < maxGeneratedInviteIDTrials; try++ {
+		var id string
+		if k.cfg.IDs != nil {
+			id = k.cfg.IDs.NewInviteID()
+			if err := checkID("InviteID", id, MaxInviteIDBytes); err != nil {
+				return "", fail(ErrInvalidParameters, "InviteID", id, "Config.IDs drew an invalid invite ID: %v", err)
+			}
+		} else {
+			id = "i" + itoa(int(k.seq+1))
+			if try > 0 {
+				id += "." + itoa(try)
+			}
+		}
+		if _, used := k.invites[id]; !used {
+			return id, nil
+		}
+	}
+	return "", fail(ErrAlreadyExists, "InviteID", "", "%d drawn invite IDs were all in use", maxGeneratedInviteIDTrials)
+}
+
+func (k *Kernel) lookup(in *Input) (*invitation, error) {
+	inv, ok := k.invites[in.InviteID]
+	if !ok {
+		return nil, fail(ErrInvalidInviteID, "InviteID", in.InviteID, "no open invitation has this ID (unknown, or already closed)")
+	}
+	return inv, nil
+}
+
+func (k *Kernel) cancel(in *Input) Result {
+	inv, err := k.lookup(in)
+	if err != nil {
+		return Result{InviteID: in.InviteID, Err: err}
+	}
+	if in.User != inv.inviter {
+		if inv.inviteeIndex(in.User) >= 0 {
+			return Result{InviteID: inv.id, Err: fail(ErrNoPermission, "User", in.User, "an invitee cannot cancel; only the inviter can")}
+		}
+		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User, "not a participant of invitation %q", inv.id)}
+	}
+	for i, s := range inv.states {
+		if s == Pending {
+			inv.states[i] = lifecycle[s][tCancel]
+		}
+	}
+	inv.pending = 0
+	ev := Event{Type: EventCancelled, InviteID: inv.id, Inviter: inv.inviter, Data: in.Data}
+	k.emitToParticipants(inv, &ev)
+	k.record(inv, in.User, ActionCancel, inv.invitees, in.Data)
+	k.close(inv)
+	return Result{InviteID: inv.id, Changed: true}
+}
+
+// answer is accept or reject.
+func (k *Kernel) answer(in *Input, t transition) Result {
+	inv, err := k.lookup(in)
+	if err != nil {
+		return Result{InviteID: in.InviteID, Err: err}
+	}
+	i := inv.inviteeIndex(in.User)
+	if i < 0 {
+		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User, "not an invitee of invitation %q", inv.id)}
+	}
+	next := lifecycle[inv.states[i]][t]
+	if next == noState {
+		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User,
+			"the invitee already left pending (%s) in invitation %q", inv.states[i], inv.id)}
+	}
+	inv.states[i] = next
+	inv.pending--
+	k.unindexPending(inv, in.User)
+	ev := Event{Type: EventAccepted, InviteID: inv.id, Invitee: in.User, Data: in.Data}
+	action := ActionAccept
+	if t == tReject {
+		ev.Type, action = EventRejected, ActionReject
+	}
+	k.emitToParticipants(inv, &ev)
+	k.record(inv, in.User, action, inv.invitees[i:i+1], in.Data)
+	if inv.pending == 0 {
+		k.close(inv)
+	}
+	return Result{InviteID: inv.id, Changed: true}
+}
+
+func (k *Kernel) modify(in *Input) Result {
+	inv, err := k.lookup(in)
+	if err != nil {
+		return Result{InviteID: in.InviteID, Err: err}
+	}
+	if in.User != inv.inviter && inv.inviteeIndex(in.User) < 0 {
+		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User, "not a participant of invitation %q", inv.id)}
+	}
+	if inv.onlineOnly {
+		return Result{InviteID: inv.id, Err: fail(ErrNoPermission, "InviteID", inv.id, "an online-only invitation cannot be modified")}
+	}
+	inv.data = in.Data
+	ev := Event{Type: EventModified, InviteID: inv.id, Data: in.Data}
+	k.emitToParticipants(inv, &ev)
+	k.record(inv, in.User, ActionModify, inv.invitees, in.Data)
+	return Result{InviteID: inv.id, Changed: true}
+}
+
+// expire times out every invitation due at or before now; it reports
+// whether any did.
+func (k *Kernel) expire(now int64) bool {
+	fired := false
+	for len(k.deadlines) > 0 && k.deadlines[0].deadline <= now {
+		k.timeout(k.deadlines[0])
+		fired = true
+	}
+	return fired
+}
+
+func (k *Kernel) timeout(inv *invitation) {
+	timed := inv.invitees
+	if int(inv.pending) != len(inv.invitees) {
+		timed = make([]string, 0, inv.pending)
+		for i, s := range inv.states {
+			if s == Pending {
+				timed = append(timed, inv.invitees[i])
+			}
+		}
+	}
+	for i, s := range inv.states {
+		if s == Pending {
+			inv.states[i] = lifecycle[s][tTimeout]
+		}
+	}
+	inv.pending = 0
+	ev := Event{Type: EventTimeout, InviteID: inv.id, Invitees: timed}
+	k.emitTo(inv.inviter, &ev)
+	for i, s := range inv.states {
+		if s == TimedOut {
+			ev.Invitees = inv.invitees[i : i+1]
+			k.emitTo(inv.invitees[i], &ev)
+		}
+	}
+	k.record(inv, inv.inviter, ActionTimeout, timed, "")
+	k.close(inv)
+}
+
+// close removes a closed invitation from every index (LIM-2).
+func (k *Kernel) close(inv *invitation) {
+	delete(k.invites, inv.id)
+	if n := k.openBy[inv.inviter] - 1; n > 0 {
+		k.openBy[inv.inviter] = n
+	} else {
+		delete(k.openBy, inv.inviter)
+	}
+	if inv.heapIndex >= 0 {
+		k.deadlines.remove(int(inv.heapIndex))
+	}
+	for i, u := range inv.invitees {
+		if inv.states[i] == Cancelled || inv.states[i] == TimedOut {
+			k.unindexPending(inv, u)
+		}
+	}
+}
+
+// unindexPending removes inv from the pending list of user, keeping order.
+func (k *Kernel) unindexPending(inv *invitation, user string) {
+	if inv.onlineOnly {
+		return
+	}
+	list := k.pendingOf[user]
+	for i, p := range list {
+		if p == inv {
+			copy(list[i:], list[i+1:])
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(k.pendingOf, user)
+	} else {
+		k.pendingOf[user] = list
+	}
+}
+
+func (inv *invitation) inviteeIndex(user string) int {
+	for i, u := range inv.invitees {
+		if u == user {
+			return i
+		}
+	}
+	return -1
+}
+
+func (k *Kernel) connect(in *Input) Result {
+	sessions := k.presence[in.User]
+	for _, s := range sessions {
+		if s == in.Session {
+			return Result{}
+		}
+	}
+	k.presence[in.User] = append(sessions, in.Session)
+	for _, inv := range k.pendingOf[in.User] {
+		k.out = append(k.out, Output{Kind: OutEvent, User: in.User, Session: in.Session, Event: k.newInvitationEvent(inv)})
+	}
+	return Result{Changed: true}
+}
+
+func (k *Kernel) disconnect(in *Input) Result {
+	sessions := k.presence[in.User]
+	for i, s := range sessions {
+		if s == in.Session {
+			if len(sessions) == 1 {
+				delete(k.presence, in.User)
+			} else {
+				k.presence[in.User] = append(sessions[:i:i], sessions[i+1:]...)
+			}
+			return Result{Changed: true}
+		}
+	}
+	return Result{}
+}
+
+func (k *Kernel) membership(in *Input) Result {
+	switch in.Op {
+	case OpSetGroup:
+		members := make(map[string]struct{}, len(in.Invitees))
+		for _, u := range in.Invitees {
+			members[u] = struct{}{}
+		}
+		k.groups[in.Group] = members
+		return Result{Changed: true}
+	}
+	members, ok := k.groups[in.Group]
+	if !ok {
+		return Result{Err: fail(ErrGroupNotFound, "Group", in.Group, "the group is unknown: set its members first")}
+	}
+	_, member := members[in.User]
+	if in.Op == OpJoinGroup && !member {
+		members[in.User] = struct{}{}
+		return Result{Changed: true}
+	}
+	if in.Op == OpLeaveGroup && member {
+		delete(members, in.User)
+		return Result{Changed: true}
+	}
+	return Result{}
+}

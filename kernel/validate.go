@@ -1,0 +1,168 @@
+package kernel
+
+import (
+	"unicode/utf8"
+)
+
+// use says how an Op uses a field.
+type use uint8
+
+const (
+	unused   use = iota // must be zero
+	optional            // may be zero
+	required            // must not be zero
+)
+
+// fieldUse is, per Op, the use of User, Session, RequestID, InviteID,
+// Group, Invitees, Timeout, Push, OnlineUserOnly, Data (the check order).
+var fieldUse = [opCount][10]use{
+	OpInvite:        {required, optional, optional, optional, unused, required, optional, optional, optional, optional},
+	OpInviteInGroup: {required, optional, optional, optional, required, required, optional, unused, optional, optional},
+	OpCancel:        {required, optional, optional, required, unused, unused, unused, unused, unused, optional},
+	OpAccept:        {required, optional, optional, required, unused, unused, unused, unused, unused, optional},
+	OpReject:        {required, optional, optional, required, unused, unused, unused, unused, unused, optional},
+	OpModify:        {required, optional, optional, required, unused, unused, unused, unused, unused, optional},
+	OpConnect:       {required, required, unused, unused, unused, unused, unused, unused, unused, unused},
+	OpDisconnect:    {required, required, unused, unused, unused, unused, unused, unused, unused, unused},
+	OpSetGroup:      {unused, unused, unused, unused, required, optional, unused, unused, unused, unused},
+	OpJoinGroup:     {required, unused, unused, unused, required, unused, unused, unused, unused, unused},
+	OpLeaveGroup:    {required, unused, unused, unused, required, unused, unused, unused, unused, unused},
+	OpTick:          {},
+}
+
+var fieldNames = [10]string{"User", "Session", "RequestID", "InviteID", "Group", "Invitees", "Timeout", "Push", "OnlineUserOnly", "Data"}
+
+// validate checks the form of every field of in, in the documented order.
+// It looks at no state.
+func (k *Kernel) validate(in *Input) error {
+	if in.Op == 0 || in.Op >= opCount {
+		return fail(ErrInvalidParameters, "Op", in.Op.String(), "unknown operation")
+	}
+	uses := &fieldUse[in.Op]
+	maxID := k.cfg.MaxIDBytes
+	present := [10]bool{in.User != "", in.Session != "", in.RequestID != "", in.InviteID != "", in.Group != "",
+		len(in.Invitees) > 0, in.Timeout != 0, in.Push != nil, in.OnlineUserOnly, in.Data != ""}
+	for f := 0; f < 10; f++ {
+		name := fieldNames[f]
+		switch {
+		case uses[f] == unused && present[f]:
+			return fail(ErrInvalidParameters, name, in.fieldValue(f), "%s does not use this field; leave it empty", in.Op)
+		case uses[f] == required && !present[f] && f != 5:
+			return fail(ErrInvalidParameters, name, "", "%s needs this field", in.Op)
+		case !present[f] && f != 5:
+			continue
+		}
+		var err error
+		switch f {
+		case 0, 1, 2, 4: // IDs
+			err = checkID(name, in.fieldValue(f), maxID)
+		case 3:
+			err = checkID(name, in.InviteID, MaxInviteIDBytes)
+		case 5:
+			err = k.checkInvitees(in)
+		case 6:
+			if in.Timeout < 0 || in.Timeout > k.cfg.MaxTimeoutSeconds {
+				err = fail(ErrInvalidParameters, name, itoa(in.Timeout), "the timeout must be 0 (none) to %d seconds", k.cfg.MaxTimeoutSeconds)
+			}
+		case 7:
+			if in.Push.Desc == "" {
+				err = fail(ErrInvalidParameters, "Push.Desc", "", "push info needs a desc")
+			}
+		case 9:
+			if len(in.Data) > k.cfg.MaxDataBytes {
+				err = fail(ErrBodySizeLimit, name, "", "the data is %d bytes, above the limit of %d (Config.MaxDataBytes)", len(in.Data), k.cfg.MaxDataBytes)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fieldValue is field f of in as text, for error messages.
+func (in *Input) fieldValue(f int) string {
+	switch f {
+	case 0:
+		return in.User
+	case 1:
+		return in.Session
+	case 2:
+		return in.RequestID
+	case 3:
+		return in.InviteID
+	case 4:
+		return in.Group
+	case 6:
+		return itoa(in.Timeout)
+	case 8:
+		return "true"
+	}
+	return ""
+}
+
+func (k *Kernel) checkInvitees(in *Input) error {
+	list := in.Invitees
+	switch in.Op {
+	case OpInvite:
+		if len(list) != 1 {
+			return fail(ErrInvalidParameters, "Invitees", itoa(len(list)), "a 1:1 invite has exactly one invitee; use InviteInGroup for more")
+		}
+	case OpInviteInGroup:
+		if len(list) == 0 {
+			return fail(ErrInvalidParameters, "Invitees", "", "a group invite needs at least one invitee")
+		}
+		if len(list) > k.cfg.MaxInvitees {
+			return fail(ErrInvalidParameters, "Invitees", itoa(len(list)), "more invitees than the limit of %d (Config.MaxInvitees)", k.cfg.MaxInvitees)
+		}
+	}
+	for i, u := range list {
+		name := "Invitees[" + itoa(i) + "]"
+		if in.Op == OpSetGroup {
+			name = "Invitees[" + itoa(i) + "] (member)"
+		}
+		if err := checkID(name, u, k.cfg.MaxIDBytes); err != nil {
+			return err
+		}
+		if u == in.User && in.Op != OpSetGroup {
+			return fail(ErrInvalidParameters, name, u, "the inviter cannot invite itself")
+		}
+		for _, v := range list[:i] {
+			if v == u {
+				return fail(ErrInvalidParameters, name, u, "listed twice")
+			}
+		}
+	}
+	return nil
+}
+
+// checkID checks a user, session, group, request or invite ID: non-empty,
+// at most max bytes of UTF-8, no control characters.
+func checkID(field, id string, max int) error {
+	if id == "" {
+		return fail(ErrInvalidParameters, field, id, "empty ID")
+	}
+	if len(id) > max {
+		return fail(ErrInvalidParameters, field, id, "the ID is %d bytes, above the limit of %d", len(id), max)
+	}
+	for i := 0; i < len(id); {
+		c := id[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return fail(ErrInvalidParameters, field, id, "control character at byte %d", i)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(id[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return fail(ErrInvalidParameters, field, id, "not valid UTF-8 at byte %d", i)
+		}
+		if r >= 0x80 && r < 0xa0 {
+			return fail(ErrInvalidParameters, field, id, "control character at byte %d", i)
+		}
+		i += n
+	}
+	return nil
+}
+
