@@ -255,4 +255,3 @@ func cmpUint(a, b uint64) int {
 	}
 	return 0
 }
-

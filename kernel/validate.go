@@ -165,4 +165,3 @@ func checkID(field, id string, max int) error {
 	}
 	return nil
 }
-
