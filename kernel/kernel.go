@@ -17,7 +17,9 @@ type Kernel struct {
 	groups    map[string]map[string]struct{} // members per group
 	requests  requestMemory
 
-	out []Output // reused output buffer
+	out     []Output      // reused output buffer
+	history []History     // reused buffer the OutHistory outputs point into
+	pushes  []PushRequest // reused buffer the OutPush outputs point into
 }
 
 // invitation is one open invitation.
@@ -59,7 +61,7 @@ func New(cfg Config) *Kernel {
 // output, timeouts first. The output slice belongs to the kernel and is
 // valid until the next call. See the package doc for what to do with them.
 func (k *Kernel) Apply(now time.Time, in Input) (Result, []Output) {
-	k.out = k.out[:0]
+	k.out, k.history, k.pushes = k.out[:0], k.history[:0], k.pushes[:0]
 	t := now.UnixNano()
 	if t < k.now {
 		t = k.now
@@ -161,14 +163,15 @@ func (k *Kernel) record(inv *invitation, sender string, action Action, invitees 
 	if inv.group == "" {
 		conv = C2C(inv.inviter, inv.invitees[0])
 	}
-	k.out = append(k.out, Output{Kind: OutHistory, History: History{
+	k.history = append(k.history, History{
 		Conv: conv, Sender: sender, At: k.now,
 		Info: SignalingInfo{
 			BusinessID: BusinessID, InviteID: inv.id, GroupID: inv.group, Inviter: inv.inviter,
 			InviteeList: invitees, Data: data, Timeout: int(inv.timeout), ActionType: action,
 			OnlineUserOnly: inv.onlineOnly,
 		},
-	}})
+	})
+	k.out = append(k.out, Output{Kind: OutHistory, History: &k.history[len(k.history)-1]})
 }
 
 func (k *Kernel) newInvitationEvent(inv *invitation) Event {

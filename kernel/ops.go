@@ -56,8 +56,9 @@ func (k *Kernel) invite(in *Input) Result {
 	}
 	k.record(inv, inv.inviter, ActionInvite, inv.invitees, inv.data)
 	if inv.push != nil && !inv.onlineOnly && inv.group == "" && !k.Online(inv.invitees[0]) {
-		k.out = append(k.out, Output{Kind: OutPush, Push: PushRequest{
-			To: inv.invitees[0], InviteID: inv.id, Inviter: inv.inviter, Data: inv.data, Info: *inv.push}})
+		k.pushes = append(k.pushes, PushRequest{
+			To: inv.invitees[0], InviteID: inv.id, Inviter: inv.inviter, Data: inv.data, Info: *inv.push})
+		k.out = append(k.out, Output{Kind: OutPush, Push: &k.pushes[len(k.pushes)-1]})
 	}
 	return Result{InviteID: id, Changed: true}
 }

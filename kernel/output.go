@@ -39,13 +39,16 @@ const (
 //   - OutHistory: append History.Info to conversation History.Conv (HIS-1).
 //     Store it in the same durable write as the input when the store can.
 //   - OutPush: hand Push to the offline push hook (SYN-2), at most once.
+//
+// History and Push point into buffers of the kernel, like the output slice
+// itself: read them before the next call, copy what you keep.
 type Output struct {
 	Kind    OutputKind
-	User    string // OutEvent: the receiving user
-	Session string // OutEvent: the receiving session of User
-	Event   Event
-	History History
-	Push    PushRequest
+	User    string       // OutEvent: the receiving user
+	Session string       // OutEvent: the receiving session of User
+	Event   Event        // OutEvent
+	History *History     // OutHistory
+	Push    *PushRequest // OutPush
 }
 
 // EventType names the six callbacks of the SDK.
