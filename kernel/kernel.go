@@ -1,6 +1,9 @@
 package kernel
 
-import "time"
+import (
+	"iter"
+	"time"
+)
 
 // Kernel is the whole signaling state of one beckon instance. It is not
 // safe for concurrent use: one goroutine owns it (the runtime's loop).
@@ -9,17 +12,41 @@ type Kernel struct {
 	now int64  // latest time seen, Unix nanoseconds
 	seq uint64 // invitations created so far; orders them
 
-	invites   map[string]*invitation   // open invitations by ID
-	pendingOf map[string][]*invitation // per user, open non-online-only invitations pending for them, in creation order
-	openBy    map[string]int           // per inviter, open invitations
-	deadlines deadlineHeap
-	presence  map[string][]string            // per online user, connected sessions in connection order
+	invites   map[string]*invitation         // open invitations by ID
+	users     map[string]*user               // users with a session, a pending invitation or an open invitation
 	groups    map[string]map[string]struct{} // members per group
+	deadlines deadlineHeap
 	requests  requestMemory
 
 	out     []Output      // reused output buffer
 	history []History     // reused buffer the OutHistory outputs point into
 	pushes  []PushRequest // reused buffer the OutPush outputs point into
+}
+
+// user is what the kernel tracks of one user; it exists while any field
+// is non-empty (see release).
+type user struct {
+	sessions []string      // connected sessions, in connection order
+	pending  []*invitation // open non-online-only invitations pending for the user, in creation order (SYN-1)
+	open     int           // open invitations the user made
+	refs     int           // open invitations the user is a participant of
+}
+
+// userOf returns the entry of name, creating it.
+func (k *Kernel) userOf(name string) *user {
+	u := k.users[name]
+	if u == nil {
+		u = &user{}
+		k.users[name] = u
+	}
+	return u
+}
+
+// release forgets u once nothing is left in it (LIM-2).
+func (k *Kernel) release(name string, u *user) {
+	if len(u.sessions) == 0 && len(u.pending) == 0 && u.refs == 0 {
+		delete(k.users, name)
+	}
 }
 
 // invitation is one open invitation.
@@ -29,30 +56,35 @@ type invitation struct {
 	group      string
 	data       string
 	invitees   []string // in invite order; never modified after creation
-	states     []State  // parallel to invitees
+	members    []member // parallel to invitees
+	inviterU   *user    // the inviter's entry, kept while the invitation is open
 	push       *PushInfo
 	seq        uint64
 	created    int64 // Unix nanoseconds
-	deadline   int64 // Unix nanoseconds; 0 = no timeout
 	timeout    int32 // seconds
 	pending    int32 // invitees still pending
 	heapIndex  int32 // position in the deadline heap, -1 when absent
 	onlineOnly bool
 
-	one      [1]string // backing of invitees for 1:1 invitations
-	oneState [1]State  // backing of states for 1:1 invitations
+	one       [1]string // backing of invitees for 1:1 invitations
+	oneMember [1]member // backing of members for 1:1 invitations
+}
+
+// member is one invitee's state and user entry (kept while the invitation
+// is open, so events need no map look-up).
+type member struct {
+	u     *user
+	state State
 }
 
 // New returns an empty kernel.
 func New(cfg Config) *Kernel {
 	return &Kernel{
-		cfg:       cfg.withDefaults(),
-		invites:   make(map[string]*invitation),
-		pendingOf: make(map[string][]*invitation),
-		openBy:    make(map[string]int),
-		presence:  make(map[string][]string),
-		groups:    make(map[string]map[string]struct{}),
-		requests:  newRequestMemory(),
+		cfg:      cfg.withDefaults(),
+		invites:  make(map[string]*invitation),
+		users:    make(map[string]*user),
+		groups:   make(map[string]map[string]struct{}),
+		requests: newRequestMemory(),
 	}
 }
 
@@ -101,7 +133,31 @@ func (k *Kernel) Now() time.Time { return time.Unix(0, k.now) }
 func (k *Kernel) Open() int { return len(k.invites) }
 
 // Online reports whether user has at least one connected session.
-func (k *Kernel) Online(user string) bool { return len(k.presence[user]) > 0 }
+func (k *Kernel) Online(user string) bool {
+	u := k.users[user]
+	return u != nil && len(u.sessions) > 0
+}
+
+// Sessions iterates over every connected session as (user, session) pairs:
+// users in sorted order, each user's sessions in connection order. It reads
+// a copy taken when the iteration starts, so the caller may Apply (for
+// example Disconnect each session after a restart) while iterating.
+func (k *Kernel) Sessions() iter.Seq2[string, string] {
+	return func(yield func(user, session string) bool) {
+		type pair struct{ user, session string }
+		var pairs []pair
+		for _, name := range sortedKeys(k.users) {
+			for _, s := range k.users[name].sessions {
+				pairs = append(pairs, pair{name, s})
+			}
+		}
+		for _, p := range pairs {
+			if !yield(p.user, p.session) {
+				return
+			}
+		}
+	}
+}
 
 // step applies one non-tick input at k.now.
 func (k *Kernel) step(in *Input) Result {
@@ -139,18 +195,18 @@ func (k *Kernel) step(in *Input) Result {
 	return res
 }
 
-// emitTo hands ev to every connected session of user.
-func (k *Kernel) emitTo(user string, ev *Event) {
-	for _, s := range k.presence[user] {
-		k.out = append(k.out, Output{Kind: OutEvent, User: user, Session: s, Event: *ev})
+// emitTo hands ev to every connected session of user u named name.
+func (k *Kernel) emitTo(name string, u *user, ev *Event) {
+	for _, s := range u.sessions {
+		k.out = append(k.out, Output{Kind: OutEvent, User: name, Session: s, Event: *ev})
 	}
 }
 
 // emitToParticipants hands ev to the inviter, then every invitee.
 func (k *Kernel) emitToParticipants(inv *invitation, ev *Event) {
-	k.emitTo(inv.inviter, ev)
-	for _, u := range inv.invitees {
-		k.emitTo(u, ev)
+	k.emitTo(inv.inviter, inv.inviterU, ev)
+	for i, name := range inv.invitees {
+		k.emitTo(name, inv.members[i].u, ev)
 	}
 }
 

@@ -1,5 +1,7 @@
 package kernel
 
+import "slices"
+
 // This file holds every transition of the kernel: the effect of each
 // operation once validate has accepted its form.
 
@@ -18,7 +20,7 @@ func (k *Kernel) invite(in *Input) Result {
 			}
 		}
 	}
-	if k.openBy[in.User] >= k.cfg.MaxOpenPerInviter {
+	if u := k.users[in.User]; u != nil && u.open >= k.cfg.MaxOpenPerInviter {
 		return Result{Err: fail(ErrInvalidParameters, "User", in.User,
 			"the inviter already has %d open invitations (Config.MaxOpenPerInviter)", k.cfg.MaxOpenPerInviter)}
 	}
@@ -42,20 +44,20 @@ func (k *Kernel) invite(in *Input) Result {
 	}
 	if in.Op == OpInvite {
 		inv.one[0] = in.Invitees[0]
-		inv.invitees, inv.states = inv.one[:], inv.oneState[:]
+		inv.invitees, inv.members = inv.one[:], inv.oneMember[:]
 	} else {
 		inv.invitees = append([]string(nil), in.Invitees...)
-		inv.states = make([]State, len(in.Invitees))
+		inv.members = make([]member, len(in.Invitees))
 	}
 	inv.pending = int32(len(inv.invitees))
 	k.insert(inv)
 
 	ev := k.newInvitationEvent(inv)
-	for _, u := range inv.invitees {
-		k.emitTo(u, &ev)
+	for i, name := range inv.invitees {
+		k.emitTo(name, inv.members[i].u, &ev)
 	}
 	k.record(inv, inv.inviter, ActionInvite, inv.invitees, inv.data)
-	if inv.push != nil && !inv.onlineOnly && inv.group == "" && !k.Online(inv.invitees[0]) {
+	if inv.push != nil && !inv.onlineOnly && inv.group == "" && len(inv.members[0].u.sessions) == 0 {
 		k.pushes = append(k.pushes, PushRequest{
 			To: inv.invitees[0], InviteID: inv.id, Inviter: inv.inviter, Data: inv.data, Info: *inv.push})
 		k.out = append(k.out, Output{Kind: OutPush, Push: &k.pushes[len(k.pushes)-1]})
@@ -66,15 +68,19 @@ func (k *Kernel) invite(in *Input) Result {
 // insert adds a new open invitation to every index.
 func (k *Kernel) insert(inv *invitation) {
 	k.invites[inv.id] = inv
-	k.openBy[inv.inviter]++
-	if !inv.onlineOnly {
-		for _, u := range inv.invitees {
-			k.pendingOf[u] = append(k.pendingOf[u], inv)
+	inv.inviterU = k.userOf(inv.inviter)
+	inv.inviterU.open++
+	inv.inviterU.refs++
+	for i, name := range inv.invitees {
+		u := k.userOf(name)
+		u.refs++
+		inv.members[i].u = u
+		if !inv.onlineOnly && inv.members[i].state == Pending {
+			u.pending = append(u.pending, inv)
 		}
 	}
 	if inv.timeout > 0 {
-		inv.deadline = inv.created + int64(inv.timeout)*1e9
-		k.deadlines.push(inv)
+		k.deadlines.push(inv, inv.created+int64(inv.timeout)*1e9)
 	}
 }
 
@@ -120,9 +126,9 @@ func (k *Kernel) cancel(in *Input) Result {
 		}
 		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User, "not a participant of invitation %q", inv.id)}
 	}
-	for i, s := range inv.states {
-		if s == Pending {
-			inv.states[i] = lifecycle[s][tCancel]
+	for i := range inv.members {
+		if m := &inv.members[i]; m.state == Pending {
+			m.state = lifecycle[m.state][tCancel]
 		}
 	}
 	inv.pending = 0
@@ -143,14 +149,15 @@ func (k *Kernel) answer(in *Input, t transition) Result {
 	if i < 0 {
 		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User, "not an invitee of invitation %q", inv.id)}
 	}
-	next := lifecycle[inv.states[i]][t]
+	m := &inv.members[i]
+	next := lifecycle[m.state][t]
 	if next == noState {
 		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User,
-			"the invitee already left pending (%s) in invitation %q", inv.states[i], inv.id)}
+			"the invitee already left pending (%s) in invitation %q", m.state, inv.id)}
 	}
-	inv.states[i] = next
+	m.state = next
 	inv.pending--
-	k.unindexPending(inv, in.User)
+	k.unindexPending(inv, i)
 	ev := Event{Type: EventAccepted, InviteID: inv.id, Invitee: in.User, Data: in.Data}
 	action := ActionAccept
 	if t == tReject {
@@ -185,36 +192,42 @@ func (k *Kernel) modify(in *Input) Result {
 // expire times out every invitation due at or before now; it reports
 // whether any did.
 func (k *Kernel) expire(now int64) bool {
-	fired := false
-	for len(k.deadlines) > 0 && k.deadlines[0].deadline <= now {
-		k.timeout(k.deadlines[0])
-		fired = true
+	if len(k.deadlines) == 0 || k.deadlines[0].deadline > now {
+		return false
 	}
-	return fired
+	if n := k.deadlines.due(now); n > 1 {
+		// A mass expiry (say, after downtime): size the buffers once.
+		k.history = slices.Grow(k.history, n)
+		k.out = slices.Grow(k.out, n)
+	}
+	for len(k.deadlines) > 0 && k.deadlines[0].deadline <= now {
+		k.timeout(k.deadlines[0].inv)
+	}
+	return true
 }
 
 func (k *Kernel) timeout(inv *invitation) {
 	timed := inv.invitees
 	if int(inv.pending) != len(inv.invitees) {
 		timed = make([]string, 0, inv.pending)
-		for i, s := range inv.states {
-			if s == Pending {
+		for i, m := range inv.members {
+			if m.state == Pending {
 				timed = append(timed, inv.invitees[i])
 			}
 		}
 	}
-	for i, s := range inv.states {
-		if s == Pending {
-			inv.states[i] = lifecycle[s][tTimeout]
+	for i := range inv.members {
+		if m := &inv.members[i]; m.state == Pending {
+			m.state = lifecycle[m.state][tTimeout]
 		}
 	}
 	inv.pending = 0
 	ev := Event{Type: EventTimeout, InviteID: inv.id, Invitees: timed}
-	k.emitTo(inv.inviter, &ev)
-	for i, s := range inv.states {
-		if s == TimedOut {
+	k.emitTo(inv.inviter, inv.inviterU, &ev)
+	for i, m := range inv.members {
+		if m.state == TimedOut {
 			ev.Invitees = inv.invitees[i : i+1]
-			k.emitTo(inv.invitees[i], &ev)
+			k.emitTo(inv.invitees[i], m.u, &ev)
 		}
 	}
 	k.record(inv, inv.inviter, ActionTimeout, timed, "")
@@ -224,39 +237,37 @@ func (k *Kernel) timeout(inv *invitation) {
 // close removes a closed invitation from every index (LIM-2).
 func (k *Kernel) close(inv *invitation) {
 	delete(k.invites, inv.id)
-	if n := k.openBy[inv.inviter] - 1; n > 0 {
-		k.openBy[inv.inviter] = n
-	} else {
-		delete(k.openBy, inv.inviter)
-	}
 	if inv.heapIndex >= 0 {
 		k.deadlines.remove(int(inv.heapIndex))
 	}
-	for i, u := range inv.invitees {
-		if inv.states[i] == Cancelled || inv.states[i] == TimedOut {
-			k.unindexPending(inv, u)
+	inv.inviterU.open--
+	inv.inviterU.refs--
+	k.release(inv.inviter, inv.inviterU)
+	for i := range inv.members {
+		m := &inv.members[i]
+		if m.state == Cancelled || m.state == TimedOut {
+			k.unindexPending(inv, i)
 		}
+		m.u.refs--
+		k.release(inv.invitees[i], m.u)
 	}
 }
 
-// unindexPending removes inv from the pending list of user, keeping order.
-func (k *Kernel) unindexPending(inv *invitation, user string) {
+// unindexPending removes inv from the pending list of its invitee i,
+// keeping order.
+func (k *Kernel) unindexPending(inv *invitation, i int) {
 	if inv.onlineOnly {
 		return
 	}
-	list := k.pendingOf[user]
-	for i, p := range list {
+	u := inv.members[i].u
+	for i, p := range u.pending {
 		if p == inv {
-			copy(list[i:], list[i+1:])
-			list[len(list)-1] = nil
-			list = list[:len(list)-1]
-			break
+			n := len(u.pending) - 1
+			copy(u.pending[i:], u.pending[i+1:])
+			u.pending[n] = nil
+			u.pending = u.pending[:n]
+			return
 		}
-	}
-	if len(list) == 0 {
-		delete(k.pendingOf, user)
-	} else {
-		k.pendingOf[user] = list
 	}
 }
 
@@ -270,28 +281,28 @@ func (inv *invitation) inviteeIndex(user string) int {
 }
 
 func (k *Kernel) connect(in *Input) Result {
-	sessions := k.presence[in.User]
-	for _, s := range sessions {
+	u := k.userOf(in.User)
+	for _, s := range u.sessions {
 		if s == in.Session {
 			return Result{}
 		}
 	}
-	k.presence[in.User] = append(sessions, in.Session)
-	for _, inv := range k.pendingOf[in.User] {
+	u.sessions = append(u.sessions, in.Session)
+	for _, inv := range u.pending {
 		k.out = append(k.out, Output{Kind: OutEvent, User: in.User, Session: in.Session, Event: k.newInvitationEvent(inv)})
 	}
 	return Result{Changed: true}
 }
 
 func (k *Kernel) disconnect(in *Input) Result {
-	sessions := k.presence[in.User]
-	for i, s := range sessions {
+	u := k.users[in.User]
+	if u == nil {
+		return Result{}
+	}
+	for i, s := range u.sessions {
 		if s == in.Session {
-			if len(sessions) == 1 {
-				delete(k.presence, in.User)
-			} else {
-				k.presence[in.User] = append(sessions[:i:i], sessions[i+1:]...)
-			}
+			u.sessions = append(u.sessions[:i:i], u.sessions[i+1:]...)
+			k.release(in.User, u)
 			return Result{Changed: true}
 		}
 	}

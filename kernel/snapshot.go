@@ -61,7 +61,7 @@ func (k *Kernel) Snapshot() []byte {
 		b = binary.AppendUvarint(b, uint64(len(inv.invitees)))
 		for i, u := range inv.invitees {
 			b = appendString(b, u)
-			b = append(b, byte(inv.states[i]))
+			b = append(b, byte(inv.members[i].state))
 		}
 		if inv.push != nil {
 			for _, s := range [...]string{inv.push.Title, inv.push.Desc, inv.push.Ext, inv.push.Sound} {
@@ -70,12 +70,19 @@ func (k *Kernel) Snapshot() []byte {
 		}
 	}
 
-	users := sortedKeys(k.presence)
-	b = binary.AppendUvarint(b, uint64(len(users)))
-	for _, u := range users {
-		b = appendString(b, u)
-		b = binary.AppendUvarint(b, uint64(len(k.presence[u])))
-		for _, s := range k.presence[u] {
+	var online []string
+	for name, u := range k.users {
+		if len(u.sessions) > 0 {
+			online = append(online, name)
+		}
+	}
+	slices.Sort(online)
+	b = binary.AppendUvarint(b, uint64(len(online)))
+	for _, name := range online {
+		b = appendString(b, name)
+		sessions := k.users[name].sessions
+		b = binary.AppendUvarint(b, uint64(len(sessions)))
+		for _, s := range sessions {
 			b = appendString(b, s)
 		}
 	}
@@ -129,10 +136,10 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 		for i := range sessions {
 			sessions[i] = d.string()
 		}
-		if d.err == nil && (u == "" || len(sessions) == 0 || k.presence[u] != nil || hasDuplicate(sessions)) {
+		if d.err == nil && (u == "" || len(sessions) == 0 || k.Online(u) || hasDuplicate(sessions)) {
 			return nil, fmt.Errorf("%w: snapshot presence of %q is inconsistent", ErrCorrupt, u)
 		}
-		k.presence[u] = sessions
+		k.userOf(u).sessions = sessions
 	}
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		g := d.string()
@@ -176,14 +183,14 @@ func (k *Kernel) restoreInvitations(d *decoder) error {
 		inv.seq = d.uvarint()
 		m := d.count()
 		if m == 1 && inv.group == "" {
-			inv.invitees, inv.states = inv.one[:], inv.oneState[:]
+			inv.invitees, inv.members = inv.one[:], inv.oneMember[:]
 		} else {
-			inv.invitees, inv.states = make([]string, m), make([]State, m)
+			inv.invitees, inv.members = make([]string, m), make([]member, m)
 		}
 		for i := range inv.invitees {
 			inv.invitees[i] = d.string()
-			inv.states[i] = State(d.byte())
-			if inv.states[i] == Pending {
+			inv.members[i].state = State(d.byte())
+			if inv.members[i].state == Pending {
 				inv.pending++
 			}
 		}
@@ -206,18 +213,13 @@ func (k *Kernel) restoreInvitations(d *decoder) error {
 		case hasDuplicate(inv.invitees) || slices.Contains(inv.invitees, inv.inviter):
 			return corruptInvitation(inv, "duplicate invitee or inviter among invitees")
 		}
-		for _, s := range inv.states {
-			if s >= stateCount || s == Cancelled || s == TimedOut {
+		for _, m := range inv.members {
+			if s := m.state; s >= stateCount || s == Cancelled || s == TimedOut {
 				return corruptInvitation(inv, "invitee state impossible in an open invitation")
 			}
 		}
 		lastSeq = inv.seq
-		k.insert(inv)
-		for i, u := range inv.invitees {
-			if inv.states[i] != Pending {
-				k.unindexPending(inv, u)
-			}
-		}
+		k.insert(inv) // indexes only the pending invitees
 	}
 	return nil
 }

@@ -117,23 +117,28 @@ func (k *Kernel) checkInvitees(in *Input) error {
 		}
 	}
 	for i, u := range list {
-		name := "Invitees[" + itoa(i) + "]"
-		if in.Op == OpSetGroup {
-			name = "Invitees[" + itoa(i) + "] (member)"
-		}
-		if err := checkID(name, u, k.cfg.MaxIDBytes); err != nil {
+		if err := checkID("", u, k.cfg.MaxIDBytes); err != nil {
+			err.(*OpError).Field = inviteeField(in.Op, i)
 			return err
 		}
 		if u == in.User && in.Op != OpSetGroup {
-			return fail(ErrInvalidParameters, name, u, "the inviter cannot invite itself")
+			return fail(ErrInvalidParameters, inviteeField(in.Op, i), u, "the inviter cannot invite itself")
 		}
 		for _, v := range list[:i] {
 			if v == u {
-				return fail(ErrInvalidParameters, name, u, "listed twice")
+				return fail(ErrInvalidParameters, inviteeField(in.Op, i), u, "listed twice")
 			}
 		}
 	}
 	return nil
+}
+
+// inviteeField names element i of Input.Invitees in an error.
+func inviteeField(op Op, i int) string {
+	if op == OpSetGroup {
+		return "Invitees[" + itoa(i) + "] (member)"
+	}
+	return "Invitees[" + itoa(i) + "]"
 }
 
 // checkID checks a user, session, group, request or invite ID: non-empty,
