@@ -11,7 +11,8 @@
 //     before now takes effect, then the input. Times earlier than the latest
 //     time seen are read as that time (the kernel's clock never goes back).
 //  3. If Result.Changed, make the input durable, with Input.InviteID set to
-//     Result.InviteID and together with its OutHistory outputs, before
+//     Result.InviteID, at Now() (not the now passed in, which may have been
+//     behind the kernel's clock), together with its OutHistory outputs, before
 //     anything else.
 //  4. Then hand the outputs over, in order: events to sessions, history to
 //     conversations, push requests to the push hook. Then answer the caller.
@@ -27,8 +28,9 @@
 //   - Checks run in this order and the first failure is the answer:
 //     request ID memory (IDM-1; a known (user, request ID) returns the first
 //     result, whatever the input); then the form of each field in the order
-//     of Input (User, Session, RequestID, InviteID, Group, Invitees, Timeout,
-//     Push, unused fields), all 6017; then Data size (8001); then state:
+//     User, Session, RequestID, InviteID, Group, Invitees, Timeout, Push,
+//     OnlineUserOnly, Data (6017 for a malformed field or one the Op does
+//     not use; 8001 for Data above the limit); then state:
 //     invite: group unknown 10010, inviter not a member 10007, invitee not a
 //     member 6017, inviter at MaxOpenPerInviter 6017, invite ID in use 8012;
 //     cancel/accept/reject/modify: unknown or closed invitation 8010, then
@@ -47,6 +49,14 @@
 //     invitee's, then one history message.
 //   - An operation's outputs: its events first, then its history message,
 //     then its push request.
+//   - An online-only invitation reaches only the invitees online at invite
+//     time. An invitee it did not reach never hears of it (ONL-1): no event
+//     of it, not even its own timeout; it stays pending all the same (it may
+//     answer if it learns the ID elsewhere, and it times out).
+//   - Data must be valid UTF-8 (6017): the history envelope is JSON text,
+//     and invalid bytes would not survive it (HIS-2).
+//   - A timeout's history message has the inviter as sender, empty data,
+//     and the time of the Apply or Tick that fired it.
 //   - Connect of a session already connected, and Disconnect of one that is
 //     not, change nothing. SYN-1 re-delivery goes out in creation order.
 //   - SetGroup creates or replaces a group; JoinGroup and LeaveGroup of an

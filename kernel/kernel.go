@@ -75,6 +75,10 @@ type invitation struct {
 type member struct {
 	u     *user
 	state State
+	// unreached marks an invitee of an online-only invitation who was
+	// offline at invite time: it never receives anything of it (ONL-1),
+	// though it stays pending and can answer or time out.
+	unreached bool
 }
 
 // New returns an empty kernel.
@@ -101,10 +105,7 @@ func (k *Kernel) Apply(now time.Time, in Input) (Result, []Output) {
 	k.now = t
 	fired := k.expire(t)
 	k.requests.expire(t, k.cfg.RequestIDWindow)
-	var res Result
-	if in.Op != OpTick {
-		res = k.step(&in)
-	}
+	res := k.step(&in) // a Tick is validated too: fields it does not use must be zero
 	res.Changed = res.Changed || fired
 	return res, k.out
 }
@@ -159,7 +160,7 @@ func (k *Kernel) Sessions() iter.Seq2[string, string] {
 	}
 }
 
-// step applies one non-tick input at k.now.
+// step applies one input at k.now (a tick is only validated).
 func (k *Kernel) step(in *Input) Result {
 	if in.RequestID != "" && in.Op <= OpModify {
 		if id, ok := k.requests.lookup(in.User, in.RequestID); ok {
@@ -206,7 +207,9 @@ func (k *Kernel) emitTo(name string, u *user, ev *Event) {
 func (k *Kernel) emitToParticipants(inv *invitation, ev *Event) {
 	k.emitTo(inv.inviter, inv.inviterU, ev)
 	for i, name := range inv.invitees {
-		k.emitTo(name, inv.members[i].u, ev)
+		if !inv.members[i].unreached {
+			k.emitTo(name, inv.members[i].u, ev)
+		}
 	}
 }
 

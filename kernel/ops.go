@@ -36,6 +36,10 @@ func (k *Kernel) invite(in *Input) Result {
 		}
 	}
 
+	if in.Push != nil { // keep a copy: the caller may reuse its PushInfo
+		p := *in.Push
+		in.Push = &p
+	}
 	k.seq++
 	inv := &invitation{
 		id: id, inviter: in.User, group: in.Group, data: in.Data, push: in.Push,
@@ -46,7 +50,7 @@ func (k *Kernel) invite(in *Input) Result {
 		inv.one[0] = in.Invitees[0]
 		inv.invitees, inv.members = inv.one[:], inv.oneMember[:]
 	} else {
-		inv.invitees = append([]string(nil), in.Invitees...)
+		inv.invitees = slices.Clip(append([]string(nil), in.Invitees...))
 		inv.members = make([]member, len(in.Invitees))
 	}
 	inv.pending = int32(len(inv.invitees))
@@ -54,7 +58,12 @@ func (k *Kernel) invite(in *Input) Result {
 
 	ev := k.newInvitationEvent(inv)
 	for i, name := range inv.invitees {
-		k.emitTo(name, inv.members[i].u, &ev)
+		m := &inv.members[i]
+		if inv.onlineOnly && len(m.u.sessions) == 0 {
+			m.unreached = true
+			continue
+		}
+		k.emitTo(name, m.u, &ev)
 	}
 	k.record(inv, inv.inviter, ActionInvite, inv.invitees, inv.data)
 	if inv.push != nil && !inv.onlineOnly && inv.group == "" && len(inv.members[0].u.sessions) == 0 {
@@ -164,7 +173,7 @@ func (k *Kernel) answer(in *Input, t transition) Result {
 		ev.Type, action = EventRejected, ActionReject
 	}
 	k.emitToParticipants(inv, &ev)
-	k.record(inv, in.User, action, inv.invitees[i:i+1], in.Data)
+	k.record(inv, in.User, action, inv.invitees[i:i+1:i+1], in.Data)
 	if inv.pending == 0 {
 		k.close(inv)
 	}
@@ -225,8 +234,8 @@ func (k *Kernel) timeout(inv *invitation) {
 	ev := Event{Type: EventTimeout, InviteID: inv.id, Invitees: timed}
 	k.emitTo(inv.inviter, inv.inviterU, &ev)
 	for i, m := range inv.members {
-		if m.state == TimedOut {
-			ev.Invitees = inv.invitees[i : i+1]
+		if m.state == TimedOut && !m.unreached {
+			ev.Invitees = inv.invitees[i : i+1 : i+1]
 			k.emitTo(inv.invitees[i], m.u, &ev)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // delivers outputs (step 3 of the contract) and re-applies on recovery.
 type Record struct {
 	Index uint64    // position in the log, assigned by the driver, 1-based and gapless
-	At    time.Time // the now the input was applied at
+	At    time.Time // Kernel.Now() after the Apply: the time the input took effect at
 	Input Input     // with InviteID set to Result.InviteID
 }
 
@@ -134,7 +134,7 @@ func (d *decoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) { // overflow, truncated, or not minimal (re-encodes differently)
 		d.fail("uvarint")
 		return 0
 	}
@@ -147,7 +147,7 @@ func (d *decoder) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) { // overflow, truncated, or not minimal (re-encodes differently)
 		d.fail("varint")
 		return 0
 	}

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -14,6 +15,10 @@ const (
 	snapshotVersion = 1
 )
 
+// unreachedBit marks, in a snapshot's invitee state byte, an invitee that
+// an online-only invitation never reached.
+const unreachedBit = 0x80
+
 // Snapshot returns the whole state of the kernel (not its Config) as bytes
 // that Restore reads back. The same state always gives the same bytes.
 //
@@ -24,7 +29,8 @@ const (
 //	count invitations, in creation order, each:
 //	    id inviter group data byte(flags: 1 online-only, 2 push)
 //	    varint(timeout s) varint(created, Unix ns) uvarint(seq)
-//	    count invitees, each: user byte(state)
+//	    count invitees, each: user byte(state, | 0x80 if unreached: an
+//	        online-only invitee offline at invite time)
 //	    if push: title desc ext sound
 //	count online users, sorted, each: user, count sessions (connection order), each: session
 //	count groups, sorted, each: group, count members (sorted), each: member
@@ -61,7 +67,12 @@ func (k *Kernel) Snapshot() []byte {
 		b = binary.AppendUvarint(b, uint64(len(inv.invitees)))
 		for i, u := range inv.invitees {
 			b = appendString(b, u)
-			b = append(b, byte(inv.members[i].state))
+			m := inv.members[i]
+			state := byte(m.state)
+			if m.unreached {
+				state |= unreachedBit
+			}
+			b = append(b, state)
 		}
 		if inv.push != nil {
 			for _, s := range [...]string{inv.push.Title, inv.push.Desc, inv.push.Ext, inv.push.Sound} {
@@ -168,6 +179,9 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 	if err := d.finish(); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
+	if !bytes.Equal(k.Snapshot(), snap) { // unsorted or duplicate entries: Snapshot never writes them
+		return nil, fmt.Errorf("%w: snapshot is not in canonical form", ErrCorrupt)
+	}
 	return k, nil
 }
 
@@ -189,7 +203,9 @@ func (k *Kernel) restoreInvitations(d *decoder) error {
 		}
 		for i := range inv.invitees {
 			inv.invitees[i] = d.string()
-			inv.members[i].state = State(d.byte())
+			state := d.byte()
+			inv.members[i].state = State(state &^ unreachedBit)
+			inv.members[i].unreached = state&unreachedBit != 0
 			if inv.members[i].state == Pending {
 				inv.pending++
 			}
@@ -214,6 +230,9 @@ func (k *Kernel) restoreInvitations(d *decoder) error {
 			return corruptInvitation(inv, "duplicate invitee or inviter among invitees")
 		}
 		for _, m := range inv.members {
+			if m.unreached && !inv.onlineOnly {
+				return corruptInvitation(inv, "an unreached invitee in an invitation that is not online-only")
+			}
 			if s := m.state; s >= stateCount || s == Cancelled || s == TimedOut {
 				return corruptInvitation(inv, "invitee state impossible in an open invitation")
 			}

@@ -71,6 +71,8 @@ func (k *Kernel) validate(in *Input) error {
 		case 9:
 			if len(in.Data) > k.cfg.MaxDataBytes {
 				err = fail(ErrBodySizeLimit, name, "", "the data is %d bytes, above the limit of %d (Config.MaxDataBytes)", len(in.Data), k.cfg.MaxDataBytes)
+			} else if !utf8.ValidString(in.Data) {
+				err = fail(ErrInvalidParameters, name, "", "the data is not valid UTF-8 (the signaling envelope is JSON text)")
 			}
 		}
 		if err != nil {

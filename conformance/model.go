@@ -1,0 +1,561 @@
+package conformance
+
+import (
+	"sort"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// This file is the reference model: the rules of RULES.md and the decisions
+// of kernel/doc.go written down as plainly as possible, independently of any
+// implementation. The property test runs it side by side with the harness.
+
+type istate int
+
+const (
+	stPending istate = iota
+	stAccepted
+	stRejected
+	stTimedOut
+	stCancelled
+)
+
+// minv is an open invitation of the model. Closed invitations are dropped
+// at once (LIM-2): later operations on them get 8010 as if unknown, and
+// their invite ID is free again.
+type minv struct {
+	id, inviter, group string
+	invitees           []string
+	states             []istate
+	data               string
+	onlineOnly         bool
+	unreached          []bool // online-only invitees offline at invite time: they hear nothing of it (ONL-1)
+	timeout            int
+	deadline           time.Duration // creation + timeout; meaningful when timeout > 0
+	seq                int64         // creation order
+}
+
+func (v *minv) index(user string) int {
+	for i, u := range v.invitees {
+		if u == user {
+			return i
+		}
+	}
+	return -1
+}
+
+func (v *minv) open() bool {
+	for _, s := range v.states {
+		if s == stPending {
+			return true
+		}
+	}
+	return false
+}
+
+// participants are the users that hear of the invitation's events: the
+// inviter and every invitee it reached.
+func (v *minv) participants() []string {
+	users := []string{v.inviter}
+	for i, u := range v.invitees {
+		if !v.unreached[i] {
+			users = append(users, u)
+		}
+	}
+	return users
+}
+
+// mout is one output of the model, in the order of kernel/doc.go.
+type mout struct {
+	kind    OutputKind
+	user    string
+	session string
+	ev      Event
+	conv    Conversation
+	env     Envelope
+	push    PushRequest
+}
+
+// mres is the model's answer to one operation.
+type mres struct {
+	inviteID string
+	code     int
+	dup      bool   // answered from the request-ID memory (IDM-1)
+	badID    string // why the ID the implementation drew is unusable, if it is
+	rule     string // the rule that decided the answer
+	outs     []mout
+}
+
+type reqEntry struct {
+	user, req, inviteID string
+	at                  time.Duration
+}
+
+type model struct {
+	lim      Limits
+	now      time.Duration
+	seq      int64
+	invs     map[string]*minv
+	groups   map[string]map[string]bool
+	sessions map[string][]string // user -> connected sessions, in connection order
+	reqs     []reqEntry          // remembered request IDs, oldest first
+}
+
+func newModel(lim Limits) *model {
+	return &model{lim: lim, invs: map[string]*minv{}, groups: map[string]map[string]bool{}, sessions: map[string][]string{}}
+}
+
+// validID: non-empty, at most max bytes, valid UTF-8, no control characters.
+func validID(s string, max int) bool {
+	if s == "" || len(s) > max || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *model) id(s string) bool { return validID(s, m.lim.MaxIDBytes) }
+
+func (m *model) callerOK(c Caller) bool {
+	return m.id(c.User) && (c.Session == "" || m.id(c.Session)) && (c.RequestID == "" || m.id(c.RequestID))
+}
+
+func (m *model) online(user string) bool { return len(m.sessions[user]) > 0 }
+
+// toUsers expands an event to every connected session of each user, users
+// in the order given, sessions in connection order.
+func (m *model) toUsers(users []string, ev Event) []mout {
+	var outs []mout
+	for _, u := range users {
+		for _, s := range m.sessions[u] {
+			outs = append(outs, mout{kind: OutEvent, user: u, session: s, ev: ev})
+		}
+	}
+	return outs
+}
+
+func (m *model) conv(v *minv) Conversation {
+	if v.group != "" {
+		return GroupConv(v.group)
+	}
+	return C2C(v.inviter, v.invitees[0])
+}
+
+func (m *model) history(v *minv, action int, invitees []string, data string) []mout {
+	if v.onlineOnly {
+		return nil
+	}
+	return []mout{{kind: OutHistory, conv: m.conv(v), env: Envelope{
+		BusinessID: 1, InviteID: v.id, GroupID: v.group, Inviter: v.inviter,
+		InviteeList: append([]string{}, invitees...), Data: data, Timeout: v.timeout,
+		ActionType: action, OnlineUserOnly: v.onlineOnly,
+	}}}
+}
+
+func (m *model) closeIfDone(v *minv) {
+	if !v.open() {
+		delete(m.invs, v.id)
+	}
+}
+
+// sortedInvs returns the open invitations in creation order.
+func (m *model) sortedInvs() []*minv {
+	l := make([]*minv, 0, len(m.invs))
+	for _, v := range m.invs {
+		l = append(l, v)
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].seq < l[j].seq })
+	return l
+}
+
+// advance moves time by d and fires every timeout due (TMO-1, TMO-2).
+func (m *model) advance(d time.Duration) []mout {
+	if d > 0 {
+		m.now += d
+	}
+	return m.fire()
+}
+
+func (m *model) fire() []mout {
+	var due []*minv
+	for _, v := range m.invs {
+		if v.timeout > 0 && v.deadline <= m.now {
+			due = append(due, v)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if due[i].deadline != due[j].deadline {
+			return due[i].deadline < due[j].deadline
+		}
+		return due[i].seq < due[j].seq
+	})
+	var outs []mout
+	for _, v := range due {
+		var timedOut []string
+		for i, s := range v.states {
+			if s == stPending {
+				v.states[i] = stTimedOut
+				timedOut = append(timedOut, v.invitees[i])
+			}
+		}
+		outs = append(outs, m.toUsers([]string{v.inviter}, Event{Type: EventTimeout, InviteID: v.id, Invitees: timedOut})...)
+		for _, u := range timedOut {
+			if !v.unreached[v.index(u)] {
+				outs = append(outs, m.toUsers([]string{u}, Event{Type: EventTimeout, InviteID: v.id, Invitees: []string{u}})...)
+			}
+		}
+		outs = append(outs, m.history(v, ActionTimeout, timedOut, "")...) // a timeout carries no data
+		m.closeIfDone(v)
+	}
+	return outs
+}
+
+// Request-ID memory (IDM-1, LIM-2): an entry is remembered while
+// now < at + RequestIDWindow, and only the newest MaxRequestIDs entries.
+func (m *model) expireReqs() {
+	if m.lim.RequestIDWindow <= 0 {
+		return
+	}
+	i := 0
+	for i < len(m.reqs) && m.reqs[i].at+m.lim.RequestIDWindow <= m.now {
+		i++
+	}
+	m.reqs = m.reqs[i:]
+}
+
+func (m *model) recall(c Caller) (string, bool) {
+	if c.RequestID == "" {
+		return "", false
+	}
+	m.expireReqs()
+	for _, e := range m.reqs {
+		if e.user == c.User && e.req == c.RequestID {
+			return e.inviteID, true
+		}
+	}
+	return "", false
+}
+
+// reqAtBoundary tells whether a request ID of c is remembered until exactly
+// now, where the rules leave open whether it is still remembered.
+func (m *model) reqAtBoundary(c Caller) bool {
+	if c.RequestID == "" || m.lim.RequestIDWindow <= 0 {
+		return false
+	}
+	for _, e := range m.reqs {
+		if e.user == c.User && e.req == c.RequestID && e.at+m.lim.RequestIDWindow == m.now {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *model) remember(c Caller, inviteID string) {
+	if c.RequestID == "" {
+		return
+	}
+	m.reqs = append(m.reqs, reqEntry{user: c.User, req: c.RequestID, inviteID: inviteID, at: m.now})
+	if m.lim.MaxRequestIDs > 0 && len(m.reqs) > m.lim.MaxRequestIDs {
+		m.reqs = m.reqs[len(m.reqs)-m.lim.MaxRequestIDs:]
+	}
+}
+
+func (m *model) openBy(user string) int {
+	n := 0
+	for _, v := range m.invs {
+		if v.inviter == user {
+			n++
+		}
+	}
+	return n
+}
+
+func fail(code int, rule string) mres { return mres{code: code, rule: rule} }
+
+// invite is a 1:1 invite. gen draws the invite ID when the caller chose
+// none; it is called only if the invite succeeds.
+func (m *model) invite(c Caller, a InviteArgs, gen func() string) mres {
+	outs := m.fire()
+	if id, ok := m.recall(c); ok {
+		return mres{inviteID: id, dup: true, outs: outs, rule: "IDM-1"}
+	}
+	r := m.invite1(c, a, gen)
+	r.outs = append(outs, r.outs...)
+	return r
+}
+
+func (m *model) invite1(c Caller, a InviteArgs, gen func() string) mres {
+	switch {
+	case !m.callerOK(c), !m.id(a.Invitee), a.Invitee == c.User:
+		return fail(CodeInvalidParameters, "INV-1")
+	case a.InviteID != "" && !validID(a.InviteID, MaxInviteIDBytes):
+		return fail(CodeInvalidParameters, "INV-6")
+	case a.Timeout < 0, a.Timeout > m.lim.MaxTimeoutSeconds:
+		return fail(CodeInvalidParameters, "INV-3")
+	case a.Push != nil && a.Push.Desc == "":
+		return fail(CodeInvalidParameters, "INV-4")
+	case len(a.Data) > m.lim.MaxDataBytes:
+		return fail(CodeBodySizeLimit, "INV-4")
+	case !utf8.ValidString(a.Data):
+		return fail(CodeInvalidParameters, "HIS-2")
+	case m.openBy(c.User) >= m.lim.MaxOpenPerInviter:
+		return fail(CodeInvalidParameters, "LIM-1")
+	case a.InviteID != "" && m.invs[a.InviteID] != nil:
+		return fail(CodeAlreadyExists, "INV-6")
+	}
+	return m.create(c, a.InviteID, gen, "", []string{a.Invitee}, a.Data, a.OnlineUserOnly, a.Timeout, a.Push)
+}
+
+func (m *model) inviteInGroup(c Caller, a GroupInviteArgs, gen func() string) mres {
+	outs := m.fire()
+	if id, ok := m.recall(c); ok {
+		return mres{inviteID: id, dup: true, outs: outs, rule: "IDM-1"}
+	}
+	r := m.inviteInGroup1(c, a, gen)
+	r.outs = append(outs, r.outs...)
+	return r
+}
+
+func (m *model) inviteInGroup1(c Caller, a GroupInviteArgs, gen func() string) mres {
+	if !m.callerOK(c) || (a.InviteID != "" && !validID(a.InviteID, MaxInviteIDBytes)) || !m.id(a.Group) ||
+		len(a.Invitees) == 0 {
+		return fail(CodeInvalidParameters, "INV-2")
+	}
+	if len(a.Invitees) > m.lim.MaxInvitees {
+		return fail(CodeInvalidParameters, "INV-4")
+	}
+	seen := map[string]bool{}
+	for _, u := range a.Invitees {
+		if !m.id(u) || seen[u] || u == c.User {
+			return fail(CodeInvalidParameters, "INV-2")
+		}
+		seen[u] = true
+	}
+	if a.Timeout < 0 || a.Timeout > m.lim.MaxTimeoutSeconds {
+		return fail(CodeInvalidParameters, "INV-3")
+	}
+	if len(a.Data) > m.lim.MaxDataBytes {
+		return fail(CodeBodySizeLimit, "INV-4")
+	}
+	if !utf8.ValidString(a.Data) {
+		return fail(CodeInvalidParameters, "HIS-2")
+	}
+	members, ok := m.groups[a.Group]
+	if !ok {
+		return fail(CodeGroupNotFound, "INV-2")
+	}
+	if !members[c.User] {
+		return fail(CodeNotGroupMember, "INV-2")
+	}
+	for _, u := range a.Invitees {
+		if !members[u] {
+			return fail(CodeInvalidParameters, "INV-2")
+		}
+	}
+	if m.openBy(c.User) >= m.lim.MaxOpenPerInviter {
+		return fail(CodeInvalidParameters, "LIM-1")
+	}
+	if a.InviteID != "" && m.invs[a.InviteID] != nil {
+		return fail(CodeAlreadyExists, "INV-6")
+	}
+	return m.create(c, a.InviteID, gen, a.Group, a.Invitees, a.Data, a.OnlineUserOnly, a.Timeout, nil)
+}
+
+func (m *model) create(c Caller, id string, gen func() string, group string, invitees []string, data string, onlineOnly bool, timeout int, push *PushInfo) mres {
+	r := mres{rule: "INV-1"}
+	if id == "" {
+		id = gen()
+		switch {
+		case id == "":
+			r.badID = "the drawn invite ID is empty"
+		case len(id) > MaxInviteIDBytes:
+			r.badID = "the drawn invite ID is longer than 127 bytes"
+		case m.invs[id] != nil:
+			r.badID = "the drawn invite ID is that of an open invitation"
+		}
+		if r.badID != "" {
+			r.inviteID = id
+			return r
+		}
+	}
+	m.seq++
+	v := &minv{id: id, inviter: c.User, group: group, invitees: append([]string{}, invitees...),
+		states: make([]istate, len(invitees)), data: data, onlineOnly: onlineOnly, timeout: timeout,
+		deadline: m.now + time.Duration(timeout)*time.Second, seq: m.seq}
+	v.unreached = make([]bool, len(invitees))
+	for i, u := range invitees {
+		v.unreached[i] = onlineOnly && !m.online(u)
+	}
+	m.invs[id] = v
+	r.inviteID = id
+	for _, u := range v.invitees {
+		r.outs = append(r.outs, m.toUsers([]string{u}, Event{Type: EventNewInvitation, InviteID: id, Inviter: c.User,
+			GroupID: group, Invitees: append([]string{}, invitees...), Data: data})...)
+	}
+	r.outs = append(r.outs, m.history(v, ActionInvite, v.invitees, data)...)
+	if group == "" && push != nil && !onlineOnly && !m.online(invitees[0]) {
+		r.outs = append(r.outs, mout{kind: OutPush, push: PushRequest{To: invitees[0], InviteID: id, Inviter: c.User, Data: data, Info: *push}})
+	}
+	m.remember(c, id)
+	return r
+}
+
+type respOp int
+
+const (
+	opCancel respOp = iota
+	opAccept
+	opReject
+	opModify
+)
+
+var respNames = [...]string{"Cancel", "Accept", "Reject", "Modify"}
+
+func (o respOp) String() string { return respNames[o] }
+
+// respond is cancel, accept, reject or modify.
+func (m *model) respond(op respOp, c Caller, id, data string) mres {
+	outs := m.fire()
+	if prev, ok := m.recall(c); ok {
+		return mres{inviteID: prev, dup: true, outs: outs, rule: "IDM-1"}
+	}
+	r := m.respond1(op, c, id, data)
+	r.outs = append(outs, r.outs...)
+	return r
+}
+
+func (m *model) respond1(op respOp, c Caller, id, data string) mres {
+	rules := [...][3]string{opCancel: {"CAN-2", "CAN-1", "CAN-3"}, opAccept: {"ACC-2", "ACC-1", "ACC-3"},
+		opReject: {"REJ-2", "REJ-1", "REJ-3"}, opModify: {"MOD-2", "MOD-2", "MOD-3"}}[op]
+	if !m.callerOK(c) || !validID(id, MaxInviteIDBytes) {
+		return fail(CodeInvalidParameters, "LIM-1")
+	}
+	if len(data) > m.lim.MaxDataBytes {
+		return fail(CodeBodySizeLimit, "LIM-1")
+	}
+	if !utf8.ValidString(data) {
+		return fail(CodeInvalidParameters, "HIS-2")
+	}
+	v := m.invs[id]
+	if v == nil {
+		return fail(CodeInvalidInviteID, rules[0])
+	}
+	idx := v.index(c.User)
+	r := mres{inviteID: id, rule: rules[2]}
+	switch op {
+	case opCancel:
+		if c.User != v.inviter {
+			if idx >= 0 {
+				return fail(CodeNoPermission, rules[1])
+			}
+			return fail(CodeInvalidInviteID, rules[1])
+		}
+		for i, s := range v.states {
+			if s == stPending {
+				v.states[i] = stCancelled
+			}
+		}
+		r.outs = m.toUsers(v.participants(), Event{Type: EventCancelled, InviteID: id, Inviter: v.inviter, Data: data})
+		r.outs = append(r.outs, m.history(v, ActionCancel, v.invitees, data)...)
+	case opAccept, opReject:
+		if idx < 0 {
+			return fail(CodeInvalidInviteID, rules[1])
+		}
+		if v.states[idx] != stPending {
+			return fail(CodeInvalidInviteID, rules[0])
+		}
+		typ, st, action := EventAccepted, stAccepted, ActionAccept
+		if op == opReject {
+			typ, st, action = EventRejected, stRejected, ActionReject
+		}
+		v.states[idx] = st
+		r.outs = m.toUsers(v.participants(), Event{Type: typ, InviteID: id, Invitee: c.User, Data: data})
+		r.outs = append(r.outs, m.history(v, action, []string{c.User}, data)...)
+	case opModify:
+		if c.User != v.inviter && idx < 0 {
+			return fail(CodeInvalidInviteID, rules[1])
+		}
+		if v.onlineOnly {
+			return fail(CodeNoPermission, "ONL-3")
+		}
+		v.data = data
+		r.outs = m.toUsers(v.participants(), Event{Type: EventModified, InviteID: id, Data: data})
+		r.outs = append(r.outs, m.history(v, ActionModify, v.invitees, data)...)
+	}
+	m.closeIfDone(v)
+	m.remember(c, id)
+	return r
+}
+
+func (m *model) connect(user, session string) (int, []mout) {
+	outs := m.fire()
+	if !m.id(user) || !m.id(session) {
+		return CodeInvalidParameters, outs
+	}
+	for _, s := range m.sessions[user] {
+		if s == session {
+			return 0, outs
+		}
+	}
+	m.sessions[user] = append(m.sessions[user], session)
+	for _, v := range m.sortedInvs() {
+		if i := v.index(user); i >= 0 && !v.onlineOnly && v.states[i] == stPending {
+			outs = append(outs, mout{kind: OutEvent, user: user, session: session, ev: Event{Type: EventNewInvitation,
+				InviteID: v.id, Inviter: v.inviter, GroupID: v.group, Invitees: append([]string{}, v.invitees...), Data: v.data}})
+		}
+	}
+	return 0, outs
+}
+
+func (m *model) disconnect(user, session string) (int, []mout) {
+	outs := m.fire()
+	if !m.id(user) || !m.id(session) {
+		return CodeInvalidParameters, outs
+	}
+	l := m.sessions[user]
+	for i, s := range l {
+		if s == session {
+			m.sessions[user] = append(append([]string{}, l[:i]...), l[i+1:]...)
+			break
+		}
+	}
+	return 0, outs
+}
+
+func (m *model) setGroup(group string, members []string) (int, []mout) {
+	outs := m.fire()
+	if !m.id(group) {
+		return CodeInvalidParameters, outs
+	}
+	set := map[string]bool{}
+	for _, u := range members {
+		if !m.id(u) || set[u] {
+			return CodeInvalidParameters, outs
+		}
+		set[u] = true
+	}
+	m.groups[group] = set
+	return 0, outs
+}
+
+func (m *model) joinLeave(group, user string, join bool) (int, []mout) {
+	outs := m.fire()
+	if !m.id(group) || !m.id(user) {
+		return CodeInvalidParameters, outs
+	}
+	g, ok := m.groups[group]
+	if !ok {
+		return CodeGroupNotFound, outs
+	}
+	if join {
+		g[user] = true
+	} else {
+		delete(g, user)
+	}
+	return 0, outs
+}

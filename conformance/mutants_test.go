@@ -1,0 +1,815 @@
+package conformance
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// Mutants: deliberately broken harnesses, each wrapping a correct
+// implementation and breaking one rule the way a careless implementation
+// would. The suite must fail on each, naming the rule.
+
+// tinv is what a mutant knows of an invitation from watching the calls.
+type tinv struct {
+	id, inviter, group string
+	invitees           []string
+	answered           map[string]bool
+	data               string
+	onlineOnly         bool
+	timeout            int
+	created            time.Duration
+	cancelled, closed  bool
+}
+
+func (v *tinv) isInvitee(u string) bool {
+	for _, x := range v.invitees {
+		if x == u {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *tinv) participant(u string) bool { return u == v.inviter || v.isInvitee(u) }
+
+func (v *tinv) allAnswered() bool { return len(v.answered) == len(v.invitees) }
+
+// tracked passes every call to the correct implementation and keeps track
+// of invitations, sessions, groups and time, for the mutants built on it.
+type tracked struct {
+	Harness
+	invs      map[string]*tinv
+	sessions  []sessKey
+	connected map[sessKey]bool
+	members   map[string]map[string]bool
+	now       time.Duration
+}
+
+func track(h Harness) *tracked {
+	return &tracked{Harness: h, invs: map[string]*tinv{}, connected: map[sessKey]bool{}, members: map[string]map[string]bool{}}
+}
+
+func (t *tracked) online(u string) bool {
+	for k, on := range t.connected {
+		if on && k.user == u {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *tracked) Invite(c Caller, a InviteArgs) (string, int) {
+	id, code := t.Harness.Invite(c, a)
+	if code == 0 && (t.invs[id] == nil || t.invs[id].closed) {
+		t.invs[id] = &tinv{id: id, inviter: c.User, invitees: []string{a.Invitee}, answered: map[string]bool{},
+			data: a.Data, onlineOnly: a.OnlineUserOnly, timeout: a.Timeout, created: t.now}
+	}
+	return id, code
+}
+
+func (t *tracked) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	id, code := t.Harness.InviteInGroup(c, a)
+	if code == 0 && (t.invs[id] == nil || t.invs[id].closed) {
+		t.invs[id] = &tinv{id: id, inviter: c.User, group: a.Group, invitees: append([]string{}, a.Invitees...),
+			answered: map[string]bool{}, data: a.Data, onlineOnly: a.OnlineUserOnly, timeout: a.Timeout, created: t.now}
+	}
+	return id, code
+}
+
+func (t *tracked) Cancel(c Caller, id, data string) int {
+	code := t.Harness.Cancel(c, id, data)
+	if v := t.invs[id]; code == 0 && v != nil && !v.closed {
+		v.cancelled, v.closed = true, true
+	}
+	return code
+}
+
+func (t *tracked) answer(c Caller, id string, code int) {
+	if v := t.invs[id]; code == 0 && v != nil && !v.closed && v.isInvitee(c.User) {
+		v.answered[c.User] = true
+		v.closed = v.allAnswered()
+	}
+}
+
+func (t *tracked) Accept(c Caller, id, data string) int {
+	code := t.Harness.Accept(c, id, data)
+	t.answer(c, id, code)
+	return code
+}
+
+func (t *tracked) Reject(c Caller, id, data string) int {
+	code := t.Harness.Reject(c, id, data)
+	t.answer(c, id, code)
+	return code
+}
+
+func (t *tracked) Modify(c Caller, id, data string) int {
+	code := t.Harness.Modify(c, id, data)
+	if v := t.invs[id]; code == 0 && v != nil {
+		v.data = data
+	}
+	return code
+}
+
+func (t *tracked) Connect(user, session string) int {
+	code := t.Harness.Connect(user, session)
+	k := sessKey{user, session}
+	if code == 0 {
+		if _, ok := t.connected[k]; !ok {
+			t.sessions = append(t.sessions, k)
+		}
+		t.connected[k] = true
+	}
+	return code
+}
+
+func (t *tracked) Disconnect(user, session string) int {
+	code := t.Harness.Disconnect(user, session)
+	if code == 0 {
+		t.connected[sessKey{user, session}] = false
+	}
+	return code
+}
+
+func (t *tracked) SetGroup(group string, members []string) int {
+	code := t.Harness.SetGroup(group, members)
+	if code == 0 {
+		t.members[group] = map[string]bool{}
+		for _, u := range members {
+			t.members[group][u] = true
+		}
+	}
+	return code
+}
+
+func (t *tracked) JoinGroup(group, user string) int {
+	code := t.Harness.JoinGroup(group, user)
+	if code == 0 {
+		t.members[group][user] = true
+	}
+	return code
+}
+
+func (t *tracked) LeaveGroup(group, user string) int {
+	code := t.Harness.LeaveGroup(group, user)
+	if code == 0 {
+		delete(t.members[group], user)
+	}
+	return code
+}
+
+func (t *tracked) tick(d time.Duration) {
+	t.now += d
+	for _, v := range t.invs {
+		if !v.closed && v.timeout > 0 && v.created+sec(v.timeout) <= t.now {
+			v.closed = true
+		}
+	}
+}
+
+func (t *tracked) Advance(d time.Duration) {
+	t.Harness.Advance(d)
+	t.tick(d)
+}
+
+func (t *tracked) Restart(d time.Duration) {
+	t.Harness.(Restarter).Restart(d)
+	t.tick(d)
+}
+
+// --- the mutants ---
+
+// CAN-2: cancel allowed after every invitee responded.
+type mCancelAnswered struct{ *tracked }
+
+func (m mCancelAnswered) Cancel(c Caller, id, data string) int {
+	code := m.tracked.Cancel(c, id, data)
+	if v := m.invs[id]; code == CodeInvalidInviteID && v != nil && v.inviter == c.User && !v.cancelled && v.allAnswered() {
+		return 0
+	}
+	return code
+}
+
+// ACC-1: accept by the inviter answered 8011 (a role error) instead of 8010.
+type mAcceptByInviter struct{ *tracked }
+
+func (m mAcceptByInviter) Accept(c Caller, id, data string) int {
+	code := m.tracked.Accept(c, id, data)
+	if v := m.invs[id]; code == CodeInvalidInviteID && v != nil && !v.closed && v.inviter == c.User {
+		return CodeNoPermission
+	}
+	return code
+}
+
+// REJ-1: reject by the inviter allowed (it does nothing, but says success).
+type mRejectByInviter struct{ *tracked }
+
+func (m mRejectByInviter) Reject(c Caller, id, data string) int {
+	code := m.tracked.Reject(c, id, data)
+	if v := m.invs[id]; code == CodeInvalidInviteID && v != nil && !v.closed && v.inviter == c.User {
+		return 0
+	}
+	return code
+}
+
+// ONL-3: modify of an online-only invitation allowed.
+type mModifyOnlineOnly struct{ *tracked }
+
+func (m mModifyOnlineOnly) Modify(c Caller, id, data string) int {
+	code := m.tracked.Modify(c, id, data)
+	if code == CodeNoPermission {
+		return 0
+	}
+	return code
+}
+
+// TMO-1: the timeout fires a second late (deadline compared with > instead of >=).
+type mTimeoutLate struct {
+	*tracked
+	late map[string]bool
+}
+
+func (m *mTimeoutLate) Invite(c Caller, a InviteArgs) (string, int) {
+	bumped := a.Timeout > 0 && a.Timeout < m.Limits().MaxTimeoutSeconds
+	if bumped {
+		a.Timeout++
+	}
+	id, code := m.tracked.Invite(c, a)
+	if code == 0 && bumped {
+		m.late[id] = true
+	}
+	return id, code
+}
+
+func (m *mTimeoutLate) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	bumped := a.Timeout > 0 && a.Timeout < m.Limits().MaxTimeoutSeconds
+	if bumped {
+		a.Timeout++
+	}
+	id, code := m.tracked.InviteInGroup(c, a)
+	if code == 0 && bumped {
+		m.late[id] = true
+	}
+	return id, code
+}
+
+// History hides the bump: the envelopes show the timeout asked for.
+func (m *mTimeoutLate) History(conv Conversation) [][]byte {
+	return rewriteHistory(m.tracked.History(conv), func(e map[string]any) {
+		if id, _ := e["inviteID"].(string); m.late[id] {
+			e["timeout"] = e["timeout"].(float64) - 1
+		}
+	})
+}
+
+func rewriteHistory(msgs [][]byte, f func(map[string]any)) [][]byte {
+	out := make([][]byte, len(msgs))
+	for i, b := range msgs {
+		var e map[string]any
+		if json.Unmarshal(b, &e) != nil {
+			out[i] = b
+			continue
+		}
+		f(e)
+		out[i], _ = json.Marshal(e)
+	}
+	return out
+}
+
+// TMO-3: timeout 0 read as "the longest timeout".
+type mTimeoutZero struct {
+	*tracked
+	zero map[string]bool
+}
+
+func (m *mTimeoutZero) Invite(c Caller, a InviteArgs) (string, int) {
+	z := a.Timeout == 0
+	if z {
+		a.Timeout = m.Limits().MaxTimeoutSeconds
+	}
+	id, code := m.tracked.Invite(c, a)
+	if code == 0 && z {
+		m.zero[id] = true
+	}
+	return id, code
+}
+
+func (m *mTimeoutZero) History(conv Conversation) [][]byte {
+	return rewriteHistory(m.tracked.History(conv), func(e map[string]any) {
+		if id, _ := e["inviteID"].(string); m.zero[id] {
+			e["timeout"] = 0
+		}
+	})
+}
+
+// TMO-2: the inviter's timeout list includes invitees who already answered.
+type mTimeoutListAll struct{ *tracked }
+
+func (m mTimeoutListAll) TakeEvents(user, session string) []Event {
+	evs := m.tracked.TakeEvents(user, session)
+	for i, e := range evs {
+		if v := m.invs[e.InviteID]; e.Type == EventTimeout && v != nil && v.inviter == user {
+			evs[i].Invitees = append([]string{}, v.invitees...)
+		}
+	}
+	return evs
+}
+
+// ONL-2: history written for online-only invitations.
+type mHistoryOnlineOnly struct {
+	*tracked
+	extra map[Conversation][][]byte
+}
+
+func (m *mHistoryOnlineOnly) Invite(c Caller, a InviteArgs) (string, int) {
+	id, code := m.tracked.Invite(c, a)
+	if code == 0 && a.OnlineUserOnly {
+		conv := C2C(c.User, a.Invitee)
+		m.extra[conv] = append(m.extra[conv], encodeEnvelope(Envelope{BusinessID: 1, InviteID: id, Inviter: c.User,
+			InviteeList: []string{a.Invitee}, Data: a.Data, Timeout: a.Timeout, ActionType: ActionInvite, OnlineUserOnly: true}))
+	}
+	return id, code
+}
+
+func (m *mHistoryOnlineOnly) History(conv Conversation) [][]byte {
+	return append(append([][]byte{}, m.tracked.History(conv)...), m.extra[conv]...)
+}
+
+// extraEvents is a mutant base that can hand sessions events of its own.
+type extraEvents struct {
+	*tracked
+	extra map[sessKey][]Event
+}
+
+func (m *extraEvents) TakeEvents(user, session string) []Event {
+	k := sessKey{user, session}
+	evs := append(m.tracked.TakeEvents(user, session), m.extra[k]...)
+	delete(m.extra, k)
+	return evs
+}
+
+// SYN-1: a cancelled invitation is re-delivered on reconnect.
+type mRedeliverCancelled struct{ *extraEvents }
+
+func (m mRedeliverCancelled) Connect(user, session string) int {
+	was := m.connected[sessKey{user, session}]
+	code := m.extraEvents.Connect(user, session)
+	if code == 0 && !was {
+		for _, v := range m.invs {
+			if v.cancelled && !v.onlineOnly && v.isInvitee(user) {
+				k := sessKey{user, session}
+				m.extra[k] = append(m.extra[k], evNew(v.id, v.inviter, v.group, v.invitees, v.data))
+			}
+		}
+	}
+	return code
+}
+
+// ONL-1: an online-only invitation is delivered when the invitee comes online.
+type mRedeliverOnlineOnly struct{ *extraEvents }
+
+func (m mRedeliverOnlineOnly) Connect(user, session string) int {
+	was := m.connected[sessKey{user, session}]
+	code := m.extraEvents.Connect(user, session)
+	if code == 0 && !was {
+		for _, v := range m.invs {
+			if v.onlineOnly && !v.closed && v.isInvitee(user) && !v.answered[user] {
+				k := sessKey{user, session}
+				m.extra[k] = append(m.extra[k], evNew(v.id, v.inviter, v.group, v.invitees, v.data))
+			}
+		}
+	}
+	return code
+}
+
+// DLV-1: new invitations broadcast to everyone online, participants or not.
+type mBroadcast struct{ *extraEvents }
+
+func (m mBroadcast) notify(id string, code int) {
+	v := m.invs[id]
+	if code != 0 || v == nil {
+		return
+	}
+	for _, k := range m.sessions {
+		if m.connected[k] && !v.participant(k.user) {
+			m.extra[k] = append(m.extra[k], evNew(v.id, v.inviter, v.group, v.invitees, v.data))
+		}
+	}
+}
+
+func (m mBroadcast) Invite(c Caller, a InviteArgs) (string, int) {
+	id, code := m.extraEvents.Invite(c, a)
+	m.notify(id, code)
+	return id, code
+}
+
+func (m mBroadcast) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	id, code := m.extraEvents.InviteInGroup(c, a)
+	m.notify(id, code)
+	return id, code
+}
+
+// IDM-1: a retried request emits its events a second time. The mutant
+// drains every session after each operation and replays the first
+// operation's deliveries when a retry comes back.
+type mRetryTwice struct {
+	*tracked
+	q     map[sessKey][]Event
+	first map[[2]string][]delivery
+}
+
+type delivery struct {
+	k  sessKey
+	ev Event
+}
+
+func (m *mRetryTwice) drain() []delivery {
+	var ds []delivery
+	for _, k := range m.sessions {
+		for _, e := range m.tracked.TakeEvents(k.user, k.session) {
+			m.q[k] = append(m.q[k], e)
+			ds = append(ds, delivery{k, e})
+		}
+	}
+	return ds
+}
+
+func (m *mRetryTwice) op(c Caller, f func() int) int {
+	m.drain()
+	code := f()
+	ds := m.drain()
+	if code != 0 || c.RequestID == "" {
+		return code
+	}
+	key := [2]string{c.User, c.RequestID}
+	if prev, ok := m.first[key]; ok && len(ds) == 0 {
+		for _, d := range prev {
+			m.q[d.k] = append(m.q[d.k], d.ev)
+		}
+	} else if !ok {
+		m.first[key] = ds
+	}
+	return code
+}
+
+func (m *mRetryTwice) Invite(c Caller, a InviteArgs) (id string, code int) {
+	m.op(c, func() int { id, code = m.tracked.Invite(c, a); return code })
+	return id, code
+}
+func (m *mRetryTwice) InviteInGroup(c Caller, a GroupInviteArgs) (id string, code int) {
+	m.op(c, func() int { id, code = m.tracked.InviteInGroup(c, a); return code })
+	return id, code
+}
+func (m *mRetryTwice) Cancel(c Caller, id, data string) int {
+	return m.op(c, func() int { return m.tracked.Cancel(c, id, data) })
+}
+func (m *mRetryTwice) Accept(c Caller, id, data string) int {
+	return m.op(c, func() int { return m.tracked.Accept(c, id, data) })
+}
+func (m *mRetryTwice) Reject(c Caller, id, data string) int {
+	return m.op(c, func() int { return m.tracked.Reject(c, id, data) })
+}
+func (m *mRetryTwice) Modify(c Caller, id, data string) int {
+	return m.op(c, func() int { return m.tracked.Modify(c, id, data) })
+}
+func (m *mRetryTwice) TakeEvents(user, session string) []Event {
+	m.drain()
+	k := sessKey{user, session}
+	evs := m.q[k]
+	delete(m.q, k)
+	return evs
+}
+
+// IDM-1: request IDs remembered per request ID only, not per user.
+type mRequestIDGlobal struct {
+	*tracked
+	seen map[string]string
+}
+
+func (m *mRequestIDGlobal) Invite(c Caller, a InviteArgs) (string, int) {
+	if id, ok := m.seen[c.RequestID]; ok && c.RequestID != "" {
+		return id, 0
+	}
+	id, code := m.tracked.Invite(c, a)
+	if code == 0 && c.RequestID != "" {
+		m.seen[c.RequestID] = id
+	}
+	return id, code
+}
+
+// MOD-1: modify moves the deadline to modify time + timeout. The inner
+// clock is held back after a modify by the time the invitation had run.
+type mModifyMovesDeadline struct {
+	*tracked
+	hold time.Duration
+}
+
+func (m *mModifyMovesDeadline) Modify(c Caller, id, data string) int {
+	code := m.tracked.Modify(c, id, data)
+	if v := m.invs[id]; code == 0 && v != nil && v.timeout > 0 {
+		m.hold += m.now - v.created
+	}
+	return code
+}
+
+func (m *mModifyMovesDeadline) Advance(d time.Duration) {
+	held := min(d, m.hold)
+	m.hold -= held
+	m.tracked.Harness.Advance(d - held)
+	m.tick(d)
+}
+
+// DLV-2: events of one invitation reordered for a recipient (handed out
+// newest first).
+type mReorder struct{ *tracked }
+
+func (m mReorder) TakeEvents(user, session string) []Event {
+	evs := m.tracked.TakeEvents(user, session)
+	pos := map[string][]int{}
+	for i, e := range evs {
+		pos[e.InviteID] = append(pos[e.InviteID], i)
+	}
+	out := make([]Event, len(evs))
+	for _, idx := range pos {
+		for j, i := range idx {
+			out[i] = evs[idx[len(idx)-1-j]]
+		}
+	}
+	return out
+}
+
+// INV-2: a failed group invite leaves a partial change (the members among
+// the invitees were invited before the bad invitee was found).
+type mPartialGroupInvite struct{ *tracked }
+
+func (m mPartialGroupInvite) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	id, code := m.tracked.InviteInGroup(c, a)
+	if code != CodeInvalidParameters || !m.members[a.Group][c.User] {
+		return id, code
+	}
+	var ok []string
+	seen := map[string]bool{}
+	for _, u := range a.Invitees {
+		if m.members[a.Group][u] && u != c.User && !seen[u] {
+			ok = append(ok, u)
+			seen[u] = true
+		}
+	}
+	if len(ok) > 0 && len(ok) < len(a.Invitees) {
+		a.Invitees = ok
+		a.InviteID = ""
+		m.tracked.InviteInGroup(c, a)
+	}
+	return "", code
+}
+
+// SYN-2: online-only invitations pushed to offline invitees too.
+type mPushOnlineOnly struct {
+	*tracked
+	extra []PushRequest
+}
+
+func (m *mPushOnlineOnly) Invite(c Caller, a InviteArgs) (string, int) {
+	offline := !m.online(a.Invitee)
+	id, code := m.tracked.Invite(c, a)
+	if code == 0 && a.OnlineUserOnly && a.Push != nil && offline {
+		m.extra = append(m.extra, PushRequest{To: a.Invitee, InviteID: id, Inviter: c.User, Data: a.Data, Info: *a.Push})
+	}
+	return id, code
+}
+
+func (m *mPushOnlineOnly) TakePushes() []PushRequest {
+	p := append(m.tracked.TakePushes(), m.extra...)
+	m.extra = nil
+	return p
+}
+
+// INV-4: the data limit is off by one (data of exactly the limit refused).
+type mDataOffByOne struct{ *tracked }
+
+func (m mDataOffByOne) full(data string) bool { return len(data) == m.Limits().MaxDataBytes }
+
+func (m mDataOffByOne) Invite(c Caller, a InviteArgs) (string, int) {
+	if m.full(a.Data) {
+		return "", CodeBodySizeLimit
+	}
+	return m.tracked.Invite(c, a)
+}
+
+func (m mDataOffByOne) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	if m.full(a.Data) {
+		return "", CodeBodySizeLimit
+	}
+	return m.tracked.InviteInGroup(c, a)
+}
+
+// HIS-2: accept, reject and timeout envelopes list every invitee.
+type mHistoryListAll struct{ *tracked }
+
+func (m mHistoryListAll) History(conv Conversation) [][]byte {
+	return rewriteHistory(m.tracked.History(conv), func(e map[string]any) {
+		id, _ := e["inviteID"].(string)
+		a, _ := e["actionType"].(float64)
+		if v := m.invs[id]; v != nil && (a == ActionAccept || a == ActionReject || a == ActionTimeout) {
+			e["inviteeList"] = v.invitees
+		}
+	})
+}
+
+// HIS-3: GetSignalingInfo takes any JSON object with a businessID.
+type mParseLoose struct{ *tracked }
+
+func (m mParseLoose) ParseSignalingInfo(msg []byte) (Envelope, bool) {
+	var e Envelope
+	var raw map[string]any
+	if json.Unmarshal(msg, &raw) != nil || raw["businessID"] == nil {
+		return e, false
+	}
+	_ = json.Unmarshal(msg, &e)
+	return e, true
+}
+
+// TMO-4: deadlines that passed while down are not fired on recovery: the
+// recovered clock starts where it stopped.
+type mRestartLosesTime struct {
+	*tracked
+}
+
+func (m mRestartLosesTime) Restart(d time.Duration) {
+	m.tracked.Harness.(Restarter).Restart(0)
+	m.tick(d)
+}
+
+// DLV-3: request IDs are not durable: a retry after a restart is a new request.
+type mRestartForgetsRequests struct {
+	*tracked
+	epoch int
+}
+
+func (m *mRestartForgetsRequests) tag(c Caller) Caller {
+	if c.RequestID != "" && m.epoch > 0 {
+		c.RequestID += "#" + string(rune('0'+m.epoch%10))
+	}
+	return c
+}
+
+func (m *mRestartForgetsRequests) Invite(c Caller, a InviteArgs) (string, int) {
+	return m.tracked.Invite(m.tag(c), a)
+}
+func (m *mRestartForgetsRequests) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	return m.tracked.InviteInGroup(m.tag(c), a)
+}
+func (m *mRestartForgetsRequests) Cancel(c Caller, id, data string) int {
+	return m.tracked.Cancel(m.tag(c), id, data)
+}
+func (m *mRestartForgetsRequests) Accept(c Caller, id, data string) int {
+	return m.tracked.Accept(m.tag(c), id, data)
+}
+func (m *mRestartForgetsRequests) Reject(c Caller, id, data string) int {
+	return m.tracked.Reject(m.tag(c), id, data)
+}
+func (m *mRestartForgetsRequests) Modify(c Caller, id, data string) int {
+	return m.tracked.Modify(m.tag(c), id, data)
+}
+func (m *mRestartForgetsRequests) Restart(d time.Duration) {
+	m.tracked.Restart(d)
+	m.epoch++
+}
+
+// LIM-2: closed invitations stay in memory (they are never dropped).
+type mNeverForget struct {
+	*tracked
+}
+
+func (m mNeverForget) OpenInvitations() int {
+	return len(m.invs)
+}
+
+type mutant struct {
+	name string
+	rule string // the rule the suite must name
+	wrap func(h Harness) Harness
+}
+
+var mutants = []mutant{
+	{"cancel allowed after every invitee responded", "CAN-2", func(h Harness) Harness { return mCancelAnswered{track(h)} }},
+	{"accept by the inviter answered 8011", "ACC-1", func(h Harness) Harness { return mAcceptByInviter{track(h)} }},
+	{"reject by the inviter allowed", "REJ-1", func(h Harness) Harness { return mRejectByInviter{track(h)} }},
+	{"modify of an online-only invitation allowed", "ONL-3", func(h Harness) Harness { return mModifyOnlineOnly{track(h)} }},
+	{"timeout firing a second late", "TMO-1", func(h Harness) Harness { return &mTimeoutLate{track(h), map[string]bool{}} }},
+	{"timeout 0 read as the longest timeout", "TMO-3", func(h Harness) Harness { return &mTimeoutZero{track(h), map[string]bool{}} }},
+	{"inviter's timeout list includes invitees who answered", "TMO-2", func(h Harness) Harness { return mTimeoutListAll{track(h)} }},
+	{"history written for online-only invitations", "ONL-2", func(h Harness) Harness {
+		return &mHistoryOnlineOnly{track(h), map[Conversation][][]byte{}}
+	}},
+	{"cancelled invitation re-delivered on reconnect", "SYN-1", func(h Harness) Harness {
+		return mRedeliverCancelled{&extraEvents{track(h), map[sessKey][]Event{}}}
+	}},
+	{"online-only invitation delivered on connect", "ONL-1", func(h Harness) Harness {
+		return mRedeliverOnlineOnly{&extraEvents{track(h), map[sessKey][]Event{}}}
+	}},
+	{"retried request emits its events twice", "IDM-1", func(h Harness) Harness {
+		return &mRetryTwice{track(h), map[sessKey][]Event{}, map[[2]string][]delivery{}}
+	}},
+	{"request IDs shared between users", "IDM-1", func(h Harness) Harness { return &mRequestIDGlobal{track(h), map[string]string{}} }},
+	{"new invitation sent to non-participants", "DLV-1", func(h Harness) Harness {
+		return mBroadcast{&extraEvents{track(h), map[sessKey][]Event{}}}
+	}},
+	{"modify moves the deadline", "MOD-1", func(h Harness) Harness { return &mModifyMovesDeadline{tracked: track(h)} }},
+	{"events of one invitation reordered", "DLV-2", func(h Harness) Harness { return mReorder{track(h)} }},
+	{"failed group invite leaves a partial change", "INV-2", func(h Harness) Harness { return mPartialGroupInvite{track(h)} }},
+	{"online-only invitation pushed", "SYN-2", func(h Harness) Harness { return &mPushOnlineOnly{tracked: track(h)} }},
+	{"data limit off by one", "INV-4", func(h Harness) Harness { return mDataOffByOne{track(h)} }},
+	{"accept/reject/timeout envelopes list every invitee", "HIS-2", func(h Harness) Harness { return mHistoryListAll{track(h)} }},
+	{"GetSignalingInfo accepts any businessID", "HIS-3", func(h Harness) Harness { return mParseLoose{track(h)} }},
+	{"deadlines passed while down not fired on recovery", "TMO-4", func(h Harness) Harness { return mRestartLosesTime{track(h)} }},
+	{"request IDs lost on restart", "DLV-3", func(h Harness) Harness { return &mRestartForgetsRequests{tracked: track(h)} }},
+	{"closed invitations kept in memory", "LIM-2", func(h Harness) Harness { return mNeverForget{track(h)} }},
+}
+
+// mutantBases are the correct implementations the mutants wrap (each must
+// be a Restarter): beckon's kernel, and the suite's reference model.
+var mutantBases = []struct {
+	name string
+	new  func(TB) Harness
+}{
+	{"kernel", kernelHarnessWith(kernelConfig(suiteLimits))},
+	{"model", modelHarnessWith(suiteLimits)},
+}
+
+func TestMutantsAreCaught(t *testing.T) {
+	for _, base := range mutantBases {
+		t.Run(base.name, func(t *testing.T) { testMutantsAreCaught(t, base.new) })
+	}
+}
+
+func testMutantsAreCaught(t *testing.T, mutantBase func(TB) Harness) {
+	for _, mu := range mutants {
+		t.Run(strings.ReplaceAll(mu.name, " ", "_"), func(t *testing.T) {
+			res := runCaptured(func(tb TB) Harness { return mu.wrap(mutantBase(tb)) })
+			var failedRules []string
+			named := false
+			for _, o := range res {
+				if !o.failed {
+					continue
+				}
+				failedRules = append(failedRules, o.rule+"/"+o.name)
+				for _, msg := range o.msgs {
+					if strings.HasPrefix(msg, mu.rule+" ") {
+						named = true
+					}
+				}
+			}
+			if len(failedRules) == 0 {
+				t.Fatalf("mutant %q (breaks %s): the suite passed, want a failure naming %s", mu.name, mu.rule, mu.rule)
+			}
+			if !named {
+				t.Fatalf("mutant %q: the suite failed in %v but no failure names %s", mu.name, failedRules, mu.rule)
+			}
+			if testing.Verbose() {
+				t.Logf("caught by %v", failedRules)
+			}
+		})
+	}
+}
+
+// The property test must catch the mutants too (slow: it shrinks each
+// failure; run with CONFORMANCE_MUTANT_PROPERTIES=1).
+func TestMutantsCaughtByProperties(t *testing.T) {
+	if os.Getenv("CONFORMANCE_MUTANT_PROPERTIES") == "" {
+		t.Skip("set CONFORMANCE_MUTANT_PROPERTIES=1 to run the property test against every mutant")
+	}
+	for name, v := range map[string]string{"rapid.nofailfile": "true", "rapid.shrinktime": "3s"} {
+		old := flag.Lookup(name).Value.String()
+		if err := flag.Set(name, v); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = flag.Set(name, old) })
+	}
+	for _, mu := range mutants {
+		t.Run(strings.ReplaceAll(mu.name, " ", "_"), func(t *testing.T) {
+			rt := &recT{name: t.Name()}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				rapid.Check(rt, StateMachine(func(tb TB) Harness { return mu.wrap(kernelHarnessWith(kernelConfig(propLimits))(tb)) }))
+			}()
+			<-done
+			if !rt.failed {
+				t.Errorf("mutant %q (breaks %s): the property test passed", mu.name, mu.rule)
+			} else {
+				msg := strings.Join(rt.msgs, "\n")
+				if i := strings.Index(msg, "trace of operations"); i > 0 {
+					msg = msg[:i]
+				}
+				t.Logf("caught: %s", msg)
+			}
+		})
+	}
+}
