@@ -40,9 +40,9 @@
 //     logged time and discard the outputs (they were delivered before).
 //  3. For each input, call Apply(now, input). Timeouts due at or before now
 //     take effect first, then the input.
-//  4. If Result.Changed, persist the input as a kernel.Record (Index the next
-//     log position, At the time used, Input.InviteID = Result.InviteID)
-//     together with the OutHistory outputs, durably, before step 5.
+//  4. If Result.Changed, persist Result.ToLog(input) as a kernel.Record
+//     (Index the next log position, At the kernel's Now()) together with the
+//     OutHistory outputs, durably, before step 5.
 //  5. Then hand the outputs over in order: each OutEvent to its one session,
 //     each OutPush to the push hook. Then answer the caller with Result.
 //  6. Copy anything you keep: outputs point into buffers the next call reuses.

@@ -75,11 +75,9 @@ func (h *kernelHarness) apply(in kernel.Input) kernel.Result {
 	} else {
 		res, outs = h.k.Apply(h.now, in)
 	}
-	if res.Changed {
-		in.InviteID = res.InviteID
-		in.Invitees = append([]string(nil), in.Invitees...)
+	if logged, ok := res.ToLog(in); ok {
 		h.index++
-		h.log = append(h.log, kernel.AppendRecord(nil, kernel.Record{Index: h.index, At: h.now, Input: in}))
+		h.log = append(h.log, kernel.AppendRecord(nil, kernel.Record{Index: h.index, At: h.k.Now(), Input: logged}))
 		if len(h.log) >= kernelSnapshotEvery {
 			h.snap = h.k.Snapshot()
 			h.log = nil

@@ -10,10 +10,10 @@
 //  2. For each input, call Apply(now, in). First every timeout due at or
 //     before now takes effect, then the input. Times earlier than the latest
 //     time seen are read as that time (the kernel's clock never goes back).
-//  3. If Result.Changed, make the input durable, with Input.InviteID set to
-//     Result.InviteID, at Now() (not the now passed in, which may have been
-//     behind the kernel's clock), together with its OutHistory outputs, before
-//     anything else.
+//  3. If Result.Changed, make Result.ToLog(input) durable (the input with
+//     Input.InviteID set to Result.InviteID, or a Tick) at Now(), not at
+//     the now passed in (it may have been behind the kernel's clock),
+//     together with its OutHistory outputs, before anything else.
 //  4. Then hand the outputs over, in order: events to sessions, history to
 //     conversations, push requests to the push hook. Then answer the caller.
 //     The output slice is the kernel's: it is valid until the next call.

@@ -19,6 +19,25 @@ type Result struct {
 	Duplicate bool
 }
 
+// ToLog returns what a durable driver persists for the call that gave r
+// with input in, and whether it must persist anything:
+//   - nothing when the call changed no state;
+//   - in, with InviteID set to r.InviteID, when the operation succeeded;
+//   - Input{Op: OpTick} when the operation failed or was a retry answered
+//     from memory but timeouts due before it fired: replayed, a failed input
+//     might not fail the same way (say, an invite that failed because the ID
+//     source drew a bad ID), so only its time is logged.
+func (r Result) ToLog(in Input) (Input, bool) {
+	switch {
+	case !r.Changed:
+		return Input{}, false
+	case r.Err != nil || r.Duplicate:
+		return Input{Op: OpTick}, true
+	}
+	in.InviteID = r.InviteID
+	return in, true
+}
+
 // OutputKind tells which field of an Output is set.
 type OutputKind uint8
 
