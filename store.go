@@ -1,9 +1,8 @@
 package beckon
 
 import (
-	"time"
-
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 )
 
 // Store is the durable side of a Runtime (the port every storage adapter
@@ -20,10 +19,12 @@ import (
 // (it never answers success for an input it could not persist).
 type Store interface {
 	// Load returns what the runtime restores at start: the latest snapshot
-	// (nil if none) and every record after it, in Index order without gaps.
-	// A store that cannot read its data returns an error, never a partial
-	// or empty state.
-	Load() (snapshot []byte, records []kernel.Record, err error)
+	// (nil if none) with the index it was saved at (0 if none), and every
+	// record after it, in Index order without gaps (the first has Index
+	// snapshotIndex+1). The index tells the runtime where the log goes on
+	// when the store dropped every record the snapshot covers. A store that
+	// cannot read its data returns an error, never a partial or empty state.
+	Load() (snapshotIndex uint64, snapshot []byte, records []kernel.Record, err error)
 
 	// Append makes a batch durable, atomically: all of it or none. It
 	// returns only once the batch would survive a crash (fsync). Records
@@ -44,16 +45,10 @@ type Store interface {
 
 // Batch is what one Append makes durable: the logged inputs and the
 // history messages they produced (HIS-1), so history is never lost between
-// an input being durable and its outputs being stored.
-type Batch struct {
-	Records []kernel.Record
-	History []kernel.History
-}
+// an input being durable and its outputs being stored. It is defined in
+// package port so that adapters need not import this package.
+type Batch = port.Batch
 
-// HistoryMessage is one stored signaling message of a conversation.
-type HistoryMessage struct {
-	Seq     uint64 // per conversation, from 1, in append order
-	Sender  string
-	At      time.Time
-	Payload []byte // the SDK's JSON envelope (kernel.MarshalSignalingInfo)
-}
+// HistoryMessage is one stored signaling message of a conversation
+// (defined in package port, see Batch).
+type HistoryMessage = port.HistoryMessage

@@ -1,0 +1,305 @@
+package memory
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
+)
+
+// ErrStoreClosed is returned by every Store method called after Close.
+var ErrStoreClosed = errors.New("memory: store is closed")
+
+// Store keeps the log, the latest snapshot and the history in memory. It
+// implements beckon.Store and is the reference for every other adapter.
+//
+// It keeps everything encoded, in byte slices of its own: records with
+// kernel.AppendRecord, history messages with a small codec of this file.
+// So it copies whatever it keeps by construction, never shares a slice
+// with a caller, and the garbage collector has nothing to scan in it (a
+// long history costs memory, not collector time). Nothing survives the
+// process; a Store given to a second Runtime (after the first is closed)
+// plays the part of a disk across a restart. It is safe for concurrent use.
+type Store struct {
+	mu        sync.RWMutex
+	closed    bool
+	snapIndex uint64 // index the snapshot covers, 0 if none
+	snapshot  []byte // nil if none
+	log       log    // every record after snapIndex
+	convs     map[kernel.Conversation]*log
+	scratch   []byte // encoding buffer of Append
+}
+
+// log is a sequence of encoded entries kept in fixed-size chunks, as are
+// the references to them: nothing is ever copied to grow (one ever-growing
+// slice would copy, and fault in, its whole length at each doubling, which
+// dominates the cost of a long history).
+type log struct {
+	data [][]byte // chunks of chunkBytes capacity (a longer entry gets its own)
+	refs [][]ref  // chunks of chunkRefs references; entry i is refs[i/chunkRefs][i%chunkRefs]
+	n    int
+}
+
+// ref locates one entry: data[chunk][start:end].
+type ref struct{ chunk, start, end int }
+
+const (
+	chunkBytes = 64 << 10
+	chunkRefs  = 4096
+)
+
+func (l *log) len() int { return l.n }
+
+func (l *log) entry(i int) []byte {
+	r := l.refs[i/chunkRefs][i%chunkRefs]
+	return l.data[r.chunk][r.start:r.end]
+}
+
+// add appends a copy of entry.
+func (l *log) add(entry []byte) {
+	last := len(l.data) - 1
+	if last < 0 || len(l.data[last])+len(entry) > cap(l.data[last]) {
+		l.data = append(l.data, make([]byte, 0, max(chunkBytes, len(entry))))
+		last++
+	}
+	start := len(l.data[last])
+	l.data[last] = append(l.data[last], entry...)
+	if l.n%chunkRefs == 0 {
+		l.refs = append(l.refs, make([]ref, 0, chunkRefs))
+	}
+	refs := &l.refs[len(l.refs)-1]
+	*refs = append(*refs, ref{last, start, start + len(entry)})
+	l.n++
+}
+
+// dropFirst removes the first n entries, copying the others to a new log
+// (the records log it serves holds at most a snapshot interval).
+func (l *log) dropFirst(n int) {
+	var rest log
+	for i := n; i < l.n; i++ {
+		rest.add(l.entry(i))
+	}
+	*l = rest
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{convs: make(map[kernel.Conversation]*log)}
+}
+
+// Load decodes the records after the snapshot and returns them with a
+// copy of the snapshot and its index.
+func (s *Store) Load() (uint64, []byte, []kernel.Record, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, nil, nil, ErrStoreClosed
+	}
+	records := make([]kernel.Record, s.log.len())
+	for i := range records {
+		r, err := kernel.DecodeRecord(s.log.entry(i))
+		if err != nil {
+			return 0, nil, nil, fmt.Errorf("memory: record %d: %w", s.snapIndex+uint64(i)+1, err)
+		}
+		records[i] = r
+	}
+	return s.snapIndex, slices.Clone(s.snapshot), records, nil
+}
+
+// last is the index of the last record appended.
+func (s *Store) last() uint64 { return s.snapIndex + uint64(s.log.len()) }
+
+// Append encodes and keeps the batch's records and history messages. It
+// checks first that the records continue the log without a gap and, if
+// they do not, keeps nothing of the batch.
+func (s *Store) Append(b port.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrStoreClosed
+	}
+	for i, r := range b.Records {
+		if want := s.last() + uint64(i) + 1; r.Index != want {
+			return fmt.Errorf("memory: record index %d does not continue the log (want %d)", r.Index, want)
+		}
+	}
+	for _, r := range b.Records {
+		s.scratch = kernel.AppendRecord(s.scratch[:0], r)
+		s.log.add(s.scratch)
+	}
+	for i := range b.History {
+		h := &b.History[i]
+		c := s.convs[h.Conv]
+		if c == nil {
+			c = new(log)
+			s.convs[h.Conv] = c
+		}
+		s.scratch = appendHistory(s.scratch[:0], h)
+		c.add(s.scratch)
+	}
+	return nil
+}
+
+// SaveSnapshot keeps a copy of snapshot and drops the records up to index.
+func (s *Store) SaveSnapshot(index uint64, snapshot []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrStoreClosed
+	}
+	if index < s.snapIndex || index > s.last() {
+		return fmt.Errorf("memory: snapshot index %d is outside the log (snapshot at %d, last record %d)", index, s.snapIndex, s.last())
+	}
+	s.log.dropFirst(int(index - s.snapIndex))
+	s.snapIndex, s.snapshot = index, slices.Clone(snapshot)
+	return nil
+}
+
+// History returns the messages of conv with Seq > after, oldest first, at
+// most limit of them (limit <= 0: all), their payloads encoded as the
+// SDK's JSON envelope.
+func (s *Store) History(conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrStoreClosed
+	}
+	c := s.convs[conv]
+	if c == nil || after >= uint64(c.len()) {
+		return nil, nil
+	}
+	n := c.len() - int(after)
+	if limit > 0 && n > limit {
+		n = limit
+	}
+	out := make([]port.HistoryMessage, n)
+	for i := range out {
+		seq := after + uint64(i) + 1
+		h, err := decodeHistory(c.entry(int(seq - 1)))
+		if err != nil {
+			return nil, fmt.Errorf("memory: history message %d of %s: %w", seq, conv, err)
+		}
+		payload, err := kernel.MarshalSignalingInfo(h.Info)
+		if err != nil {
+			return nil, fmt.Errorf("memory: history message %d of %s: %w", seq, conv, err)
+		}
+		out[i] = port.HistoryMessage{Seq: seq, Sender: h.Sender, At: time.Unix(0, h.At), Payload: payload}
+	}
+	return out, nil
+}
+
+// Close makes every later call fail with ErrStoreClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+// appendHistory encodes a history message (its conversation is the key it
+// is kept under): Sender, At, then the signaling info's InviteID, GroupID,
+// Inviter, invitee count and invitees, Data, Timeout, ActionType and
+// OnlineUserOnly; strings as a uvarint length and the bytes.
+func appendHistory(b []byte, h *kernel.History) []byte {
+	info := &h.Info
+	b = appendString(b, h.Sender)
+	b = binary.AppendVarint(b, h.At)
+	b = appendString(b, info.InviteID)
+	b = appendString(b, info.GroupID)
+	b = appendString(b, info.Inviter)
+	b = binary.AppendUvarint(b, uint64(len(info.InviteeList)))
+	for _, u := range info.InviteeList {
+		b = appendString(b, u)
+	}
+	b = appendString(b, info.Data)
+	b = binary.AppendVarint(b, int64(info.Timeout))
+	b = binary.AppendVarint(b, int64(info.ActionType))
+	if info.OnlineUserOnly {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// decodeHistory reads what appendHistory wrote.
+func decodeHistory(b []byte) (kernel.History, error) {
+	d := decoder{b: b}
+	var h kernel.History
+	h.Sender, h.At = d.string(), d.varint()
+	info := &h.Info
+	info.BusinessID = kernel.BusinessID
+	info.InviteID, info.GroupID, info.Inviter = d.string(), d.string(), d.string()
+	info.InviteeList = make([]string, d.count())
+	for i := range info.InviteeList {
+		info.InviteeList[i] = d.string()
+	}
+	info.Data = d.string()
+	info.Timeout = int(d.varint())
+	info.ActionType = kernel.Action(d.varint())
+	info.OnlineUserOnly = d.byte() == 1
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errors.New("trailing bytes")
+	}
+	return h, d.err
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decoder reads the history encoding; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+var errTruncated = errors.New("truncated history message")
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err, n = errTruncated, 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err, n = errTruncated, 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a length that cannot exceed the bytes left.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err, n = errTruncated, 0
+	}
+	return int(n)
+}
+
+func (d *decoder) string() string {
+	n := d.count()
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.err = errTruncated
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}

@@ -1,0 +1,176 @@
+package beckon
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/beckonhq/beckon/kernel"
+)
+
+// Client is one logged-in session (device) of a user: the SDK's API. Create
+// it with Runtime.Login; it is safe for concurrent use. Every operation
+// waits until its effects are durable and its events handed over, then
+// returns; rejected operations return the kernel's errors, whose SDK code
+// Code reads (8010, 8011, ...). After Close every call returns
+// ErrNotLoggedIn (6014); after the runtime closed, ErrClosed.
+type Client struct {
+	rt         *Runtime
+	user       string
+	session    string
+	unregister func()
+	closed     atomic.Bool
+}
+
+// Login connects session of user and returns its Client. Events for the
+// session go to l (nil ignores them), starting with ReceiveNewInvitation
+// for every invitation still pending for the user that is not online-only
+// (SYN-1). A user may be logged in on several sessions at once; each gets
+// every event of the user (DLV-1). Logging in a session that is already
+// logged in fails with ErrSessionInUse.
+func (r *Runtime) Login(ctx context.Context, user, session string, l Listener) (*Client, error) {
+	if r.registry == nil {
+		return nil, ErrNoSessionRegistry
+	}
+	if l == nil {
+		l = ListenerFuncs{}
+	}
+	key := sessionKey{user, session}
+	r.mu.Lock()
+	closed, inUse := r.closed, r.sessions[key]
+	if !closed && !inUse {
+		r.sessions[key] = true
+	}
+	err := r.err
+	r.mu.Unlock()
+	switch {
+	case closed:
+		return nil, err
+	case inUse:
+		return nil, ErrSessionInUse
+	}
+	c := &Client{rt: r, user: user, session: session}
+	unregister, err := r.registry.Register(user, session, func(ev kernel.Event) { dispatch(l, ev) })
+	if err == nil {
+		c.unregister = unregister
+		_, err = r.submit(ctx, kernel.Connect(user, session))
+		if err != nil {
+			unregister()
+		}
+	}
+	if err != nil {
+		r.forget(key)
+		if stopped := r.Err(); stopped != nil {
+			return nil, stopped // closed meanwhile (the hub with it)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// forget removes a session from the logged-in ones.
+func (r *Runtime) forget(key sessionKey) {
+	r.mu.Lock()
+	delete(r.sessions, key)
+	r.mu.Unlock()
+}
+
+// User returns the user this client acts as.
+func (c *Client) User() string { return c.user }
+
+// Session returns the session (device) ID of this client.
+func (c *Client) Session() string { return c.session }
+
+// Close logs the session out: it disconnects it (the kernel stops sending
+// it events) and stops its callbacks once the events queued before are
+// handled. Later calls return nil. Close may be called from a callback.
+func (c *Client) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	_, err := c.rt.submit(context.Background(), kernel.Disconnect(c.user, c.session))
+	c.unregister()
+	c.rt.forget(sessionKey{c.user, c.session})
+	if errors.Is(err, ErrClosed) {
+		return nil // the runtime is gone, and the session with it
+	}
+	return err
+}
+
+// do runs one signaling operation as this client.
+func (c *Client) do(ctx context.Context, in kernel.Input, opts []CallOption) (string, error) {
+	if c.closed.Load() {
+		return "", ErrNotLoggedIn
+	}
+	in.User, in.Session = c.user, c.session
+	for _, o := range opts {
+		o(&in)
+	}
+	res, err := c.rt.submit(ctx, in)
+	return res.InviteID, err
+}
+
+// Invite invites invitee to a 1:1 call with data and returns the new
+// invite ID (TIMSignalingInvite, INV-1). Options: OnlineUserOnly,
+// TimeoutSeconds, WithPush, WithRequestID, WithInviteID.
+func (c *Client) Invite(ctx context.Context, invitee, data string, opts ...CallOption) (inviteID string, err error) {
+	return c.do(ctx, kernel.Input{Op: kernel.OpInvite, Invitees: []string{invitee}, Data: data}, opts)
+}
+
+// InviteInGroup invites invitees, members of group, with data and returns
+// the new invite ID (TIMSignalingInviteInGroup, INV-2). invitees is not
+// kept. Options: OnlineUserOnly, TimeoutSeconds, WithRequestID,
+// WithInviteID.
+func (c *Client) InviteInGroup(ctx context.Context, group string, invitees []string, data string, opts ...CallOption) (inviteID string, err error) {
+	return c.do(ctx, kernel.Input{Op: kernel.OpInviteInGroup, Group: group, Invitees: invitees, Data: data}, opts)
+}
+
+// Cancel cancels an invitation this user made (TIMSignalingCancel, CAN-*).
+// Option: WithRequestID.
+func (c *Client) Cancel(ctx context.Context, inviteID, data string, opts ...CallOption) error {
+	_, err := c.do(ctx, kernel.Input{Op: kernel.OpCancel, InviteID: inviteID, Data: data}, opts)
+	return err
+}
+
+// Accept accepts an invitation pending for this user (TIMSignalingAccept,
+// ACC-*). Option: WithRequestID.
+func (c *Client) Accept(ctx context.Context, inviteID, data string, opts ...CallOption) error {
+	_, err := c.do(ctx, kernel.Input{Op: kernel.OpAccept, InviteID: inviteID, Data: data}, opts)
+	return err
+}
+
+// Reject rejects an invitation pending for this user (TIMSignalingReject,
+// REJ-*). Option: WithRequestID.
+func (c *Client) Reject(ctx context.Context, inviteID, data string, opts ...CallOption) error {
+	_, err := c.do(ctx, kernel.Input{Op: kernel.OpReject, InviteID: inviteID, Data: data}, opts)
+	return err
+}
+
+// Modify replaces the data of an open invitation this user takes part in
+// (TIMSignalingModifyInvitation, MOD-*). Option: WithRequestID.
+func (c *Client) Modify(ctx context.Context, inviteID, data string, opts ...CallOption) error {
+	_, err := c.do(ctx, kernel.Input{Op: kernel.OpModify, InviteID: inviteID, Data: data}, opts)
+	return err
+}
+
+// GetSignalingInfo parses a signaling message, such as the Payload of a
+// HistoryMessage (TIMGetSignalingInfo, HIS-3); see the package function.
+func (c *Client) GetSignalingInfo(msg []byte) (SignalingInfo, error) { return GetSignalingInfo(msg) }
+
+// History lists the signaling messages of this user's 1:1 conversation
+// with peer, Seq > after, oldest first, at most limit (<= 0: all).
+func (c *Client) History(peer string, after uint64, limit int) ([]HistoryMessage, error) {
+	if c.closed.Load() {
+		return nil, ErrNotLoggedIn
+	}
+	return c.rt.History(kernel.C2C(c.user, peer), after, limit)
+}
+
+// GroupHistory lists the signaling messages of group, Seq > after, oldest
+// first, at most limit (<= 0: all).
+func (c *Client) GroupHistory(group string, after uint64, limit int) ([]HistoryMessage, error) {
+	if c.closed.Load() {
+		return nil, ErrNotLoggedIn
+	}
+	return c.rt.History(kernel.GroupConversation(group), after, limit)
+}

@@ -1,0 +1,139 @@
+package beckon
+
+import (
+	"slices"
+
+	"github.com/beckonhq/beckon/kernel"
+)
+
+// Listener receives the six signaling callbacks of one session (the SDK's
+// TIMSetSignaling...Callback functions, set all at once at Login).
+//
+// The calls of one session come from one goroutine of its own, one at a
+// time, in the order the events happened (DLV-2); they never block the
+// runtime, whose events for the session wait in an unbounded queue while a
+// callback runs. So a callback may take its time, or call the Client (also
+// Close), but a callback that never returns makes its queue grow forever.
+// Lists passed to a callback are the callback's own.
+type Listener interface {
+	// OnReceiveNewInvitation: an invitation that names this user as an
+	// invitee (INV-5), or one still pending for them when the session
+	// logged in (SYN-1). groupID is empty for a 1:1 invitation.
+	OnReceiveNewInvitation(inviteID, inviter, groupID string, inviteeList []string, data string)
+	// OnInvitationCancelled: the inviter cancelled (CAN-3).
+	OnInvitationCancelled(inviteID, inviter, data string)
+	// OnInviteeAccepted: invitee accepted (ACC-3).
+	OnInviteeAccepted(inviteID, invitee, data string)
+	// OnInviteeRejected: invitee rejected (REJ-3).
+	OnInviteeRejected(inviteID, invitee, data string)
+	// OnInvitationTimeout: the invitees in inviteeList timed out (TMO-2):
+	// all of them for the inviter, only this user for an invitee.
+	OnInvitationTimeout(inviteID string, inviteeList []string)
+	// OnInvitationModified: a participant replaced the data (MOD-3).
+	OnInvitationModified(inviteID, data string)
+}
+
+// ListenerFuncs is a Listener made of optional functions, one per callback,
+// like the SDK's separate setters; a nil function ignores its callback.
+type ListenerFuncs struct {
+	ReceiveNewInvitation func(inviteID, inviter, groupID string, inviteeList []string, data string)
+	InvitationCancelled  func(inviteID, inviter, data string)
+	InviteeAccepted      func(inviteID, invitee, data string)
+	InviteeRejected      func(inviteID, invitee, data string)
+	InvitationTimeout    func(inviteID string, inviteeList []string)
+	InvitationModified   func(inviteID, data string)
+}
+
+// OnReceiveNewInvitation calls f.ReceiveNewInvitation if set.
+func (f ListenerFuncs) OnReceiveNewInvitation(inviteID, inviter, groupID string, inviteeList []string, data string) {
+	if f.ReceiveNewInvitation != nil {
+		f.ReceiveNewInvitation(inviteID, inviter, groupID, inviteeList, data)
+	}
+}
+
+// OnInvitationCancelled calls f.InvitationCancelled if set.
+func (f ListenerFuncs) OnInvitationCancelled(inviteID, inviter, data string) {
+	if f.InvitationCancelled != nil {
+		f.InvitationCancelled(inviteID, inviter, data)
+	}
+}
+
+// OnInviteeAccepted calls f.InviteeAccepted if set.
+func (f ListenerFuncs) OnInviteeAccepted(inviteID, invitee, data string) {
+	if f.InviteeAccepted != nil {
+		f.InviteeAccepted(inviteID, invitee, data)
+	}
+}
+
+// OnInviteeRejected calls f.InviteeRejected if set.
+func (f ListenerFuncs) OnInviteeRejected(inviteID, invitee, data string) {
+	if f.InviteeRejected != nil {
+		f.InviteeRejected(inviteID, invitee, data)
+	}
+}
+
+// OnInvitationTimeout calls f.InvitationTimeout if set.
+func (f ListenerFuncs) OnInvitationTimeout(inviteID string, inviteeList []string) {
+	if f.InvitationTimeout != nil {
+		f.InvitationTimeout(inviteID, inviteeList)
+	}
+}
+
+// OnInvitationModified calls f.InvitationModified if set.
+func (f ListenerFuncs) OnInvitationModified(inviteID, data string) {
+	if f.InvitationModified != nil {
+		f.InvitationModified(inviteID, data)
+	}
+}
+
+// EventFunc is a Listener that receives every callback as one Event (its
+// Type tells which; see kernel.Event for the fields each sets).
+type EventFunc func(ev Event)
+
+// OnReceiveNewInvitation calls f with an EventNewInvitation.
+func (f EventFunc) OnReceiveNewInvitation(inviteID, inviter, groupID string, inviteeList []string, data string) {
+	f(Event{Type: kernel.EventNewInvitation, InviteID: inviteID, Inviter: inviter, GroupID: groupID, Invitees: inviteeList, Data: data})
+}
+
+// OnInvitationCancelled calls f with an EventCancelled.
+func (f EventFunc) OnInvitationCancelled(inviteID, inviter, data string) {
+	f(Event{Type: kernel.EventCancelled, InviteID: inviteID, Inviter: inviter, Data: data})
+}
+
+// OnInviteeAccepted calls f with an EventAccepted.
+func (f EventFunc) OnInviteeAccepted(inviteID, invitee, data string) {
+	f(Event{Type: kernel.EventAccepted, InviteID: inviteID, Invitee: invitee, Data: data})
+}
+
+// OnInviteeRejected calls f with an EventRejected.
+func (f EventFunc) OnInviteeRejected(inviteID, invitee, data string) {
+	f(Event{Type: kernel.EventRejected, InviteID: inviteID, Invitee: invitee, Data: data})
+}
+
+// OnInvitationTimeout calls f with an EventTimeout.
+func (f EventFunc) OnInvitationTimeout(inviteID string, inviteeList []string) {
+	f(Event{Type: kernel.EventTimeout, InviteID: inviteID, Invitees: inviteeList})
+}
+
+// OnInvitationModified calls f with an EventModified.
+func (f EventFunc) OnInvitationModified(inviteID, data string) {
+	f(Event{Type: kernel.EventModified, InviteID: inviteID, Data: data})
+}
+
+// dispatch calls the listener method of ev, with its own copy of the list.
+func dispatch(l Listener, ev kernel.Event) {
+	switch ev.Type {
+	case kernel.EventNewInvitation:
+		l.OnReceiveNewInvitation(ev.InviteID, ev.Inviter, ev.GroupID, slices.Clone(ev.Invitees), ev.Data)
+	case kernel.EventCancelled:
+		l.OnInvitationCancelled(ev.InviteID, ev.Inviter, ev.Data)
+	case kernel.EventAccepted:
+		l.OnInviteeAccepted(ev.InviteID, ev.Invitee, ev.Data)
+	case kernel.EventRejected:
+		l.OnInviteeRejected(ev.InviteID, ev.Invitee, ev.Data)
+	case kernel.EventTimeout:
+		l.OnInvitationTimeout(ev.InviteID, slices.Clone(ev.Invitees))
+	case kernel.EventModified:
+		l.OnInvitationModified(ev.InviteID, ev.Data)
+	}
+}

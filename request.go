@@ -1,0 +1,85 @@
+package beckon
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/beckonhq/beckon/kernel"
+)
+
+// The states of a request: queued until the loop takes it or its caller
+// gives up; whoever moves it out of queued first decides.
+const (
+	stateQueued uint32 = iota
+	stateTaken
+	stateAbandoned
+)
+
+// request is one submitted input and, once answered, its outcome.
+type request struct {
+	in    kernel.Input
+	res   kernel.Result
+	err   error // the runtime's own error (closed, store failure)
+	state atomic.Uint32
+	done  chan struct{} // capacity 1; receives once when answered
+}
+
+// newRequest is the New of Runtime.requests. The pool is per runtime, not
+// global: a channel belongs to the testing/synctest bubble it was made in.
+func newRequest() any { return &request{done: make(chan struct{}, 1)} }
+
+// finish answers the request's caller.
+func (q *request) finish() { q.done <- struct{}{} }
+
+// submit queues in for the loop and waits for its outcome.
+func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return kernel.Result{}, err
+	}
+	q := r.requests.Get().(*request)
+	q.in = in
+	q.state.Store(stateQueued)
+
+	r.mu.Lock()
+	if r.closed {
+		err := r.err
+		r.mu.Unlock()
+		q.in = kernel.Input{}
+		r.requests.Put(q)
+		return kernel.Result{}, err
+	}
+	r.queue = append(r.queue, q)
+	first := len(r.queue) == 1
+	r.mu.Unlock()
+	if first { // otherwise whoever made the queue non-empty signalled
+		r.signal()
+	}
+
+	if cancel := ctx.Done(); cancel == nil {
+		<-q.done
+	} else {
+		select {
+		case <-q.done:
+		case <-cancel:
+			if q.state.CompareAndSwap(stateQueued, stateAbandoned) {
+				return kernel.Result{}, ctx.Err() // the loop will skip it; not pooled
+			}
+			<-q.done // taken: the outcome comes within one batch
+		}
+	}
+	res, err := q.res, q.err
+	q.in, q.res, q.err = kernel.Input{}, kernel.Result{}, nil
+	r.requests.Put(q)
+	if err == nil {
+		err = res.Err
+	}
+	return res, err
+}
+
+// signal wakes the loop if it waits.
+func (r *Runtime) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,212 @@
+package beckon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/beckonhq/beckon/adapters/memory"
+	"github.com/beckonhq/beckon/kernel"
+	"github.com/benbjohnson/clock"
+)
+
+// Runtime runs one kernel: a single goroutine (the loop) owns it, and
+// callers on any goroutine submit operations to it and wait for the
+// answer. The loop applies the queued operations one by one; then what
+// changed is made durable with one Store.Append for the whole batch (group
+// commit, up to WithMaxBatch operations); then the events go to the
+// Delivery and the push requests to the PushHook; and only then are the
+// callers answered (DLV-3). Timeouts fire at the kernel's next deadline,
+// read from the Clock.
+//
+// The loop only applies; a second goroutine, the committer, appends,
+// delivers and answers, so that applying the next batch overlaps making the
+// previous one durable (see loop.go).
+//
+// A Runtime is safe for concurrent use. Create it with New, stop it with
+// Close.
+type Runtime struct {
+	store    Store
+	delivery Delivery
+	registry SessionRegistry // delivery, if it is one; nil otherwise
+	push     PushHook
+	clock    clock.Clock
+	log      *slog.Logger
+	owned    []func() error // closers of what New created
+	every    uint64         // snapshot interval in records
+	maxBatch int
+
+	// Owned by the loop (and by New before the loop starts).
+	k         *kernel.Kernel
+	index     uint64 // of the last logged record
+	snapIndex uint64 // of the latest snapshot taken
+
+	commits chan *batch // loop -> committer; closed when the loop exits
+	free    chan *batch // committed batches, for reuse
+
+	requests sync.Pool // of *request
+
+	mu       sync.Mutex
+	queue    []*request          // submitted, not yet taken by the loop
+	closed   bool                // no more submissions
+	err      error               // why it closed: ErrClosed or a store failure
+	sessions map[sessionKey]bool // logged-in clients
+	wake     chan struct{}       // capacity 1: "the queue may be non-empty or closed is set"
+	done     chan struct{}       // closed when the committer has exited (after the loop)
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type sessionKey struct{ user, session string }
+
+// New returns a running Runtime. It first recovers what the store holds:
+// the snapshot, then every record after it replayed at its time; then, as
+// no session survives a restart, it disconnects every session the kernel
+// still knows and lets time pass to now, so that deadlines that passed
+// while it was down fire once (TMO-4). The events of recovery are dropped
+// (no session is there to hear them); its records and history are logged.
+func New(opts ...Option) (*Runtime, error) {
+	var s settings
+	for _, o := range opts {
+		o(&s)
+	}
+	r := &Runtime{
+		store: s.store, delivery: s.delivery, push: s.push, clock: s.clock, log: s.logger,
+		maxBatch: s.maxBatch,
+		sessions: make(map[sessionKey]bool),
+		wake:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		commits:  make(chan *batch),
+		free:     make(chan *batch, 4),
+	}
+	r.requests.New = newRequest
+	if r.store == nil {
+		m := memory.NewStore()
+		r.store = m
+		r.owned = append(r.owned, m.Close)
+	}
+	if r.delivery == nil {
+		h := memory.NewHub()
+		r.delivery = h
+		r.owned = append(r.owned, h.Close)
+	}
+	r.registry, _ = r.delivery.(SessionRegistry)
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.push == nil {
+		r.push = LogPush(r.log)
+	}
+	if r.clock == nil {
+		r.clock = clock.New()
+	}
+	r.every = DefaultSnapshotEvery
+	if s.snapshotEvery > 0 {
+		r.every = uint64(s.snapshotEvery)
+	}
+	if r.maxBatch <= 0 {
+		r.maxBatch = DefaultMaxBatch
+	}
+	kcfg := s.kernel
+	if s.ids != nil {
+		kcfg.IDs = s.ids
+	}
+	if kcfg.IDs == nil {
+		kcfg.IDs = UUIDInviteIDs(nil)
+	}
+	if err := r.recover(kcfg); err != nil {
+		r.closeOwned()
+		return nil, err
+	}
+	go r.run()
+	go r.commitLoop()
+	return r, nil
+}
+
+// Close stops the runtime. Operations the loop has already taken finish
+// (they are durable and answered as usual); operations still queued, and
+// every later one, fail with ErrClosed without being applied. Close then
+// closes the store and delivery that New created (not those given with
+// WithStore or WithDelivery). It returns the store failure that stopped the
+// runtime, if one did, else nil; later calls return the same. Do not call
+// it from a Listener callback: it waits for the callbacks to finish.
+func (r *Runtime) Close() error {
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		if !r.closed {
+			r.closed, r.err = true, ErrClosed
+		}
+		r.mu.Unlock()
+		r.signal()
+		<-r.done
+		r.closeOwned()
+		if r.err != ErrClosed {
+			r.closeErr = r.err
+		}
+	})
+	return r.closeErr
+}
+
+// Err returns why the runtime stopped: nil while it runs, ErrClosed after
+// Close, or an error wrapping ErrStoreFailed after a store failure.
+func (r *Runtime) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+func (r *Runtime) closeOwned() {
+	for _, c := range r.owned {
+		if err := c(); err != nil {
+			r.log.Warn("beckon: closing", slog.Any("err", err))
+		}
+	}
+	r.owned = nil
+}
+
+// Do applies one kernel input, as the user it names, and returns the
+// kernel's result once it is durable and its events are handed over. It is
+// the raw path under Client and the membership methods, for adapters that
+// act for remote sessions. The error is the kernel's (Result.Err) or the
+// runtime's (ErrClosed, ErrStoreFailed) or ctx's. If ctx ends while the
+// input is still queued, it is not applied and ctx's error is returned;
+// once the loop has taken it, Do waits for the outcome (one batch).
+func (r *Runtime) Do(ctx context.Context, in kernel.Input) (kernel.Result, error) {
+	return r.submit(ctx, in)
+}
+
+// SetGroup makes members the whole membership of group, creating it if
+// needed. Invitations already made are not affected.
+func (r *Runtime) SetGroup(ctx context.Context, group string, members []string) error {
+	_, err := r.submit(ctx, kernel.SetGroup(group, members))
+	return err
+}
+
+// JoinGroup adds user to group (10010 if the group is unknown).
+func (r *Runtime) JoinGroup(ctx context.Context, group, user string) error {
+	_, err := r.submit(ctx, kernel.JoinGroup(group, user))
+	return err
+}
+
+// LeaveGroup removes user from group (10010 if the group is unknown).
+func (r *Runtime) LeaveGroup(ctx context.Context, group, user string) error {
+	_, err := r.submit(ctx, kernel.LeaveGroup(group, user))
+	return err
+}
+
+// History lists the signaling messages of conv with Seq > after, oldest
+// first, at most limit of them (limit <= 0: all), from the store (HIS-1).
+// It does not go through the loop: it sees what is durable.
+func (r *Runtime) History(conv Conversation, after uint64, limit int) ([]HistoryMessage, error) {
+	msgs, err := r.store.History(conv, after, limit)
+	if err != nil {
+		if errors.Is(err, memory.ErrStoreClosed) {
+			return nil, ErrClosed
+		}
+		return nil, fmt.Errorf("beckon: history of %s: %w", conv, err)
+	}
+	return msgs, nil
+}
