@@ -1,0 +1,265 @@
+package bolt_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/beckonhq/beckon"
+	"github.com/beckonhq/beckon/adapters/bolt"
+	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// benchCallers is how many goroutines call at once.
+const benchCallers = 64
+
+// benchData is the data every benchmark operation carries (as in the root
+// package's BenchmarkInviteAccept).
+const benchData = "0123456789abcdef"
+
+// BenchmarkDurable measures durable signaling operations per second with
+// 64 concurrent callers through the runtime on a bolt store: each caller
+// has its own inviter and invitee logged in and invites 1:1 (30 s timeout)
+// then accepts, over and over; one op is one Invite or one Accept, and it
+// returns only once fsynced. In the same run, for comparison, 64 goroutines
+// put values of the same size as one op writes (its log record and its
+// history message, framed) into a bare bbolt file with DB.Batch, as many
+// puts as ops: with bbolt's default batch settings, and with MaxBatchSize
+// 64 (a batch commits as soon as all 64 callers are in it), the latter
+// also with each caller putting into a bucket of its own, as each caller's
+// history goes to a conversation of its own. Metrics:
+//
+//	runtime-ops/s       the runtime on bolt
+//	raw-batch-ops/s     bare bbolt DB.Batch, default settings
+//	raw-batch64-ops/s   bare bbolt DB.Batch, MaxBatchSize 64
+//	raw-batch64-convs-ops/s  the same, a bucket per caller
+//	runtime/raw         runtime-ops/s over raw-batch-ops/s
+//	bytes/op            value bytes one op writes (what the raw puts write)
+func BenchmarkDurable(b *testing.B) {
+	b.StopTimer()
+	size := bytesPerOp(b)
+	runtimeRate, perCommit := benchRuntime(b, b.N)
+	raw := benchRawBatch(b, b.N, size, 0, false)
+	raw64 := benchRawBatch(b, b.N, size, benchCallers, false)
+	raw64convs := benchRawBatch(b, b.N, size, benchCallers, true)
+	b.ReportMetric(runtimeRate, "runtime-ops/s")
+	b.ReportMetric(raw, "raw-batch-ops/s")
+	b.ReportMetric(raw64, "raw-batch64-ops/s")
+	b.ReportMetric(raw64convs, "raw-batch64-convs-ops/s")
+	b.ReportMetric(runtimeRate/raw, "runtime/raw")
+	b.ReportMetric(float64(size), "bytes/op")
+	b.ReportMetric(perCommit, "records/commit")
+}
+
+// countingStore counts the runtime's commits.
+type countingStore struct {
+	*bolt.Store
+	appends, records atomic.Int64
+}
+
+func (s *countingStore) Append(b port.Batch) error {
+	s.appends.Add(1)
+	s.records.Add(int64(len(b.Records)))
+	return s.Store.Append(b)
+}
+
+// benchRuntime runs about n ops through a runtime on a new bolt store and
+// returns the ops per second and the records per commit.
+func benchRuntime(b *testing.B, n int) (float64, float64) {
+	bs, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	s := &countingStore{Store: bs}
+	rt, err := beckon.New(beckon.WithStore(s), beckon.WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close()
+	inviters := make([]*beckon.Client, benchCallers)
+	invitees := make([]*beckon.Client, benchCallers)
+	for i := range benchCallers {
+		if inviters[i], err = rt.Login(ctx, "a"+strconv.Itoa(i), "s", nil); err != nil {
+			b.Fatal(err)
+		}
+		if invitees[i], err = rt.Login(ctx, "b"+strconv.Itoa(i), "s", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pairs := (n + 2*benchCallers - 1) / (2 * benchCallers)
+	var wg sync.WaitGroup
+	a0, r0 := s.appends.Load(), s.records.Load()
+	b.StartTimer()
+	start := time.Now()
+	for i := range benchCallers {
+		wg.Go(func() {
+			for range pairs {
+				id, err := inviters[i].Invite(ctx, invitees[i].User(), benchData, beckon.TimeoutSeconds(30))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if err := invitees[i].Accept(ctx, id, benchData); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	return float64(2*pairs*benchCallers) / elapsed.Seconds(), float64(s.records.Load()-r0) / float64(s.appends.Load()-a0)
+}
+
+// benchRawBatch puts about n values of size bytes into a new bbolt file
+// from 64 goroutines with DB.Batch (maxBatch 0: bbolt's default), into one
+// bucket or (perCaller) a bucket per goroutine, and returns the puts per
+// second.
+func benchRawBatch(b *testing.B, n, size, maxBatch int, perCaller bool) float64 {
+	db, err := bbolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if maxBatch > 0 {
+		db.MaxBatchSize = maxBatch
+	}
+	bucket := func(i int) []byte {
+		if perCaller {
+			return []byte("c" + strconv.Itoa(i))
+		}
+		return []byte("log")
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		for i := range benchCallers {
+			if _, err := tx.CreateBucketIfNotExists(bucket(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	per := (n + benchCallers - 1) / benchCallers
+	var next atomic.Uint64
+	value := make([]byte, size)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range benchCallers {
+		wg.Go(func() {
+			name := bucket(i)
+			for range per {
+				k := binary.BigEndian.AppendUint64(nil, next.Add(1))
+				if err := db.Batch(func(tx *bbolt.Tx) error { return tx.Bucket(name).Put(k, value) }); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(per*benchCallers) / time.Since(start).Seconds()
+}
+
+// bytesPerOp is what one op of the benchmark writes on average: its log
+// record and its history message, each framed, with their keys.
+func bytesPerOp(b *testing.B) int {
+	id := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	at := time.Unix(1_700_000_000, 0)
+	invite := kernel.Input{Op: kernel.OpInvite, User: "a12", Session: "s", InviteID: id, Invitees: []string{"b12"}, Data: benchData, Timeout: 30}
+	accept := kernel.Input{Op: kernel.OpAccept, User: "b12", Session: "s", InviteID: id, Data: benchData}
+	total := 0
+	for _, in := range []kernel.Input{invite, accept} {
+		info := kernel.SignalingInfo{BusinessID: 1, InviteID: id, Inviter: "a12", InviteeList: []string{"b12"}, Data: benchData, Timeout: 30, ActionType: kernel.ActionInvite}
+		p, err := kernel.MarshalSignalingInfo(info)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec := kernel.AppendRecord(nil, kernel.Record{Index: 123456, At: at, Input: in})
+		total += 8 + 4 + len(rec) // key, checksum, record
+		total += 8 + 4 + 1 + 9 + 1 + len(in.User) + len(p)
+	}
+	return total / 2
+}
+
+// BenchmarkStoreAppend measures Store.Append alone, with batches of the
+// sizes the runtime sends, each record with one history message, the
+// messages going to one conversation or each to its own (convs=batch: every
+// message dirties its conversation's page, as with many callers).
+func BenchmarkStoreAppend(b *testing.B) {
+	for _, n := range []int{1, 32, 64, 256} {
+		for _, convs := range []int{1, n} {
+			b.Run(fmt.Sprintf("batch=%d/convs=%d", n, convs), func(b *testing.B) {
+				benchAppend(b, n, convs)
+			})
+			if n == 1 {
+				break
+			}
+		}
+	}
+}
+
+func benchAppend(b *testing.B, n, convs int) {
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	batch := port.Batch{Records: make([]kernel.Record, n), History: make([]kernel.History, n)}
+	for i := range n {
+		batch.History[i] = hist(kernel.C2C("a"+strconv.Itoa(i%convs), "b"+strconv.Itoa(i%convs)), i)
+	}
+	next := uint64(1)
+	for b.Loop() {
+		for i := range n {
+			batch.Records[i] = rec(next)
+			next++
+		}
+		if err := s.Append(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkFsync measures the machine's cost of making 4 KiB durable in a
+// temporary file: write then fsync, and write then fdatasync (what bbolt
+// calls on Linux, twice per commit: its pages, then its meta page; where
+// there is no fdatasync, fsync again).
+func BenchmarkFsync(b *testing.B) {
+	for _, mode := range []string{"fsync", "fdatasync"} {
+		b.Run(mode, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "sync"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			buf := make([]byte, 4096)
+			i := 0
+			for b.Loop() {
+				if _, err := f.WriteAt(buf, int64(i%64)*4096); err != nil {
+					b.Fatal(err)
+				}
+				i++
+				if mode == "fsync" {
+					err = f.Sync()
+				} else {
+					err = fdatasync(f)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,51 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error this package returns names the store's path
+// and the problem in its text, and wraps one of these (or an I/O error of
+// the operating system) so callers can match with errors.Is.
+var (
+	// ErrLocked: another process, or another Open in this process, holds
+	// the store's file lock, and it was not released within the lock
+	// timeout (WithLockTimeout).
+	ErrLocked = errors.New("store is in use")
+
+	// ErrCorrupt: the file is damaged, truncated, or does not hold what a
+	// beckon store holds where it should. Nothing was changed. Errors about
+	// a damaged log record also wrap kernel.ErrCorrupt.
+	ErrCorrupt = errors.New("store is damaged")
+
+	// ErrNotStore: the file is not a beckon store: it is empty, it is not a
+	// bbolt database at all, or it is a bbolt database without beckon's
+	// schema. It is never initialised in place: remove or move it to start
+	// a fresh store.
+	ErrNotStore = errors.New("not a beckon store")
+
+	// ErrNewerSchema: the store was written by a newer version of this
+	// package (a higher schema version) and this build refuses to touch it.
+	ErrNewerSchema = errors.New("store was written by a newer version")
+
+	// ErrBadIndex: Append got records that do not continue the log (a gap,
+	// a repeat or a step back), or SaveSnapshot got an index outside the
+	// log. Nothing was written.
+	ErrBadIndex = errors.New("index does not continue the log")
+
+	// ErrClosed: the Store was closed, or an earlier panic while writing
+	// left it unusable.
+	ErrClosed = errors.New("store is closed")
+)
+
+// storeError formats an error about the store at path: "bolt store PATH:
+// OP: ERR".
+func storeError(path, op string, err error) error {
+	return fmt.Errorf("bolt store %s: %s: %w", path, op, err)
+}
+
+// corruptf returns an error wrapping ErrCorrupt with a formatted message.
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}

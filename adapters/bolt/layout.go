@@ -1,0 +1,126 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// SchemaVersion is the version of the file layout this build writes and
+// reads. A store with a higher version is refused with ErrNewerSchema.
+const SchemaVersion = 1
+
+// The top-level buckets of a store. The layout (schema 1):
+//
+//	beckon     "schema" -> uint64 big-endian SchemaVersion
+//	log        uint64 BE record Index -> frame(kernel.AppendRecord bytes);
+//	           the bucket's sequence is the highest Index ever appended
+//	snapshot   at most one entry: uint64 BE index -> frame(snapshot bytes);
+//	           the bucket's sequence is that index (0: no snapshot)
+//	history    one bucket per conversation, named kernel.Conversation.String(),
+//	           each: uint64 BE Seq (1, 2, ...) -> frame(history message);
+//	           its sequence is the highest Seq
+//
+// frame(p) is a CRC-32C (big-endian) of the bucket's name, the key and p,
+// followed by p. bbolt keeps no checksums of its data pages, so the frame
+// is what turns a damaged value (or a value under the wrong key) into
+// ErrCorrupt instead of wrong data.
+var (
+	bucketMeta     = []byte("beckon")
+	bucketLog      = []byte("log")
+	bucketSnapshot = []byte("snapshot")
+	bucketHistory  = []byte("history")
+
+	keySchema = []byte("schema")
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// frameOverhead is the size of a frame's checksum.
+const frameOverhead = 4
+
+// checksum is the CRC-32C of domain, key and payload.
+func checksum(domain, key, payload []byte) uint32 {
+	c := crc32.Update(0, castagnoli, domain)
+	c = crc32.Update(c, castagnoli, key)
+	return crc32.Update(c, castagnoli, payload)
+}
+
+// appendFrame appends frame(payload) for key in domain to dst.
+func appendFrame(dst, domain, key, payload []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, checksum(domain, key, payload))
+	return append(dst, payload...)
+}
+
+// openFrame checks a frame and returns its payload (aliasing v).
+func openFrame(domain, key, v []byte) ([]byte, bool) {
+	if len(v) < frameOverhead {
+		return nil, false
+	}
+	p := v[frameOverhead:]
+	return p, binary.BigEndian.Uint32(v) == checksum(domain, key, p)
+}
+
+// u64key is the big-endian key of an index or sequence number.
+func u64key(n uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), n) }
+
+// keyU64 decodes a key written by u64key.
+func keyU64(k []byte) (uint64, bool) {
+	if len(k) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k), true
+}
+
+// historyVersion is the first byte of an encoded history message.
+const historyVersion = 1
+
+// appendHistory encodes a history message: version byte, varint At (Unix
+// nanoseconds), uvarint length and bytes of Sender, then the payload.
+func appendHistory(dst []byte, sender string, at int64, payload []byte) []byte {
+	dst = append(dst, historyVersion)
+	dst = binary.AppendVarint(dst, at)
+	dst = binary.AppendUvarint(dst, uint64(len(sender)))
+	dst = append(dst, sender...)
+	return append(dst, payload...)
+}
+
+// decodeHistory decodes what appendHistory wrote, copying out of b.
+func decodeHistory(b []byte) (sender string, at time.Time, payload []byte, ok bool) {
+	if len(b) < 1 || b[0] != historyVersion {
+		return "", time.Time{}, nil, false
+	}
+	b = b[1:]
+	ns, n := binary.Varint(b)
+	if n <= 0 {
+		return "", time.Time{}, nil, false
+	}
+	b = b[n:]
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l > uint64(len(b)-n) {
+		return "", time.Time{}, nil, false
+	}
+	b = b[n:]
+	sender = string(b[:l])
+	payload = append([]byte{}, b[l:]...)
+	return sender, time.Unix(0, ns), payload, true
+}
+
+// initSchema creates the buckets and the schema key of a new store.
+func initSchema(tx *bbolt.Tx) error {
+	meta, err := tx.CreateBucket(bucketMeta)
+	if err != nil {
+		return err
+	}
+	if err := meta.Put(keySchema, u64key(SchemaVersion)); err != nil {
+		return err
+	}
+	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory} {
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,324 @@
+package fuzz
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beckonhq/beckon/kernel"
+)
+
+// snapshotMagic starts every snapshot (kernel/snapshot.go).
+const snapshotMagic = "BECKONSN"
+
+// FuzzSignalingInfo: GetSignalingInfo of anything either fails with
+// ErrNotSignalingMessage or returns a valid envelope that encodes back
+// (MarshalSignalingInfo) to one that parses to the same info (HIS-3).
+func FuzzSignalingInfo(f *testing.F) {
+	for _, b := range signalingSeeds() {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		checkSignalingInfo(t, msg)
+	})
+}
+
+func checkSignalingInfo(t *testing.T, msg []byte) {
+	info, err := kernel.GetSignalingInfo(msg)
+	if err != nil {
+		if !errors.Is(err, kernel.ErrNotSignalingMessage) {
+			t.Fatalf("error %v does not wrap ErrNotSignalingMessage", err)
+		}
+		if kernel.Code(err) != 6017 {
+			t.Fatalf("error %v has code %d, want 6017", err, kernel.Code(err))
+		}
+		if !reflect.DeepEqual(info, kernel.SignalingInfo{}) {
+			t.Fatalf("error %v with a non-zero info %+v", err, info)
+		}
+		return
+	}
+	if len(msg) > kernel.MaxSignalingMessageBytes {
+		t.Fatalf("accepted %d bytes, above MaxSignalingMessageBytes", len(msg))
+	}
+	switch {
+	case info.BusinessID != kernel.BusinessID, info.InviteID == "", info.Inviter == "",
+		info.ActionType < kernel.ActionInvite, info.ActionType > kernel.ActionModify, info.Timeout < 0,
+		info.InviteeList == nil:
+		t.Fatalf("accepted an invalid envelope: %+v", info)
+	}
+	b, err := kernel.MarshalSignalingInfo(info)
+	if err != nil {
+		t.Fatalf("MarshalSignalingInfo(%+v): %v", info, err)
+	}
+	back, err := kernel.GetSignalingInfo(b)
+	if err != nil {
+		t.Fatalf("the re-encoded envelope does not parse: %v\n%s", err, b)
+	}
+	if !reflect.DeepEqual(back, info) {
+		t.Fatalf("re-encoding changed the envelope:\n%+v\n%+v", info, back)
+	}
+	b2, err := kernel.MarshalSignalingInfo(back)
+	if err != nil || !bytes.Equal(b, b2) {
+		t.Fatalf("encoding is not stable: %v\n%s\n%s", err, b, b2)
+	}
+}
+
+// TestSignalingInfoHugeInput: a huge input is rejected without reading it
+// (bounded memory), and one at the limit is still read.
+func TestSignalingInfoHugeInput(t *testing.T) {
+	valid := []byte(`{"businessID":1,"inviteID":"i1","inviter":"u0","inviteeList":["u1"],"actionType":1}`)
+	at := padJSON(valid, kernel.MaxSignalingMessageBytes)
+	if _, err := kernel.GetSignalingInfo(at); err != nil {
+		t.Fatalf("a valid envelope of exactly MaxSignalingMessageBytes: %v", err)
+	}
+	huge := padJSON(valid, 64<<20)
+	var before, after runtimeMem
+	before.read()
+	_, err := kernel.GetSignalingInfo(huge)
+	after.read()
+	if !errors.Is(err, kernel.ErrNotSignalingMessage) {
+		t.Fatalf("64 MiB input: %v, want ErrNotSignalingMessage", err)
+	}
+	if n := after.alloc - before.alloc; n > 1<<20 {
+		t.Fatalf("64 MiB input: %d bytes allocated to reject it", n)
+	}
+}
+
+// padJSON pads a JSON object with spaces before its closing brace to n bytes.
+func padJSON(obj []byte, n int) []byte {
+	b := make([]byte, 0, n)
+	b = append(b, obj[:len(obj)-1]...)
+	b = append(b, bytes.Repeat([]byte{' '}, n-len(obj))...)
+	return append(b, '}')
+}
+
+// FuzzRecord: DecodeRecord of anything either fails with ErrCorrupt or
+// returns a record that AppendRecord encodes to the same bytes; the record
+// can then be applied without panic.
+func FuzzRecord(f *testing.F) {
+	for _, b := range corpusFromRuns().records {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := kernel.DecodeRecord(b)
+		if err != nil {
+			if !errors.Is(err, kernel.ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		if again := kernel.AppendRecord(nil, r); !bytes.Equal(again, b) {
+			t.Fatalf("record %+v re-encodes differently:\n in: %x\nout: %x", r, b, again)
+		}
+		if again := kernel.AppendRecord([]byte("prefix"), r); !bytes.Equal(again[6:], b) || string(again[:6]) != "prefix" {
+			t.Fatalf("AppendRecord does not append")
+		}
+		k := kernel.New(kernel.Config{})
+		k.Apply(r.At, r.Input)
+		k.Tick(r.At.Add(time.Hour))
+	})
+}
+
+// FuzzSnapshot: Restore of anything either fails with ErrCorrupt or gives a
+// kernel whose Snapshot is the input, byte for byte, and that keeps working.
+func FuzzSnapshot(f *testing.F) {
+	for _, b := range corpusFromRuns().snapshots {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkRestore(t, b)
+	})
+}
+
+// FuzzSnapshotBody is FuzzSnapshot past the checksum: the input is the body
+// between the magic and the CRC, which the target adds, so that mutations
+// reach the decoder's structure checks.
+func FuzzSnapshotBody(f *testing.F) {
+	for _, b := range corpusFromRuns().snapshots {
+		f.Add(b[len(snapshotMagic) : len(b)-4])
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkRestore(t, sealSnapshot(body))
+	})
+}
+
+// sealSnapshot frames a snapshot body: magic, body, CRC-32 (IEEE, little
+// endian) of everything before it.
+func sealSnapshot(body []byte) []byte {
+	b := append([]byte(snapshotMagic), body...)
+	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+}
+
+func checkRestore(t *testing.T, b []byte) {
+	t.Helper()
+	k, err := kernel.Restore(kernel.Config{}, b)
+	if err != nil {
+		if !errors.Is(err, kernel.ErrCorrupt) {
+			t.Fatalf("error %v does not wrap ErrCorrupt", err)
+		}
+		if k != nil {
+			t.Fatalf("error %v with a kernel", err)
+		}
+		return
+	}
+	if got := k.Snapshot(); !bytes.Equal(got, b) {
+		t.Fatalf("Restore accepted a snapshot that it does not reproduce:\n in: %x\nout: %x", b, got)
+	}
+	exercise(t, k)
+}
+
+// exercise applies a fixed round of operations to a restored kernel: it must
+// not panic, deadlines must stay ordered, and its state must still survive a
+// snapshot.
+func exercise(t *testing.T, k *kernel.Kernel) {
+	t.Helper()
+	now := k.Now()
+	ids := []string{"i1", "i2", "i3", "x0", "c0"}
+	k.Tick(now)
+	for _, u := range users {
+		k.Apply(now, kernel.Connect(u, "s9"))
+	}
+	for _, id := range ids {
+		for _, u := range users {
+			k.Apply(now, kernel.Modify(u, id, "m"))
+			k.Apply(now, kernel.Accept(u, id, "a"))
+		}
+	}
+	k.Apply(now, kernel.Invite("u0", "u1", "d", 5))
+	k.Apply(now, kernel.Input{Op: kernel.OpInvite, User: "u1", Invitees: []string{"u2"}, RequestID: "r0"})
+	k.Apply(now, kernel.Input{Op: kernel.OpInvite, User: "u1", Invitees: []string{"u2"}, RequestID: "r0"})
+	k.Apply(now, kernel.SetGroup("g0", []string{"u0", "u1", "u2"}))
+	k.Apply(now, kernel.InviteInGroup("u0", "g0", []string{"u1", "u2"}, "d", 3))
+	for _, id := range ids {
+		for _, u := range users {
+			k.Apply(now, kernel.Reject(u, id, "r"))
+			k.Apply(now, kernel.Cancel(u, id, "c"))
+		}
+	}
+	for _, u := range users {
+		k.Apply(now, kernel.Disconnect(u, "s9"))
+	}
+	for step, d := range []time.Duration{time.Second, time.Hour, 1 << 62} {
+		at := now.Add(d)
+		k.Tick(at)
+		if next, ok := k.NextDeadline(); ok && !next.After(k.Now()) {
+			t.Fatalf("after Tick(+%v) (step %d) a deadline at or before now is still pending: %v <= %v", d, step, next, k.Now())
+		}
+	}
+	snap := k.Snapshot()
+	k2, err := kernel.Restore(kernel.Config{}, snap)
+	if err != nil {
+		t.Fatalf("Restore of the snapshot of a restored, exercised kernel: %v", err)
+	}
+	if !bytes.Equal(k2.Snapshot(), snap) {
+		t.Fatalf("the snapshot of a restored, exercised kernel does not round-trip")
+	}
+}
+
+// runCorpus holds real encodings collected from running kernelSeeds.
+type runCorpus struct {
+	snapshots [][]byte
+	records   [][]byte
+	envelopes [][]byte
+}
+
+var corpusCache *runCorpus
+
+// corpusFromRuns drives a kernel through every kernelSeeds input and keeps
+// its snapshots (after every swap step and at the end), the records a
+// durable driver would log, and the history payloads.
+func corpusFromRuns() *runCorpus {
+	if corpusCache != nil {
+		return corpusCache
+	}
+	c := &runCorpus{}
+	for _, data := range kernelSeeds() {
+		r := &reader{b: data}
+		s := decodeSetup(r.next())
+		k := kernel.New(s.config(s.source(0)))
+		g := &gen{r: r, lim: s.lim, m: newModel(s)}
+		clock := baseTime
+		var index uint64
+		for len(r.b) > 0 {
+			kind := int(r.next() % kindCount)
+			switch kind {
+			case kAdvance:
+				clock += int64(advances[r.next()%16])
+				continue
+			case kSwap:
+				c.snapshots = append(c.snapshots, k.Snapshot())
+				continue
+			}
+			in := g.input(kind)
+			res, out := k.Apply(time.Unix(0, clock), in)
+			g.m.step(max(clock, g.m.now), in) // keeps gen's view of invite IDs
+			if res.Changed && res.Err == nil && !res.Duplicate {
+				if res.InviteID != "" {
+					in.InviteID = res.InviteID
+				}
+				index++
+				c.records = append(c.records, kernel.AppendRecord(nil, kernel.Record{Index: index, At: k.Now(), Input: in}))
+			}
+			for _, o := range out {
+				if o.Kind == kernel.OutHistory {
+					b, err := kernel.MarshalSignalingInfo(o.History.Info)
+					if err != nil {
+						panic(err)
+					}
+					c.envelopes = append(c.envelopes, b)
+				}
+			}
+		}
+		c.snapshots = append(c.snapshots, k.Snapshot())
+	}
+	// A record with push info and every field set.
+	c.records = append(c.records, kernel.AppendRecord(nil, kernel.Record{Index: 1 << 40, At: time.Unix(-5, 7),
+		Input: kernel.Input{Op: kernel.OpInvite, User: "u0", Session: "s0", RequestID: "r0", InviteID: "x0",
+			Invitees: []string{"u1"}, Data: "d", OnlineUserOnly: true, Timeout: 30,
+			Push: &kernel.PushInfo{Title: "t", Desc: "d", Ext: "e", Sound: "s"}}}))
+	corpusCache = c
+	return c
+}
+
+// signalingSeeds are real history payloads, hand-written envelopes near the
+// edges, and inputs at and just above MaxSignalingMessageBytes.
+func signalingSeeds() [][]byte {
+	seeds := append([][]byte(nil), corpusFromRuns().envelopes...)
+	for _, s := range []string{
+		`{"businessID":1,"inviteID":"i1","groupID":"","inviter":"u0","inviteeList":["u1"],"data":"d","timeout":30,"actionType":1,"onlineUserOnly":false}`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":6}`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","inviteeList":null,"actionType":5,"timeout":0}`,
+		`{"BUSINESSID":1,"InviteId":"i1","inviter":"u0","actionType":2,"inviteID":"i2"}`,
+		`{"businessID":2,"inviteID":"i1","inviter":"u0","actionType":1}`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":7}`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":1,"timeout":-1}`,
+		`{"businessID":1.5,"inviteID":"i1","inviter":"u0","actionType":1}`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":1,"data":"\ud800\u00e9\xff"}`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":1,"timeout":1e3}`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":1,"inviteeList":["u1",null,1]}`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":1} trailing`,
+		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":1,"timeout":99999999999999999999}`,
+		`{"businessID":1,"inviteID":"i1"`,
+		`[1,2,3]`, `null`, `"businessID"`, `{}`, ``, `{"a":` + strings.Repeat("[", 10000),
+	} {
+		seeds = append(seeds, []byte(s))
+	}
+	valid := []byte(`{"businessID":1,"inviteID":"i1","inviter":"u0","inviteeList":["u1"],"actionType":1}`)
+	seeds = append(seeds, padJSON(valid, kernel.MaxSignalingMessageBytes), padJSON(valid, kernel.MaxSignalingMessageBytes+1))
+	return seeds
+}
+
+// runtimeMem reads the bytes allocated so far.
+type runtimeMem struct{ alloc uint64 }
+
+func (m *runtimeMem) read() {
+	var s runtime.MemStats
+	runtime.ReadMemStats(&s)
+	m.alloc = s.TotalAlloc
+}

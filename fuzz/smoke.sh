@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every native fuzz target of ./fuzz for ${FUZZTIME:-15s} each, one
+# after another (go test runs one -fuzz target per invocation). Fails on
+# the first crash; the failing input is then in fuzz/testdata/fuzz/<Target>/.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+fuzztime="${FUZZTIME:-15s}"
+
+# The seed corpora (f.Add and testdata/fuzz) run as plain tests first.
+echo "fuzz/smoke.sh: go test ./fuzz (seed corpora)"
+go test ./fuzz
+
+targets=$(go test ./fuzz -list '^Fuzz' | grep '^Fuzz' || true)
+if [[ -z "$targets" ]]; then
+	echo "fuzz/smoke.sh: no fuzz targets found in ./fuzz" >&2
+	exit 1
+fi
+
+for target in $targets; do
+	echo "fuzz/smoke.sh: fuzzing $target for $fuzztime"
+	go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime "${FUZZMINIMIZETIME:-5s}"
+done
+echo "fuzz/smoke.sh: all targets ran $fuzztime without a crash: $(echo $targets | wc -w) targets"
