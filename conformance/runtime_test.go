@@ -1,0 +1,763 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beckonhq/beckon"
+	"github.com/beckonhq/beckon/adapters/memory"
+	"github.com/beckonhq/beckon/kernel"
+	"github.com/benbjohnson/clock"
+	"pgregory.net/rapid"
+)
+
+// runtimeHarness adapts the runtime (beckon.Runtime, its loop, committer,
+// store and delivery ports, and the SDK-style Client) to Harness. The
+// store is pluggable (rtStack): adapters/memory here, adapters/bolt in
+// bolt_test.go.
+//
+//   - Sessions are real clients: Connect is Runtime.Login (with a Listener),
+//     Disconnect is Client.Close, and an operation whose caller is a
+//     logged-in session goes through that Client (Invite with
+//     OnlineUserOnly, TimeoutSeconds, WithPush, WithRequestID,
+//     WithInviteID; Cancel, Accept, Reject, Modify). A caller without a
+//     session names the user only: it acts through the user's first
+//     logged-in client if there is one (the kernel only checks the form of
+//     an operation's Session). Only what a Client cannot express takes the
+//     raw path, Runtime.Do: operations of users with no session logged in
+//     (or of a session that is not, or of a malformed one), and Connect of
+//     a session already connected (Login refuses it, the rules make it a
+//     no-op).
+//   - Events: the runtime's Delivery is rtDelivery, which records each
+//     event synchronously when the committer hands it over (before the
+//     operation is answered, DLV-3): that record is what TakeEvents
+//     returns. It also passes every event on to a memory.Hub, the
+//     SessionRegistry that Login registers the Listener with, and
+//     TakeEvents checks that the listener heard exactly the same events
+//     in the same order (waiting for its goroutine), so the SDK's callback
+//     path is checked too.
+//   - Time is virtual (rtClock). Advance moves it, then sends an explicit
+//     tick through Runtime.Do, which the loop applies in order: once it is
+//     answered, every timeout due by then has fired and its events are
+//     recorded. With timers (the example checks), the clock is a
+//     clock.Mock moved with Set, which also fires the runtime's own
+//     deadline timer when it is due, as in production (so its arming and
+//     disarming run too, though the explicit tick would hide a timer that
+//     never fires). Without (the property tests), the runtime's timers
+//     never fire and only the explicit ticks move it: clock.Mock.Set sleeps
+//     a millisecond at each call and at each timer it fires, which on a
+//     loaded machine made the property test several times slower.
+//   - Invite IDs: one SequentialInviteIDs source for the harness's whole
+//     life (restarts included), so drawn IDs are deterministic and never
+//     reused while the invitation is open.
+//   - Push requests: WithPushHook. History: Runtime.History.
+//   - Anything the runtime logs at Warn or above (an event it could not
+//     deliver, a store failure) fails the check.
+//
+// Restart (Restarter) closes the runtime as a crash would (right after the
+// last call returned), lets the downtime pass on the clock, then starts a
+// new runtime on the same durable store (the same memory.Store; a reopened
+// bolt file). A real runtime drops every session at restart: recovery
+// fires the deadlines that passed while it was down (TMO-4), with their
+// history and log records, then disconnects every session, and the events
+// of recovery are dropped as no session is there to hear them. The suite's
+// Restarter contract keeps client sessions as they were, so the harness
+// hides the connection drop:
+//
+//  1. it computes the events recovery drops by running the kernel over
+//     what the store holds (snapshot + log, as recovery does) and ticking
+//     it at the restart time: those are the timeout events the sessions
+//     would have heard had they stayed connected, and the harness records
+//     them as delivered;
+//  2. it logs every session that was connected back in, in connection
+//     order, and drops the SYN-1 re-deliveries that Login causes (and only
+//     those: anything else delivered then fails the check).
+//
+// So after a restart the events the suite reads for recovery come from the
+// kernel, not from the runtime (which by design delivers none); everything
+// else (state, history, request IDs, groups, no deadline firing twice) is
+// the recovered runtime's own.
+type runtimeHarness struct {
+	t     TB
+	stack *rtStack
+	lim   Limits
+	cfg   kernel.Config
+	clk   rtClock
+	ids   kernel.IDSource
+	dlv   *rtDelivery
+	store beckon.Store
+	// reopen gives the store a restarted runtime recovers from.
+	reopen func(old beckon.Store) (beckon.Store, error)
+	rt     *beckon.Runtime
+	// clients are the logged-in sessions, in connection order.
+	clients []*rtClient
+}
+
+type rtClient struct {
+	key sessKey
+	cl  *beckon.Client
+}
+
+// rtStack is a durable store the runtime can run on. open makes a new,
+// empty store for one harness, and its reopen, which gives the store a
+// restarted runtime recovers from (the same memory.Store; the bolt file
+// closed and opened again).
+type rtStack struct {
+	name string
+	open func(t TB) (store beckon.Store, reopen func(old beckon.Store) (beckon.Store, error))
+}
+
+var memoryStack = &rtStack{
+	name: "memory",
+	open: func(TB) (beckon.Store, func(beckon.Store) (beckon.Store, error)) {
+		return memory.NewStore(), func(old beckon.Store) (beckon.Store, error) { return old, nil }
+	},
+}
+
+// rtSnapshotEvery is small so that snapshots are taken (and the records
+// they cover dropped) all the time: a restart then restores a snapshot and
+// replays the records after it.
+const rtSnapshotEvery = 3
+
+var rtCtx = context.Background()
+
+// runtimeHarnessWith returns a constructor of runtime harnesses on stack
+// with limits lim; timers: see runtimeHarness.
+func runtimeHarnessWith(stack *rtStack, lim Limits, timers bool) func(TB) Harness {
+	return func(t TB) Harness { return newRuntimeHarness(t, stack, lim, timers) }
+}
+
+func newRuntimeHarness(t TB, stack *rtStack, lim Limits, timers bool) *runtimeHarness {
+	h := &runtimeHarness{t: t, stack: stack, lim: lim, cfg: kernelConfig(lim), clk: newRTClock(timers),
+		ids: beckon.SequentialInviteIDs("i"), dlv: newRTDelivery()}
+	h.store, h.reopen = stack.open(t)
+	t.Cleanup(func() {
+		if h.rt != nil {
+			_ = h.rt.Close()
+		}
+		_ = h.dlv.hub.Close()
+		if h.store != nil {
+			_ = h.store.Close()
+		}
+	})
+	h.start()
+	return h
+}
+
+// start starts a runtime on h.store (recovering what it holds).
+func (h *runtimeHarness) start() {
+	rt, err := beckon.New(
+		beckon.WithStore(h.store),
+		beckon.WithDelivery(h.dlv),
+		beckon.WithPushHook(beckon.PushFunc(h.dlv.push)),
+		beckon.WithClock(h.clk),
+		beckon.WithKernelConfig(h.cfg),
+		beckon.WithInviteIDs(h.ids),
+		beckon.WithSnapshotEvery(rtSnapshotEvery),
+		beckon.WithLogger(slog.New(warnCollector{h.dlv})),
+	)
+	if err != nil {
+		h.t.Fatalf("%s runtime harness: New: %v", h.stack.name, err)
+	}
+	h.rt = rt
+}
+
+func (h *runtimeHarness) Limits() Limits { return h.lim }
+
+// check fails the check if the runtime or the delivery reported a problem.
+func (h *runtimeHarness) check() {
+	if p := h.dlv.takeProblems(); len(p) > 0 {
+		h.t.Fatalf("%s runtime harness: %s", h.stack.name, strings.Join(p, "; "))
+	}
+}
+
+// code turns the error of an operation into the rule's error code. A
+// failure of the runtime itself (closed, store failed) is no rule's answer
+// and fails the check.
+func (h *runtimeHarness) code(op string, err error) int {
+	h.check()
+	if err == nil {
+		return 0
+	}
+	var kerr *kernel.Error
+	if !errors.As(err, &kerr) {
+		h.t.Fatalf("%s runtime harness: %s: %v (not a rule's error)", h.stack.name, op, err)
+	}
+	return beckon.Code(err)
+}
+
+func (h *runtimeHarness) client(k sessKey) *rtClient {
+	for _, c := range h.clients {
+		if c.key == k {
+			return c
+		}
+	}
+	return nil
+}
+
+// clientFor returns the client that acts for c, or nil if none can.
+func (h *runtimeHarness) clientFor(c Caller) *beckon.Client {
+	for _, x := range h.clients {
+		if x.key.user == c.User && (c.Session == "" || x.key.session == c.Session) {
+			return x.cl
+		}
+	}
+	return nil
+}
+
+// do is the raw path.
+func (h *runtimeHarness) do(op string, in kernel.Input) (kernel.Result, int) {
+	res, err := h.rt.Do(rtCtx, in)
+	return res, h.code(op, err)
+}
+
+func opts(c Caller, inviteID string) []beckon.CallOption {
+	var o []beckon.CallOption
+	if c.RequestID != "" {
+		o = append(o, beckon.WithRequestID(c.RequestID))
+	}
+	if inviteID != "" {
+		o = append(o, beckon.WithInviteID(inviteID))
+	}
+	return o
+}
+
+func inviteOpts(c Caller, inviteID string, onlineOnly bool, timeout int) []beckon.CallOption {
+	o := opts(c, inviteID)
+	if onlineOnly {
+		o = append(o, beckon.OnlineUserOnly())
+	}
+	if timeout != 0 {
+		o = append(o, beckon.TimeoutSeconds(timeout))
+	}
+	return o
+}
+
+func kernelPush(p *PushInfo) *kernel.PushInfo {
+	if p == nil {
+		return nil
+	}
+	return &kernel.PushInfo{Title: p.Title, Desc: p.Desc, Ext: p.Ext, Sound: p.Sound}
+}
+
+func (h *runtimeHarness) Invite(c Caller, a InviteArgs) (string, int) {
+	if cl := h.clientFor(c); cl != nil {
+		o := inviteOpts(c, a.InviteID, a.OnlineUserOnly, a.Timeout)
+		if a.Push != nil {
+			o = append(o, beckon.WithPush(*kernelPush(a.Push)))
+		}
+		id, err := cl.Invite(rtCtx, a.Invitee, a.Data, o...)
+		return id, h.code("Client.Invite", err)
+	}
+	in := signalingInput(kernel.OpInvite, c, a.InviteID, a.Data)
+	in.Invitees = []string{a.Invitee}
+	in.OnlineUserOnly, in.Timeout, in.Push = a.OnlineUserOnly, a.Timeout, kernelPush(a.Push)
+	res, code := h.do("Do(Invite)", in)
+	return res.InviteID, code
+}
+
+func (h *runtimeHarness) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	invitees := append([]string(nil), a.Invitees...)
+	if cl := h.clientFor(c); cl != nil {
+		id, err := cl.InviteInGroup(rtCtx, a.Group, invitees, a.Data, inviteOpts(c, a.InviteID, a.OnlineUserOnly, a.Timeout)...)
+		return id, h.code("Client.InviteInGroup", err)
+	}
+	in := signalingInput(kernel.OpInviteInGroup, c, a.InviteID, a.Data)
+	in.Group, in.Invitees, in.OnlineUserOnly, in.Timeout = a.Group, invitees, a.OnlineUserOnly, a.Timeout
+	res, code := h.do("Do(InviteInGroup)", in)
+	return res.InviteID, code
+}
+
+// respond runs cancel, accept, reject or modify.
+func (h *runtimeHarness) respond(op kernel.Op, c Caller, id, data string) int {
+	cl := h.clientFor(c)
+	if cl == nil {
+		_, code := h.do("Do("+op.String()+")", signalingInput(op, c, id, data))
+		return code
+	}
+	o := opts(c, "")
+	var err error
+	switch op {
+	case kernel.OpCancel:
+		err = cl.Cancel(rtCtx, id, data, o...)
+	case kernel.OpAccept:
+		err = cl.Accept(rtCtx, id, data, o...)
+	case kernel.OpReject:
+		err = cl.Reject(rtCtx, id, data, o...)
+	case kernel.OpModify:
+		err = cl.Modify(rtCtx, id, data, o...)
+	}
+	return h.code("Client."+op.String(), err)
+}
+
+func (h *runtimeHarness) Cancel(c Caller, id, data string) int {
+	return h.respond(kernel.OpCancel, c, id, data)
+}
+func (h *runtimeHarness) Accept(c Caller, id, data string) int {
+	return h.respond(kernel.OpAccept, c, id, data)
+}
+func (h *runtimeHarness) Reject(c Caller, id, data string) int {
+	return h.respond(kernel.OpReject, c, id, data)
+}
+func (h *runtimeHarness) Modify(c Caller, id, data string) int {
+	return h.respond(kernel.OpModify, c, id, data)
+}
+
+// login logs a session in, with a listener that reports to the delivery.
+func (h *runtimeHarness) login(k sessKey) (*beckon.Client, error) {
+	l := h.dlv.listener(k)
+	return h.rt.Login(rtCtx, k.user, k.session, beckon.EventFunc(func(ev beckon.Event) { h.dlv.heard(l, ev) }))
+}
+
+func (h *runtimeHarness) Connect(user, session string) int {
+	k := sessKey{user, session}
+	if h.client(k) != nil { // Login refuses a logged-in session; the rules make it a no-op
+		_, code := h.do("Do(Connect)", kernel.Connect(user, session))
+		return code
+	}
+	cl, err := h.login(k)
+	if err != nil {
+		return h.code("Login", err)
+	}
+	h.clients = append(h.clients, &rtClient{key: k, cl: cl})
+	h.check()
+	return 0
+}
+
+func (h *runtimeHarness) Disconnect(user, session string) int {
+	k := sessKey{user, session}
+	c := h.client(k)
+	if c == nil {
+		_, code := h.do("Do(Disconnect)", kernel.Disconnect(user, session))
+		return code
+	}
+	for i, x := range h.clients {
+		if x == c {
+			h.clients = append(h.clients[:i:i], h.clients[i+1:]...)
+			break
+		}
+	}
+	return h.code("Client.Close", c.cl.Close())
+}
+
+func (h *runtimeHarness) SetGroup(group string, members []string) int {
+	return h.code("SetGroup", h.rt.SetGroup(rtCtx, group, append([]string(nil), members...)))
+}
+func (h *runtimeHarness) JoinGroup(group, user string) int {
+	return h.code("JoinGroup", h.rt.JoinGroup(rtCtx, group, user))
+}
+func (h *runtimeHarness) LeaveGroup(group, user string) int {
+	return h.code("LeaveGroup", h.rt.LeaveGroup(rtCtx, group, user))
+}
+
+// Advance moves the clock (which, with timers, fires the runtime's own
+// deadline timer if it is due by then), then has the loop apply a tick at
+// the new time: once it is answered, every timeout due is applied and its
+// events recorded.
+func (h *runtimeHarness) Advance(d time.Duration) {
+	if d > 0 {
+		h.clk.advance(d)
+	}
+	h.do("Do(Tick)", kernel.Input{Op: kernel.OpTick})
+}
+
+func (h *runtimeHarness) TakeEvents(user, session string) []Event {
+	k := sessKey{user, session}
+	h.dlv.settle(h.t, h.stack.name, k)
+	h.check()
+	return h.dlv.take(k)
+}
+
+func (h *runtimeHarness) History(conv Conversation) [][]byte {
+	kc := kernel.C2C(conv.A, conv.B)
+	if conv.Group != "" {
+		kc = kernel.GroupConversation(conv.Group)
+	}
+	msgs, err := h.rt.History(kc, 0, 0)
+	if err != nil {
+		h.t.Fatalf("%s runtime harness: History(%s): %v", h.stack.name, conv, err)
+	}
+	out := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Payload
+	}
+	return out
+}
+
+func (h *runtimeHarness) TakePushes() []PushRequest {
+	h.check()
+	return h.dlv.takePushes()
+}
+
+func (h *runtimeHarness) ParseSignalingInfo(msg []byte) (Envelope, bool) {
+	info, err := beckon.GetSignalingInfo(msg)
+	if err != nil {
+		return Envelope{}, false
+	}
+	return Envelope{BusinessID: info.BusinessID, InviteID: info.InviteID, GroupID: info.GroupID, Inviter: info.Inviter,
+		InviteeList: info.InviteeList, Data: info.Data, Timeout: info.Timeout, ActionType: int(info.ActionType),
+		OnlineUserOnly: info.OnlineUserOnly}, true
+}
+
+// Restart: see runtimeHarness.
+func (h *runtimeHarness) Restart(downtime time.Duration) {
+	h.check()
+	// The crash: no operation is in flight (the last call returned).
+	if err := h.rt.Close(); err != nil {
+		h.t.Fatalf("%s runtime harness: Close: %v", h.stack.name, err)
+	}
+	h.rt = nil
+	for _, c := range h.clients {
+		_ = c.cl.Close() // the runtime is gone: this only unregisters the listener
+	}
+	store, err := h.reopen(h.store)
+	if err != nil {
+		h.t.Fatalf("%s runtime harness: reopening the store: %v", h.stack.name, err)
+	}
+	h.store = store
+	at := h.clk.Now().Add(downtime)
+	lost := h.recoveryEvents(at)
+	if downtime > 0 {
+		h.clk.advance(downtime)
+	}
+	h.start() // fires the deadlines that passed, then disconnects every session
+	h.dlv.record(lost)
+	old := h.clients
+	h.clients = nil
+	for _, c := range old {
+		h.dlv.hide(&c.key)
+		cl, err := h.login(c.key)
+		h.dlv.hide(nil)
+		if err != nil {
+			h.t.Fatalf("%s runtime harness: Login(%s/%s) after restart: %v", h.stack.name, c.key.user, c.key.session, err)
+		}
+		h.clients = append(h.clients, &rtClient{key: c.key, cl: cl})
+	}
+	h.check()
+}
+
+// recoveryEvents returns the events that recovery at time at emits and
+// drops: it replays what the store holds on a kernel of its own, as the
+// runtime's recovery does, and ticks it at that time.
+func (h *runtimeHarness) recoveryEvents(at time.Time) []rtEvent {
+	snapIndex, snap, records, err := h.store.Load()
+	if err != nil {
+		h.t.Fatalf("%s runtime harness: Load: %v", h.stack.name, err)
+	}
+	k := kernel.New(h.cfg)
+	if snap != nil {
+		if k, err = kernel.Restore(h.cfg, snap); err != nil {
+			h.t.Fatalf("%s runtime harness: Restore (snapshot at %d): %v", h.stack.name, snapIndex, err)
+		}
+	}
+	for _, rec := range records {
+		k.Apply(rec.At, rec.Input)
+	}
+	_, outs := k.Tick(at)
+	var evs []rtEvent
+	for _, o := range outs {
+		if o.Kind == kernel.OutEvent {
+			evs = append(evs, rtEvent{sessKey{o.User, o.Session}, suiteEvent(o.Event)})
+		}
+	}
+	return evs
+}
+
+// rtClock is the runtime's virtual clock; it starts at the Unix epoch
+// (setting a clock.Mock elsewhere would sleep a millisecond).
+type rtClock interface {
+	clock.Clock
+	advance(d time.Duration)
+}
+
+func newRTClock(timers bool) rtClock {
+	if timers {
+		return mockClock{clock.NewMock()}
+	}
+	return &tickClock{Mock: clock.NewMock(), now: time.Unix(0, 0)}
+}
+
+// mockClock moves a clock.Mock, firing the timers due.
+type mockClock struct{ *clock.Mock }
+
+func (c mockClock) advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+// tickClock tells its own time; its timers are those of a clock.Mock that
+// never moves, so they never fire.
+type tickClock struct {
+	*clock.Mock
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *tickClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *tickClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *tickClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+func (c *tickClock) Until(t time.Time) time.Duration { return t.Sub(c.Now()) }
+
+type rtEvent struct {
+	key sessKey
+	ev  Event
+}
+
+func suiteEvent(e kernel.Event) Event {
+	return Event{Type: EventType(e.Type), InviteID: e.InviteID, Inviter: e.Inviter, Invitee: e.Invitee,
+		GroupID: e.GroupID, Invitees: append([]string(nil), e.Invitees...), Data: e.Data}
+}
+
+// rtDelivery is the runtime's Delivery and PushHook (see runtimeHarness).
+// Deliver and the push hook run on the runtime's committer, the listeners
+// on the hub's goroutines; the harness reads on its own.
+type rtDelivery struct {
+	hub     *memory.Hub
+	changed chan struct{} // capacity 1: a listener heard something
+
+	mu       sync.Mutex
+	events   map[sessKey][]Event // handed over, not yet taken
+	logins   int                 // Logins so far: each has its own listener
+	login    map[sessKey]int     // the latest Login of each session
+	viaHub   map[rtLogin][]Event // handed to the hub, not yet matched with what the listener heard
+	heardEvs map[rtLogin][]Event // heard by the listener, not yet matched
+	pushes   []PushRequest
+	hiding   *sessKey // a session being logged back in after a restart: its SYN-1 events are dropped
+	problems []string
+}
+
+func newRTDelivery() *rtDelivery {
+	return &rtDelivery{hub: memory.NewHub(), changed: make(chan struct{}, 1), events: map[sessKey][]Event{},
+		login: map[sessKey]int{}, viaHub: map[rtLogin][]Event{}, heardEvs: map[rtLogin][]Event{}}
+}
+
+// rtLogin is one Login of a session. Events are compared per Login, not
+// per session: after a session logs out and in again, the listener of the
+// first Login may still be handling its last events on its own goroutine
+// while the second hears its first ones.
+type rtLogin struct {
+	sessKey
+	n int
+}
+
+// listener returns the next Login of k, made the one the hub delivers to.
+func (d *rtDelivery) listener(k sessKey) rtLogin {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.logins++
+	d.login[k] = d.logins
+	return rtLogin{k, d.logins}
+}
+
+func (d *rtDelivery) Deliver(user, session string, ev kernel.Event) error {
+	k := sessKey{user, session}
+	e := suiteEvent(ev)
+	d.mu.Lock()
+	if d.hiding != nil {
+		if *d.hiding == k && ev.Type == kernel.EventNewInvitation {
+			d.mu.Unlock()
+			return nil // SYN-1 re-delivery of a session that never went away (for the suite)
+		}
+		d.problems = append(d.problems, fmt.Sprintf("event %s to %s/%s while logging %s/%s back in after a restart (want only its SYN-1 re-deliveries)",
+			e, user, session, d.hiding.user, d.hiding.session))
+	}
+	d.events[k] = append(d.events[k], e)
+	l := rtLogin{k, d.login[k]}
+	d.viaHub[l] = append(d.viaHub[l], e)
+	d.mu.Unlock()
+	if err := d.hub.Deliver(user, session, ev); err != nil {
+		d.mu.Lock()
+		d.viaHub[l] = d.viaHub[l][:len(d.viaHub[l])-1]
+		d.problems = append(d.problems, fmt.Sprintf("event %s delivered to %s/%s, which is not logged in: %v", e, user, session, err))
+		d.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (d *rtDelivery) Register(user, session string, handle func(kernel.Event)) (func(), error) {
+	return d.hub.Register(user, session, handle)
+}
+
+func (d *rtDelivery) push(req kernel.PushRequest) error {
+	d.mu.Lock()
+	d.pushes = append(d.pushes, PushRequest{To: req.To, InviteID: req.InviteID, Inviter: req.Inviter, Data: req.Data,
+		Info: PushInfo{Title: req.Info.Title, Desc: req.Info.Desc, Ext: req.Info.Ext, Sound: req.Info.Sound}})
+	d.mu.Unlock()
+	return nil
+}
+
+// heard is a listener's callback.
+func (d *rtDelivery) heard(l rtLogin, ev beckon.Event) {
+	d.mu.Lock()
+	d.heardEvs[l] = append(d.heardEvs[l], suiteEvent(ev))
+	d.mu.Unlock()
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
+}
+
+// settle waits until the listeners of k heard every event handed to the
+// hub for them and checks that each heard the same events, in the same
+// order.
+func (d *rtDelivery) settle(t TB, stack string, k sessKey) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		d.mu.Lock()
+		var behind *rtLogin
+		var want, got []Event
+		for l, w := range d.viaHub {
+			if l.sessKey != k {
+				continue
+			}
+			want, got = w, d.heardEvs[l]
+			if len(got) < len(want) {
+				behind = &l
+				break
+			}
+			delete(d.viaHub, l)
+			delete(d.heardEvs, l)
+			if len(got) != len(want) || !reflect.DeepEqual(normalized(got), normalized(want)) {
+				d.mu.Unlock()
+				t.Fatalf("%s runtime harness: the Listener of %s/%s (login %d) heard %s, want what Deliver got: %s",
+					stack, k.user, k.session, l.n, eventsString(got), eventsString(want))
+			}
+		}
+		d.mu.Unlock()
+		if behind == nil {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(10 * time.Second)
+		}
+		select {
+		case <-d.changed:
+		case <-timer.C:
+			t.Fatalf("%s runtime harness: the Listener of %s/%s (login %d) heard only %s after 10s, want %s",
+				stack, k.user, k.session, behind.n, eventsString(got), eventsString(want))
+		}
+	}
+}
+
+func normalized(l []Event) []Event {
+	out := make([]Event, len(l))
+	for i, e := range l {
+		out[i] = e.Normalize()
+	}
+	return out
+}
+
+func (d *rtDelivery) take(k sessKey) []Event {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	evs := d.events[k]
+	delete(d.events, k)
+	return evs
+}
+
+func (d *rtDelivery) takePushes() []PushRequest {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.pushes
+	d.pushes = nil
+	return p
+}
+
+// record adds events as delivered without the hub (those recovery drops).
+func (d *rtDelivery) record(evs []rtEvent) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range evs {
+		d.events[e.key] = append(d.events[e.key], e.ev)
+	}
+}
+
+func (d *rtDelivery) hide(k *sessKey) {
+	d.mu.Lock()
+	d.hiding = k
+	d.mu.Unlock()
+}
+
+func (d *rtDelivery) problem(msg string) {
+	d.mu.Lock()
+	d.problems = append(d.problems, msg)
+	d.mu.Unlock()
+}
+
+func (d *rtDelivery) takeProblems() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.problems
+	d.problems = nil
+	return p
+}
+
+// warnCollector is the runtime's log handler: whatever it logs at Warn or
+// above is a problem that fails the check.
+type warnCollector struct{ d *rtDelivery }
+
+func (w warnCollector) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (w warnCollector) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("the runtime logged: " + r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	w.d.problem(b.String())
+	return nil
+}
+func (w warnCollector) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w warnCollector) WithGroup(string) slog.Handler      { return w }
+
+// runPropertiesWith is RunProperties with another default number of runs
+// (RAPID_CHECKS and -rapid.checks still win).
+func runPropertiesWith(t *testing.T, checks string, newHarness func(TB) Harness) {
+	t.Helper()
+	defaultRapidFlag(t, "rapid.checks", "RAPID_CHECKS", checks)
+	defaultRapidFlag(t, "rapid.steps", "RAPID_STEPS", DefaultSteps)
+	rapid.Check(t, StateMachine(newHarness))
+}
+
+func TestRuntimeSuite(t *testing.T) {
+	Run(t, runtimeHarnessWith(memoryStack, suiteLimits, true))
+}
+
+func TestRuntimeSuiteDefaultLimits(t *testing.T) {
+	Run(t, runtimeHarnessWith(memoryStack, defaultLimits, true))
+}
+
+// The property test of the runtime runs 100 times by default instead of
+// RunProperties's 500: every step is a few goroutine hand-offs (loop,
+// committer, hub), so it costs several times what the kernel's does, and
+// far more with -race or on a loaded machine. RAPID_CHECKS or
+// -rapid.checks set the depth.
+func TestRuntimeProperties(t *testing.T) {
+	runPropertiesWith(t, runtimeChecks, runtimeHarnessWith(memoryStack, propLimits, false))
+}
+
+const runtimeChecks = "100"
+
+func FuzzRuntimeStateMachine(f *testing.F) {
+	f.Fuzz(rapid.MakeFuzz(StateMachine(runtimeHarnessWith(memoryStack, propLimits, false))))
+}
