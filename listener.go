@@ -15,6 +15,10 @@ import (
 // callback runs. So a callback may take its time, or call the Client (also
 // Close), but a callback that never returns makes its queue grow forever.
 // Lists passed to a callback are the callback's own.
+//
+// Close does not wait for queued callbacks (so a callback may call it): a
+// Listener shared by a closed login and a new login of the same session may
+// see the old login's last calls overlap the new one's first.
 type Listener interface {
 	// OnReceiveNewInvitation: an invitation that names this user as an
 	// invitee (INV-5), or one still pending for them when the session

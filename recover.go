@@ -33,7 +33,11 @@ func (r *Runtime) recover(cfg kernel.Config) error {
 
 	b := new(batch)
 	now := r.clock.Now()
-	r.apply(b, now, kernel.Input{Op: kernel.OpTick}) // deadlines passed while down fire once (TMO-4)
+	// Deadlines passed while down fire once (TMO-4). Their events have no
+	// one to go to (every session dropped with the old process) and nothing
+	// queues events for offline users, as at any other time; their history
+	// messages are stored (HIS-1), so clients that log in can read them.
+	r.apply(b, now, kernel.Input{Op: kernel.OpTick})
 	for user, session := range r.k.Sessions() {
 		r.apply(b, now, kernel.Disconnect(user, session))
 	}

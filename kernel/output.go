@@ -103,7 +103,8 @@ func (t EventType) String() string {
 //	Modified       InviteID Data
 //
 // Invitees may be shared between outputs and with the kernel: read it,
-// never modify it.
+// never modify it. It stays valid after the next call: the kernel never
+// changes an invitee list once made.
 type Event struct {
 	Type     EventType
 	InviteID string
