@@ -189,6 +189,12 @@ func (st *structure) page(buf []byte, name string, lo, hi []byte, depth, level i
 		}
 		root := ne.Uint64(v)
 		if root == 0 { // inline bucket: its page follows the header
+			// bbolt resolves every page ID under an inline bucket to the
+			// inline page itself, so an inline branch page would send its
+			// cursors round in a circle forever: it must be a leaf.
+			if inl := v[bucketHeaderSize:]; len(inl) >= pageHeaderSize && ne.Uint16(inl[8:]) != flagLeaf {
+				return corruptf("inline bucket %q in %s is not a leaf page", key, name)
+			}
 			if err := st.page(v[bucketHeaderSize:], fmt.Sprintf("inline bucket %q in %s", key, name), nil, nil, depth+1, 0); err != nil {
 				return err
 			}
