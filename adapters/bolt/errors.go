@@ -49,3 +49,12 @@ func storeError(path, op string, err error) error {
 func corruptf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
+
+// clip shortens a key or name read from a damaged file to what an error
+// message can carry: a damaged page can claim a key of a gigabyte.
+func clip(b []byte) []byte {
+	if len(b) > 64 {
+		return b[:64]
+	}
+	return b
+}

@@ -67,7 +67,7 @@ func readSnapshot(tx *bbolt.Tx) (index uint64, snap []byte, has bool, err error)
 	idx, ok := keyU64(k)
 	switch {
 	case !ok || v == nil:
-		return 0, nil, false, corruptf("snapshot bucket holds a malformed entry %x", k)
+		return 0, nil, false, corruptf("snapshot bucket holds a malformed entry %x", clip(k))
 	case idx != seq:
 		return 0, nil, false, corruptf("snapshot stored under index %d, expected %d", idx, seq)
 	}
@@ -95,7 +95,7 @@ func readLog(tx *bbolt.Tx, snapIndex uint64, fn func(kernel.Record)) error {
 		idx, ok := keyU64(k)
 		switch {
 		case !ok || v == nil:
-			return corruptf("the log holds a malformed entry %x", k)
+			return corruptf("the log holds a malformed entry %x", clip(k))
 		case idx <= snapIndex:
 			return corruptf("record %d is covered by the snapshot at %d but was not removed", idx, snapIndex)
 		case idx != want:
@@ -131,11 +131,11 @@ func decodeMessage(conv, k, v []byte) (port.HistoryMessage, error) {
 	seq, _ := keyU64(k)
 	p, ok := openFrame(conv, k, v)
 	if !ok {
-		return port.HistoryMessage{}, corruptf("history message %d of %q fails its checksum", seq, conv)
+		return port.HistoryMessage{}, corruptf("history message %d of %q fails its checksum", seq, clip(conv))
 	}
 	sender, at, payload, ok := decodeHistory(p)
 	if !ok {
-		return port.HistoryMessage{}, corruptf("history message %d of %q is malformed", seq, conv)
+		return port.HistoryMessage{}, corruptf("history message %d of %q is malformed", seq, clip(conv))
 	}
 	return port.HistoryMessage{Seq: seq, Sender: sender, At: at, Payload: payload}, nil
 }
@@ -150,7 +150,7 @@ func verifyConversation(conv []byte, cb *bbolt.Bucket) error {
 		seq, ok := keyU64(k)
 		switch {
 		case !ok || v == nil:
-			return corruptf("conversation %q holds a malformed entry %x", conv, k)
+			return corruptf("conversation %q holds a malformed entry %x", clip(conv), clip(k))
 		case seq != want:
 			return corruptf("history message %d of %q is missing (the next stored one is %d)", want, conv, seq)
 		case seq > last:
@@ -162,7 +162,7 @@ func verifyConversation(conv []byte, cb *bbolt.Bucket) error {
 		want++
 	}
 	if want <= last {
-		return corruptf("history messages %d..%d of %q are missing", want, last, conv)
+		return corruptf("history messages %d..%d of %q are missing", want, last, clip(conv))
 	}
 	return nil
 }
@@ -201,7 +201,7 @@ func verifyAll(tx *bbolt.Tx) error {
 	hb := tx.Bucket(bucketHistory)
 	return hb.ForEach(func(conv, v []byte) error {
 		if v != nil {
-			return corruptf("history holds a value under %q where conversations are buckets", conv)
+			return corruptf("history holds a value under %q where conversations are buckets", clip(conv))
 		}
 		return verifyConversation(conv, hb.Bucket(conv))
 	})
