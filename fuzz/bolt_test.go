@@ -17,10 +17,12 @@ import (
 // FuzzBoltFile opens mutated bolt store files and reads everything in them
 // (Load, then History of every conversation the seed has, whole and paged).
 // Each open, with the full open check and without it, must give an error
-// of the documented classes or a store whose reads return data or errors
-// wrapping bolt.ErrCorrupt; never a panic, a hang or a leaked file.
-// After a checked Open succeeds, reads must succeed too (Open verified the
+// of the documented classes or a store, never a panic, a hang or a leaked
+// file. After a checked Open succeeds, reads must succeed (Open verified the
 // whole file), and Load's records must continue the snapshot without gaps.
+// Without the check only Open and Close are fuzzed: bolt.WithoutOpenCheck
+// trusts the page structure, and bbolt's cursors loop forever on a page
+// cycle that only the check finds (FuzzBoltFile/2433da47debeb1f2).
 func FuzzBoltFile(f *testing.F) {
 	dir := f.TempDir()
 	seed := boltSeedFile(f, filepath.Join(dir, "seed.db"))
@@ -72,6 +74,9 @@ func readBoltFile(t *testing.T, path string, check bool) {
 			t.Errorf("Close (check %v): %v", check, err)
 		}
 	}()
+	if !check {
+		return // reads trust the page structure: see FuzzBoltFile
+	}
 	readErr := func(what string, err error) {
 		t.Helper()
 		if err == nil {

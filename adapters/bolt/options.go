@@ -39,7 +39,10 @@ func WithLockTimeout(d time.Duration) Option {
 // in what Load and History read is still found and reported as
 // ErrCorrupt, but a damaged page can then hide a whole conversation from
 // History (it reads as empty) until Check, which runs the full check on
-// demand, or a checking Open finds it.
+// demand, or a checking Open finds it. Only use it on files this process
+// kind wrote and nothing else touched: bbolt trusts the page structure, and
+// a damaged page tree (a page that leads back to itself) makes Load or
+// History loop forever, which only the check can rule out.
 func WithoutOpenCheck() Option {
 	return func(o *options) { o.noCheck = true }
 }
