@@ -205,11 +205,17 @@ func (s *sys) invite(from, to string, a InviteArgs) string {
 func (s *sys) inviteAs(c Caller, a InviteArgs, want int) string {
 	s.t.Helper()
 	id, code := s.h.Invite(c, a)
+	return s.checkInvite(inviteString(c, a), id, code, want)
+}
+
+// checkInvite checks the code and invite ID an invite answered with.
+func (s *sys) checkInvite(op, id string, code, want int) string {
+	s.t.Helper()
 	if code != want {
-		s.failf(inviteString(c, a), codeString(code), codeString(want))
+		s.failf(op, codeString(code), codeString(want))
 	}
 	if code == 0 && (id == "" || len(id) > MaxInviteIDBytes) {
-		s.failf(inviteString(c, a)+" invite ID", fmt.Sprintf("%q", id), "a non-empty ID of at most 127 bytes")
+		s.failf(op+" invite ID", fmt.Sprintf("%q", id), "a non-empty ID of at most 127 bytes")
 	}
 	return id
 }
@@ -220,16 +226,11 @@ func (s *sys) ginvite(from string, a GroupInviteArgs) string {
 	return s.ginviteAs(by(from), a, 0)
 }
 
+// ginviteAs makes a group invite and checks its code.
 func (s *sys) ginviteAs(c Caller, a GroupInviteArgs, want int) string {
 	s.t.Helper()
 	id, code := s.h.InviteInGroup(c, a)
-	if code != want {
-		s.failf(groupInviteString(c, a), codeString(code), codeString(want))
-	}
-	if code == 0 && (id == "" || len(id) > MaxInviteIDBytes) {
-		s.failf(groupInviteString(c, a)+" invite ID", fmt.Sprintf("%q", id), "a non-empty ID of at most 127 bytes")
-	}
-	return id
+	return s.checkInvite(groupInviteString(c, a), id, code, want)
 }
 
 // do runs cancel, accept, reject or modify and checks its code.
