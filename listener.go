@@ -9,12 +9,16 @@ import (
 // Listener receives the six signaling callbacks of one session (the SDK's
 // TIMSetSignaling...Callback functions, set all at once at Login).
 //
-// The calls of one session come from one goroutine of its own, one at a
-// time, in the order the events happened (DLV-2); they never block the
-// runtime, whose events for the session wait in an unbounded queue while a
-// callback runs. So a callback may take its time, or call the Client (also
-// Close), but a callback that never returns makes its queue grow forever.
-// Lists passed to a callback are the callback's own.
+// The calls of one session come one at a time, in the order the events
+// happened (DLV-2), from a goroutine that is never the caller's; they never
+// block the runtime, whose events for the session wait in an unbounded
+// queue while a callback runs. So a callback may take its time, or call the
+// Client (also Close), but a callback that never returns makes its queue
+// grow forever. With the default delivery (adapters/memory.Hub) the
+// sessions share a few goroutines: a callback that waits, for the Client's
+// answer say, delays other sessions' callbacks by up to about two
+// milliseconds (memory.StallAfter), until the hub adds a goroutine. Lists
+// passed to a callback are the callback's own.
 //
 // Close does not wait for queued callbacks (so a callback may call it): a
 // Listener shared by a closed login and a new login of the same session may
@@ -124,10 +128,15 @@ func (f EventFunc) OnInvitationModified(inviteID, data string) {
 	f(Event{Type: kernel.EventModified, InviteID: inviteID, Data: data})
 }
 
-// dispatch calls the listener method of ev, with its own copy of the list.
+// dispatch calls the listener method of ev, with its own copy of the list
+// (not copied for a ListenerFuncs without that callback: no one gets it).
 func dispatch(l Listener, ev kernel.Event) {
+	funcs, isFuncs := l.(ListenerFuncs)
 	switch ev.Type {
 	case kernel.EventNewInvitation:
+		if isFuncs && funcs.ReceiveNewInvitation == nil {
+			return
+		}
 		l.OnReceiveNewInvitation(ev.InviteID, ev.Inviter, ev.GroupID, slices.Clone(ev.Invitees), ev.Data)
 	case kernel.EventCancelled:
 		l.OnInvitationCancelled(ev.InviteID, ev.Inviter, ev.Data)
@@ -136,6 +145,9 @@ func dispatch(l Listener, ev kernel.Event) {
 	case kernel.EventRejected:
 		l.OnInviteeRejected(ev.InviteID, ev.Invitee, ev.Data)
 	case kernel.EventTimeout:
+		if isFuncs && funcs.InvitationTimeout == nil {
+			return
+		}
 		l.OnInvitationTimeout(ev.InviteID, slices.Clone(ev.Invitees))
 	case kernel.EventModified:
 		l.OnInvitationModified(ev.InviteID, ev.Data)

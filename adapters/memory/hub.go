@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/beckonhq/beckon/kernel"
 )
@@ -21,11 +22,29 @@ var (
 	ErrHubClosed = errors.New("memory: hub is closed")
 )
 
+// StallAfter is how long a session with queued events may wait while every
+// goroutine of the Hub is busy in a handler before the hub starts another
+// goroutine for it (the wait is between StallAfter and twice that).
+const StallAfter = time.Millisecond
+
+// maxIdleWorkers is how many goroutines of a Hub wait for work at most;
+// more exit when they find none.
+const maxIdleWorkers = 4
+
 // Hub delivers events to sessions in the same process. Each registered
-// session has its own queue and its own goroutine that calls the session's
-// handler for each event, one at a time, in the order Deliver was called
-// for that session (DLV-2). Deliver only appends to the queue, so it never
-// waits for a handler: a slow handler delays its own session only.
+// session has a queue; the hub's goroutines call the session's handler for
+// each event, one at a time and in the order Deliver was called for that
+// session (DLV-2), never two at once for one session. Deliver only appends
+// to the queue, so it never waits for a handler.
+//
+// The goroutines are shared by all sessions, so that a burst of events for
+// many sessions wakes one goroutine rather than one per session (the
+// goroutine switches cost more than fast handlers). A handler that takes
+// long holds its goroutine: when some session's events have waited
+// StallAfter with every goroutine busy, the hub starts another one, so a
+// slow or blocked handler delays other sessions by about a millisecond and
+// never stops them. Up to four goroutines wait for work when there is none
+// (none before the first Deliver); the others exit.
 //
 // The queues are unbounded: a handler that never returns makes its queue
 // grow without limit (the memory it takes is the cost of never blocking the
@@ -34,32 +53,49 @@ var (
 // Hub implements beckon.Delivery and beckon.SessionRegistry. It is safe for
 // concurrent use.
 type Hub struct {
-	mu       sync.RWMutex
+	mu       sync.Mutex
 	closed   bool
 	sessions map[sessionKey]*session
-	running  sync.WaitGroup // one per session goroutine
+
+	ready   readyQueue // sessions with queued events and no goroutine on them
+	work    *sync.Cond // on mu: signalled when ready may be non-empty, or at Close
+	workers int        // live worker goroutines
+	idle    int        // workers waiting on work
+	waking  int        // idle workers signalled that have not looked at ready yet
+	running sync.WaitGroup
+
+	// The stall watch: while ready is non-empty a timer looks at its head
+	// every StallAfter; the same head twice in a row has waited a whole
+	// period, and gets a new worker if every worker is busy.
+	watch     *time.Timer
+	watching  bool
+	watchHead *session
+	watchGen  uint64
 }
 
 type sessionKey struct{ user, session string }
 
-// session is one registered session: a queue drained by its goroutine.
+// session is one registered session. Every field but handle is guarded by
+// the hub's mu.
 type session struct {
-	handle func(kernel.Event)
-	wake   chan struct{} // capacity 1: "the queue may be non-empty"
-
-	mu      sync.Mutex
-	queue   []kernel.Event
-	stopped bool // no more events are queued; the goroutine exits once the queue is empty
+	handle    func(kernel.Event)
+	queue     []kernel.Event
+	spare     []kernel.Event // the slice a worker handed back, reused for queue
+	scheduled bool           // in ready, or a worker is handling its events
+	stopped   bool           // unregistered: nothing more is queued
+	gen       uint64         // counts the times it was put in ready
 }
 
 // NewHub returns a hub with no sessions.
 func NewHub() *Hub {
-	return &Hub{sessions: make(map[sessionKey]*session)}
+	h := &Hub{sessions: make(map[sessionKey]*session)}
+	h.work = sync.NewCond(&h.mu)
+	return h
 }
 
 // Register makes handle receive the events delivered to session of user,
-// from a goroutine of its own, until unregister is called. unregister may
-// be called more than once and from a handler; events queued before it are
+// from the hub's goroutines, until unregister is called. unregister may be
+// called more than once and from a handler; events queued before it are
 // still handled, later ones are dropped (Deliver returns ErrNoSession).
 func (h *Hub) Register(user, session string, handle func(kernel.Event)) (unregister func(), err error) {
 	if handle == nil {
@@ -76,11 +112,6 @@ func (h *Hub) Register(user, session string, handle func(kernel.Event)) (unregis
 		return nil, fmt.Errorf("%w: %q of user %q", ErrSessionTaken, session, user)
 	}
 	h.sessions[key] = s
-	h.running.Add(1)
-	go func() {
-		defer h.running.Done()
-		s.run()
-	}()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -88,8 +119,8 @@ func (h *Hub) Register(user, session string, handle func(kernel.Event)) (unregis
 			if h.sessions[key] == s {
 				delete(h.sessions, key)
 			}
+			s.stopped = true
 			h.mu.Unlock()
-			s.stop()
 		})
 	}, nil
 }
@@ -98,90 +129,169 @@ func (h *Hub) Register(user, session string, handle func(kernel.Event)) (unregis
 // kept: its Invitees are only read. It returns ErrNoSession if the session
 // is not registered and ErrHubClosed after Close.
 func (h *Hub) Deliver(user, session string, ev kernel.Event) error {
-	h.mu.RLock()
-	s, closed := h.sessions[sessionKey{user, session}], h.closed
-	h.mu.RUnlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.sessions[sessionKey{user, session}]
 	switch {
-	case closed:
+	case h.closed:
 		return ErrHubClosed
-	case s == nil || !s.push(ev):
+	case s == nil || s.stopped:
 		return fmt.Errorf("%w: %q of user %q", ErrNoSession, session, user)
+	}
+	s.queue = append(s.queue, ev)
+	if !s.scheduled {
+		s.scheduled = true
+		h.schedule(s)
 	}
 	return nil
 }
 
-// Close unregisters every session and waits until each session goroutine
-// has handled what was queued and exited. Do not call it from a handler
-// (it would wait for itself).
+// Close unregisters every session and waits until the events queued before
+// are handled and the hub's goroutines have exited. Do not call it from a
+// handler (it would wait for itself).
 func (h *Hub) Close() error {
 	h.mu.Lock()
 	h.closed = true
-	sessions := h.sessions
-	h.sessions = make(map[sessionKey]*session)
-	h.mu.Unlock()
-	for _, s := range sessions {
-		s.stop()
+	for _, s := range h.sessions {
+		s.stopped = true
 	}
+	clear(h.sessions)
+	h.work.Broadcast()
+	h.mu.Unlock()
 	h.running.Wait()
+	h.mu.Lock()
+	if h.watch != nil {
+		h.watch.Stop()
+		h.watching = false
+	}
+	h.mu.Unlock()
 	return nil
 }
 
 func newSession(handle func(kernel.Event)) *session {
-	return &session{handle: handle, wake: make(chan struct{}, 1)}
+	return &session{handle: handle}
 }
 
-// push appends ev to the queue; false if the session is stopped.
-func (s *session) push(ev kernel.Event) bool {
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		return false
-	}
-	s.queue = append(s.queue, ev)
-	first := len(s.queue) == 1
-	s.mu.Unlock()
-	if first {
-		s.signal()
-	}
-	return true
-}
-
-func (s *session) stop() {
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
-	s.signal()
-}
-
-func (s *session) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+// schedule puts s, which has events and no worker, in ready, and makes sure
+// a worker will come: an idle one is signalled unless one already is; with
+// none idle, the busy ones come back to ready when done, and the stall
+// watch covers the case that they do not. h.mu is held.
+func (h *Hub) schedule(s *session) {
+	h.enqueue(s)
+	switch {
+	case h.idle > 0 && h.waking == 0:
+		h.waking++
+		h.work.Signal()
+	case h.workers == 0:
+		h.startWorker()
 	}
 }
 
-// run hands the queued events to the handler in order, until stopped and
-// empty. It swaps the queue with a spare slice, so a burst costs one lock.
-func (s *session) run() {
-	var spare []kernel.Event
-	for range s.wake {
-		for {
-			s.mu.Lock()
-			batch, stopped := s.queue, s.stopped
-			if len(batch) == 0 {
-				s.mu.Unlock()
-				if stopped {
-					return
-				}
-				break
-			}
-			s.queue = spare[:0]
-			s.mu.Unlock()
-			for i := range batch {
-				s.handle(batch[i])
-				batch[i] = kernel.Event{}
-			}
-			spare = batch
+// enqueue puts s at the back of ready and arms the stall watch if it is
+// not armed. h.mu is held.
+func (h *Hub) enqueue(s *session) {
+	s.gen++
+	h.ready.push(s)
+	if !h.watching {
+		h.watching, h.watchHead = true, nil
+		if h.watch == nil {
+			h.watch = time.AfterFunc(StallAfter, h.checkStall)
+		} else {
+			h.watch.Reset(StallAfter)
 		}
 	}
+}
+
+// startWorker starts one more worker. h.mu is held.
+func (h *Hub) startWorker() {
+	h.workers++
+	h.running.Add(1)
+	go h.worker()
+}
+
+// checkStall is the stall watch's timer function.
+func (h *Hub) checkStall() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	head := h.ready.peek()
+	if head == nil {
+		h.watching, h.watchHead = false, nil
+		return
+	}
+	if head == h.watchHead && head.gen == h.watchGen && h.idle == 0 {
+		h.startWorker() // the head waited a whole period, every worker busy
+	}
+	h.watchHead, h.watchGen = head, head.gen
+	h.watch.Reset(StallAfter)
+}
+
+// worker takes sessions from ready and hands each one's queued events to
+// its handler, until the hub is closed and nothing is left, or there are
+// enough idle workers.
+func (h *Hub) worker() {
+	defer h.running.Done()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		s := h.ready.pop()
+		if s == nil {
+			if h.closed || h.idle >= maxIdleWorkers {
+				h.workers--
+				return
+			}
+			h.idle++
+			h.work.Wait()
+			h.idle--
+			if h.waking > 0 {
+				h.waking--
+			}
+			continue
+		}
+		batch := s.queue
+		s.queue, s.spare = s.spare[:0], nil
+		h.mu.Unlock()
+		for i := range batch {
+			s.handle(batch[i])
+			batch[i] = kernel.Event{}
+		}
+		h.mu.Lock()
+		s.spare = batch[:0]
+		if len(s.queue) > 0 {
+			h.enqueue(s) // at the back: other sessions go first
+		} else {
+			s.scheduled = false
+		}
+	}
+}
+
+// readyQueue is a FIFO of sessions.
+type readyQueue struct {
+	items []*session
+	head  int
+}
+
+func (q *readyQueue) push(s *session) { q.items = append(q.items, s) }
+
+func (q *readyQueue) peek() *session {
+	if q.head == len(q.items) {
+		return nil
+	}
+	return q.items[q.head]
+}
+
+func (q *readyQueue) pop() *session {
+	s := q.peek()
+	if s == nil {
+		return nil
+	}
+	q.items[q.head] = nil
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	} else if q.head >= 64 && q.head*2 >= len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	return s
 }

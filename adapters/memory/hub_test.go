@@ -2,10 +2,12 @@ package memory_test
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/beckonhq/beckon/adapters/memory"
 	"github.com/beckonhq/beckon/kernel"
@@ -111,5 +113,48 @@ func TestHubRegisterUnregister(t *testing.T) {
 		if err := h.Deliver("carol", "s", kernel.Event{}); !errors.Is(err, memory.ErrHubClosed) {
 			t.Errorf("deliver after Close: %v", err)
 		}
+	})
+}
+
+// A handler that blocks holds one of the hub's goroutines; other sessions'
+// events must still be handled, within a couple of StallAfter.
+func TestHubBlockedHandlerDoesNotStopOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := memory.NewHub()
+		release := make(chan struct{})
+		_, err := h.Register("alice", "s", func(kernel.Event) { <-release })
+		if err != nil {
+			t.Fatal(err)
+		}
+		handled := make(chan string, 10)
+		for _, u := range []string{"bob", "carol"} {
+			if _, err := h.Register(u, "s", func(ev kernel.Event) { handled <- u + ":" + ev.Data }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Now()
+		h.Deliver("alice", "s", kernel.Event{Data: "1"})
+		synctest.Wait() // alice's handler now blocks the only goroutine
+		h.Deliver("bob", "s", kernel.Event{Data: "1"})
+		h.Deliver("carol", "s", kernel.Event{Data: "1"})
+		h.Deliver("bob", "s", kernel.Event{Data: "2"})
+		var got []string
+		for range 3 {
+			select {
+			case ev := <-handled:
+				got = append(got, ev)
+			case <-time.After(time.Second):
+				t.Fatalf("after 1s behind a blocked handler, others handled only %v", got)
+			}
+		}
+		if waited := time.Since(start); waited > 2*memory.StallAfter {
+			t.Errorf("other sessions waited %v behind a blocked handler, want <= %v", waited, 2*memory.StallAfter)
+		}
+		bob1, bob2 := slices.Index(got, "bob:1"), slices.Index(got, "bob:2")
+		if bob1 < 0 || bob2 < bob1 || !slices.Contains(got, "carol:1") {
+			t.Errorf("handled %v, want bob:1 before bob:2, and carol:1", got)
+		}
+		close(release)
+		h.Close()
 	})
 }
