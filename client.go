@@ -103,10 +103,7 @@ func (c *Client) do(ctx context.Context, in kernel.Input, opts []CallOption) (st
 		return "", ErrNotLoggedIn
 	}
 	in.User, in.Session = c.user, c.session
-	for _, o := range opts {
-		o(&in)
-	}
-	res, err := c.rt.submit(ctx, in)
+	res, err := c.rt.submit(ctx, in, opts...)
 	return res.InviteID, err
 }
 
