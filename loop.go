@@ -12,21 +12,23 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
-// The runtime is a two-stage pipeline:
+// The runtime is a three-stage pipeline:
 //
 //   - the loop (run) owns the kernel: it takes queued requests, applies
 //     them and collects their records and outputs into a batch;
 //   - the committer (commitLoop) makes a batch durable with one
-//     Store.Append, then hands its events and push requests over and
-//     answers its callers.
+//     Store.Append (and saves the snapshot the batch may carry);
+//   - the deliverer (deliverLoop) hands a durable batch's events and push
+//     requests over and answers its callers (DLV-3).
 //
 // The loop applies what is queued (up to maxBatch requests) and hands the
 // batch over when the committer is free; what is submitted meanwhile
 // queues up for the next batch: the slower the store, the larger the
 // batches (group commit). The kernel runs ahead of the store by at most
 // the batch being committed and the one waiting for the committer, and
-// nothing of either is visible to anyone until it is durable. Batches are
-// committed in order.
+// nothing of either is visible to anyone until it is durable. The
+// deliverer works on the batch before, so the next Append overlaps its
+// deliveries. Batches go through each stage in order.
 
 // batch is what the loop collects for one Append: the records and history
 // to make durable, then the events and push requests to hand over, and the
@@ -40,6 +42,8 @@ type batch struct {
 
 	snapIndex uint64 // if snapshot != nil, save it at this index after the Append
 	snapshot  []byte
+
+	failed error // set by the committer: the store failure that stopped the runtime
 }
 
 // event is one event for one session.
@@ -57,7 +61,7 @@ func (b *batch) reset() {
 	clear(b.pushes)
 	clear(b.taken)
 	b.records, b.history, b.events, b.pushes, b.taken = b.records[:0], b.history[:0], b.events[:0], b.pushes[:0], b.taken[:0]
-	b.snapIndex, b.snapshot = 0, nil
+	b.snapIndex, b.snapshot, b.failed = 0, nil, nil
 }
 
 // newBatch returns an empty batch, recycled if one is free.
@@ -220,21 +224,36 @@ func (r *Runtime) apply(b *batch, now time.Time, in kernel.Input) kernel.Result 
 	return res
 }
 
-// commitLoop is the committer: it commits the loop's batches in order and
-// answers their requests. The first store failure stops the runtime; every
-// later batch fails with it.
+// commitLoop is the committer: it makes the loop's batches durable in
+// order and passes each on to the deliverer. The first store failure stops
+// the runtime; every later batch fails with it.
 func (r *Runtime) commitLoop() {
-	defer close(r.done)
+	defer close(r.delivered)
 	var failed error
 	for b := range r.commits {
 		if failed == nil {
-			if failed = r.commit(b, true); failed != nil {
+			if failed = r.persist(b); failed != nil {
 				r.log.Error("beckon: runtime stopped", slog.Any("err", failed))
 				r.stop(failed)
 			}
 		}
+		b.failed = failed
+		r.delivered <- b
+	}
+}
+
+// deliverLoop is the deliverer: for each durable batch, in order, it hands
+// over its events and push requests and answers its callers (after a store
+// failure, it only answers them, with the failure). Running it apart from
+// the committer lets the next Append overlap this batch's deliveries.
+func (r *Runtime) deliverLoop() {
+	defer close(r.done)
+	for b := range r.delivered {
+		if b.failed == nil {
+			r.deliver(b)
+		}
 		for _, q := range b.taken {
-			q.err = failed
+			q.err = b.failed
 			q.finish()
 		}
 		b.reset()
@@ -251,34 +270,13 @@ func (r *Runtime) commitLoop() {
 	}
 }
 
-// commit makes b's records and history durable with one Append, then (if
-// deliver) hands over its events and push requests, in order, then saves
-// its snapshot if it has one. On a store failure it hands over nothing and
-// returns an ErrStoreFailed.
-func (r *Runtime) commit(b *batch, deliver bool) error {
+// persist makes b's records and history durable with one Append, then
+// saves its snapshot if it has one. On a store failure it returns an
+// ErrStoreFailed.
+func (r *Runtime) persist(b *batch) error {
 	if len(b.records) > 0 {
 		if err := r.store.Append(Batch{Records: b.records, History: b.history}); err != nil {
 			return &storeError{op: "append", err: err}
-		}
-	}
-	if deliver {
-		for i := range b.events {
-			e := &b.events[i]
-			if err := r.delivery.Deliver(e.user, e.session, e.ev); err != nil {
-				level := slog.LevelWarn
-				if errors.Is(err, memory.ErrNoSession) {
-					level = slog.LevelDebug // a session that just went away
-				}
-				r.log.Log(context.Background(), level, "beckon: event not delivered", slog.String("user", e.user),
-					slog.String("session", e.session), slog.String("event", e.ev.Type.String()),
-					slog.String("inviteID", e.ev.InviteID), slog.Any("err", err))
-			}
-		}
-		for _, req := range b.pushes {
-			if err := r.push.Push(req); err != nil {
-				r.log.Warn("beckon: offline push failed", slog.String("to", req.To),
-					slog.String("inviteID", req.InviteID), slog.Any("err", err))
-			}
 		}
 	}
 	if b.snapshot != nil {
@@ -287,6 +285,28 @@ func (r *Runtime) commit(b *batch, deliver bool) error {
 		}
 	}
 	return nil
+}
+
+// deliver hands over b's events and push requests, in order.
+func (r *Runtime) deliver(b *batch) {
+	for i := range b.events {
+		e := &b.events[i]
+		if err := r.delivery.Deliver(e.user, e.session, e.ev); err != nil {
+			level := slog.LevelWarn
+			if errors.Is(err, memory.ErrNoSession) {
+				level = slog.LevelDebug // a session that just went away
+			}
+			r.log.Log(context.Background(), level, "beckon: event not delivered", slog.String("user", e.user),
+				slog.String("session", e.session), slog.String("event", e.ev.Type.String()),
+				slog.String("inviteID", e.ev.InviteID), slog.Any("err", err))
+		}
+	}
+	for _, req := range b.pushes {
+		if err := r.push.Push(req); err != nil {
+			r.log.Warn("beckon: offline push failed", slog.String("to", req.To),
+				slog.String("inviteID", req.InviteID), slog.Any("err", err))
+		}
+	}
 }
 
 // stop ends the runtime for good: it records why (err, or ErrClosed if

@@ -41,5 +41,5 @@ func (r *Runtime) recover(cfg kernel.Config) error {
 	for user, session := range r.k.Sessions() {
 		r.apply(b, now, kernel.Disconnect(user, session))
 	}
-	return r.commit(r.sealed(b), false) // no session is there to hear the events
+	return r.persist(r.sealed(b)) // no session is there to hear the events
 }

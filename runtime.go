@@ -21,9 +21,10 @@ import (
 // callers answered (DLV-3). Timeouts fire at the kernel's next deadline,
 // read from the Clock.
 //
-// The loop only applies; a second goroutine, the committer, appends,
-// delivers and answers, so that applying the next batch overlaps making the
-// previous one durable (see loop.go).
+// The loop only applies; a second goroutine, the committer, appends, and a
+// third, the deliverer, delivers and answers, so that applying a batch,
+// making the one before durable and delivering the one before that overlap
+// (see loop.go).
 //
 // A Runtime is safe for concurrent use. Create it with New, stop it with
 // Close.
@@ -43,8 +44,9 @@ type Runtime struct {
 	index     uint64 // of the last logged record
 	snapIndex uint64 // of the latest snapshot taken
 
-	commits chan *batch // loop -> committer; closed when the loop exits
-	free    chan *batch // committed batches, for reuse
+	commits   chan *batch // loop -> committer; closed when the loop exits
+	delivered chan *batch // committer -> deliverer; closed when the committer exits
+	free      chan *batch // committed batches, for reuse
 
 	requests sync.Pool // of *request
 
@@ -54,7 +56,7 @@ type Runtime struct {
 	err      error               // why it closed: ErrClosed or a store failure
 	sessions map[sessionKey]bool // logged-in clients
 	wake     chan struct{}       // capacity 1: "the queue may be non-empty or closed is set"
-	done     chan struct{}       // closed when the committer has exited (after the loop)
+	done     chan struct{}       // closed when the deliverer has exited (after the loop and the committer)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -75,12 +77,13 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	r := &Runtime{
 		store: s.store, delivery: s.delivery, push: s.push, clock: s.clock, log: s.logger,
-		maxBatch: s.maxBatch,
-		sessions: make(map[sessionKey]bool),
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		commits:  make(chan *batch),
-		free:     make(chan *batch, 4),
+		maxBatch:  s.maxBatch,
+		sessions:  make(map[sessionKey]bool),
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		commits:   make(chan *batch),
+		delivered: make(chan *batch, 1),
+		free:      make(chan *batch, 4),
 	}
 	r.requests.New = newRequest
 	if r.store == nil {
@@ -123,6 +126,7 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	go r.run()
 	go r.commitLoop()
+	go r.deliverLoop()
 	return r, nil
 }
 
