@@ -194,8 +194,10 @@ func bytesPerOp(b *testing.B) int {
 
 // BenchmarkStoreAppend measures Store.Append alone, with batches of the
 // sizes the runtime sends, each record with one history message, the
-// messages going to one conversation or each to its own (convs=batch: every
-// message dirties its conversation's page, as with many callers).
+// messages going to one conversation or each to its own (convs=batch, as
+// with many callers; with the journal both cost about the same, since the
+// messages go to the journal's last page either way; the folds, every
+// DefaultJournalLimit messages, are included).
 func BenchmarkStoreAppend(b *testing.B) {
 	for _, n := range []int{1, 32, 64, 256} {
 		for _, convs := range []int{1, n} {
@@ -230,6 +232,51 @@ func benchAppend(b *testing.B, n, convs int) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkFold measures the commit that folds a full journal
+// (DefaultJournalLimit messages) into the per-conversation history: a
+// SaveSnapshot whose only work is the fold. The messages are spread over
+// 64 conversations (as in BenchmarkDurable) or over 8,192 (about every
+// message a conversation of its own page: the worst case). Metrics: the
+// commit's duration (ms/fold) and per message folded (us/msg).
+func BenchmarkFold(b *testing.B) {
+	for _, convs := range []int{64, 8192} {
+		b.Run(fmt.Sprintf("msgs=%d/convs=%d", bolt.DefaultJournalLimit, convs), func(b *testing.B) {
+			s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), bolt.WithJournalLimit(bolt.MaxJournalLimit))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			n := 0
+			var batch port.Batch
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for range bolt.DefaultJournalLimit / 256 {
+					batch.History = batch.History[:0]
+					for range 256 {
+						c := kernel.C2C("a"+strconv.Itoa(n%convs), "b"+strconv.Itoa(n%convs))
+						batch.History = append(batch.History, hist(c, n))
+						n++
+					}
+					if err := s.Append(batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				if err := s.SaveSnapshot(0, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if j, err := bolt.JournalLen(s); err != nil || j != 0 {
+				b.Fatalf("the journal holds %d messages after the fold (%v)", j, err)
+			}
+			perFold := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(perFold*1e3, "ms/fold")
+			b.ReportMetric(perFold*1e6/bolt.DefaultJournalLimit, "us/msg")
+		})
+	}
 }
 
 // BenchmarkFsync measures the machine's cost of making 4 KiB durable in a

@@ -19,7 +19,8 @@ import (
 
 // fixture is a closed store with several pages of every kind: log records
 // (some compacted behind a snapshot, so the freelist is not empty), a
-// snapshot, one large and several small conversations.
+// snapshot, one large and several small conversations, their history
+// partly folded (by the snapshot) and partly in the journal.
 type fixture struct {
 	path    string
 	content []byte
@@ -86,6 +87,9 @@ func buildFixture(t testing.TB) *fixture {
 		}
 	}
 	f.snapIndex, f.snap, f.records = mustLoad(t, s)
+	if folded, journal, err := bolt.HistoryLayout(s, convsOfFixture[0].String()); err != nil || folded == 0 || journal == 0 {
+		t.Fatalf("fixture: %d messages folded and %d in the journal (%v), want some of each", folded, journal, err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

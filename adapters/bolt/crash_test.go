@@ -27,9 +27,15 @@ import (
 // acknowledged operation is in it, that no timeout fired twice and no 1:1
 // invitation was closed twice, and that the file passes Check; then starts
 // the next child on the same file. BECKON_CRASH_KILLS sets the number of
-// kills (default 20).
+// kills (default 20). The child folds the history journal whenever it holds
+// crashJournalLimit messages, and at every snapshot (every 150 records), so
+// kills land before, during and after folds; the parent checks that folds
+// happened.
 
-const crashUsers = 8
+const (
+	crashUsers        = 8
+	crashJournalLimit = 24
+)
 
 func crashUser(i int) string { return "u" + strconv.Itoa(i) }
 
@@ -53,6 +59,7 @@ func TestCrashRecovery(t *testing.T) {
 	path := dbPath(t)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	var acks []ack
+	var folded, journal int
 	start := time.Now()
 	for k := range kills {
 		// Most kills land in the load; every fifth one early, often while
@@ -64,9 +71,15 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		got, ready := runAndKill(t, path, wait, early)
 		acks = append(acks, got...)
-		verifyCrash(t, path, acks, fmt.Sprintf("kill %d (after %v, child ready: %v, %d acks in this run)", k+1, wait, ready, len(got)))
+		folded, journal = verifyCrash(t, path, acks, fmt.Sprintf("kill %d (after %v, child ready: %v, %d acks in this run)", k+1, wait, ready, len(got)))
 	}
-	t.Logf("%d kills, %d acknowledged operations checked, %v", kills, len(acks), time.Since(start).Round(time.Millisecond))
+	// Every Append that leaves crashJournalLimit messages in the journal
+	// folds it: past that many messages, some must have been folded.
+	if folded+journal >= crashJournalLimit && folded == 0 {
+		t.Fatalf("%d history messages and none folded", journal)
+	}
+	t.Logf("%d kills, %d acknowledged operations checked, %d history messages (%d folded, %d in the journal), %v",
+		kills, len(acks), folded+journal, folded, journal, time.Since(start).Round(time.Millisecond))
 }
 
 // runAndKill starts a child on path and kills it wait after it is ready
@@ -155,8 +168,9 @@ loop:
 }
 
 // verifyCrash reopens the store and checks it against every acknowledged
-// operation so far.
-func verifyCrash(t *testing.T, path string, acks []ack, label string) {
+// operation so far; it returns how many history messages are folded and
+// how many are in the journal.
+func verifyCrash(t *testing.T, path string, acks []ack, label string) (folded, journal int) {
 	t.Helper()
 	s, err := bolt.Open(path)
 	if err != nil {
@@ -173,10 +187,20 @@ func verifyCrash(t *testing.T, path string, acks []ack, label string) {
 	byID := map[string]*seen{}
 	for i := range crashUsers {
 		for j := i + 1; j < crashUsers; j++ {
-			msgs, err := s.History(kernel.C2C(crashUser(i), crashUser(j)), 0, 0)
+			conv := kernel.C2C(crashUser(i), crashUser(j))
+			msgs, err := s.History(conv, 0, 0)
 			if err != nil {
 				t.Fatalf("%s: history: %v", label, err)
 			}
+			f, n, err := bolt.HistoryLayout(s, conv.String())
+			if err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			if int(f)+n != len(msgs) {
+				t.Fatalf("%s: %s: %d folded and %d journal messages, History gives %d", label, conv, f, n, len(msgs))
+			}
+			folded += int(f)
+			journal += n
 			for _, m := range msgs {
 				info, err := kernel.GetSignalingInfo(m.Payload)
 				if err != nil {
@@ -214,6 +238,10 @@ func verifyCrash(t *testing.T, path string, acks []ack, label string) {
 			t.Fatalf("%s: acknowledged %+v is missing from the recovered store", label, k)
 		}
 	}
+	if journal >= crashJournalLimit {
+		t.Fatalf("%s: the journal holds %d messages, limit %d: not folded", label, journal, crashJournalLimit)
+	}
+	return folded, journal
 }
 
 // TestCrashChild is the child of TestCrashRecovery; it runs until killed.
@@ -228,7 +256,7 @@ func TestCrashChild(t *testing.T) {
 		defer mu.Unlock()
 		_, _ = io.WriteString(os.Stdout, fmt.Sprintf(format, args...)+"\n")
 	}
-	s, err := bolt.Open(path, bolt.WithLockTimeout(10*time.Second))
+	s, err := bolt.Open(path, bolt.WithLockTimeout(10*time.Second), bolt.WithJournalLimit(crashJournalLimit))
 	if err != nil {
 		say("fatal open: %v", err)
 		os.Exit(3)

@@ -34,6 +34,10 @@ var (
 	// log. Nothing was written.
 	ErrBadIndex = errors.New("index does not continue the log")
 
+	// ErrBadOption: Open was given an option with a value it does not
+	// accept (the error names the option). Nothing was opened or created.
+	ErrBadOption = errors.New("invalid option")
+
 	// ErrClosed: the Store was closed, or an earlier panic while writing
 	// left it unusable.
 	ErrClosed = errors.New("store is closed")

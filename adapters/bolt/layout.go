@@ -9,29 +9,48 @@ import (
 )
 
 // SchemaVersion is the version of the file layout this build writes and
-// reads. A store with a higher version is refused with ErrNewerSchema.
-const SchemaVersion = 1
+// reads. A store with a higher version is refused with ErrNewerSchema. A
+// store of schema 1 (the layout without the journal) is read as it is and
+// migrated to this version by its first write (see migrate).
+const SchemaVersion = 2
 
-// The top-level buckets of a store. The layout (schema 1):
+// The top-level buckets of a store. The layout (schema 2):
 //
 //	beckon     "schema" -> uint64 big-endian SchemaVersion
 //	log        uint64 BE record Index -> frame(kernel.AppendRecord bytes);
 //	           the bucket's sequence is the highest Index ever appended
 //	snapshot   at most one entry: uint64 BE index -> frame(snapshot bytes);
 //	           the bucket's sequence is that index (0: no snapshot)
-//	history    one bucket per conversation, named kernel.Conversation.String(),
-//	           each: uint64 BE Seq (1, 2, ...) -> frame(history message);
-//	           its sequence is the highest Seq
+//	history    the folded history: one bucket per conversation, named
+//	           kernel.Conversation.String(), each: uint64 BE Seq (1, 2, ...)
+//	           -> frame(history message); its sequence is the highest Seq
+//	           folded into it
+//	journal    the history not folded yet: uint64 BE journal key (1, 2, ...,
+//	           in append order across all conversations) -> frame(journal
+//	           entry); the bucket's sequence is the highest key ever used
 //
-// frame(p) is a CRC-32C (big-endian) of the bucket's name, the key and p,
-// followed by p. bbolt keeps no checksums of its data pages, so the frame
-// is what turns a damaged value (or a value under the wrong key) into
-// ErrCorrupt instead of wrong data.
+// A journal entry is uvarint length and bytes of the conversation's name,
+// uint64 BE Seq, then the value that message has once folded, byte for
+// byte: frame(history message) for that conversation and Seq. The messages
+// of a conversation are the Seqs 1 to its bucket's sequence in history
+// (none if it has no bucket), then its journal entries, whose Seqs continue
+// that without gaps, in journal key order. Folding (fold) moves every
+// journal entry into history and empties the journal in one transaction.
+//
+// Schema 1 is the same without the journal bucket: every message in
+// history.
+//
+// frame(p) is a CRC-32C (big-endian) of the bucket's name (for a history
+// message, the conversation's name), the key and p, followed by p. bbolt
+// keeps no checksums of its data pages, so the frame is what turns a
+// damaged value (or a value under the wrong key) into ErrCorrupt instead
+// of wrong data.
 var (
 	bucketMeta     = []byte("beckon")
 	bucketLog      = []byte("log")
 	bucketSnapshot = []byte("snapshot")
 	bucketHistory  = []byte("history")
+	bucketJournal  = []byte("journal")
 
 	keySchema = []byte("schema")
 )
@@ -117,7 +136,7 @@ func initSchema(tx *bbolt.Tx) error {
 	if err := meta.Put(keySchema, u64key(SchemaVersion)); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory} {
+	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal} {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}

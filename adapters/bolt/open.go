@@ -20,7 +20,8 @@ import (
 // beckon's schema is refused with ErrNotStore; a damaged or truncated one
 // with ErrCorrupt; one of a newer schema with ErrNewerSchema; and a store
 // whose lock another process (or another Open in this process) holds, with
-// ErrLocked once the lock timeout has passed. Unless WithoutOpenCheck is
+// ErrLocked once the lock timeout has passed. An invalid option gives
+// ErrBadOption before the file is touched. Unless WithoutOpenCheck is
 // given, Open reads and verifies the whole file before it returns (see
 // Check).
 //
@@ -28,7 +29,10 @@ import (
 // ("<name>.creating-*") and linked into place once complete, so a crash
 // while creating leaves either nothing at path or a whole empty store.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := buildOptions(opts)
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, storeError(path, "open", err)
+	}
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -147,14 +151,22 @@ func open(path string, o options) (*Store, error) {
 		}
 		return nil, storeError(path, "open", classifyOpenError(err, o.lockTimeout))
 	}
-	s := &Store{db: db, file: file, path: path}
-	check := s.checkSchema
+	s := &Store{db: db, file: file, path: path, journalLimit: o.journalLimit}
+	check := func() (err error) {
+		// Without the check the journal index is built on first use: a
+		// damaged page could make reading the journal loop (see
+		// WithoutOpenCheck), and Open and Close alone must not.
+		s.schema, err = s.checkSchema()
+		return err
+	}
 	if !o.noCheck {
 		check = func() error {
 			if _, err := s.checkFile(); err != nil {
 				return err
 			}
-			return s.verify()
+			v, err := s.verify()
+			s.schema, s.idx = v.schema, v.journal
+			return err
 		}
 	}
 	if err := check(); err != nil {

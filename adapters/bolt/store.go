@@ -14,8 +14,8 @@ import (
 )
 
 // Store is a beckon.Store kept in one bbolt file. It is safe for
-// concurrent use: writes (Append, SaveSnapshot) are serialised by bbolt,
-// reads (Load, History, Check) run beside them on consistent views.
+// concurrent use: writes (Append, SaveSnapshot) are serialised, reads
+// (Load, History, Check) run beside them on consistent views.
 type Store struct {
 	mu     sync.RWMutex // Close holds it for writing, every other call for reading
 	db     *bbolt.DB
@@ -27,6 +27,19 @@ type Store struct {
 	broken error // set when a write panicked: the store refuses further calls
 
 	wrote atomic.Bool // a write transaction committed
+
+	journalLimit int // fold when an Append leaves this many messages in the journal
+
+	// wmu serialises writes (bbolt would too) and the building of idx, so
+	// that a write reads idx and the file in the same state.
+	wmu    sync.Mutex
+	schema uint64 // the file's schema version (under wmu)
+	// imu makes a commit and the update of idx one step for History: a
+	// write holds it for writing from its commit until idx is updated, a
+	// History for reading while it begins its transaction and copies its
+	// conversation's part of idx. idx is set and changed under wmu and imu.
+	imu sync.RWMutex
+	idx *journalIndex // nil until built: at a checked Open, else on first use
 }
 
 // Path returns the path the store was opened at.
@@ -45,14 +58,18 @@ func (s *Store) usable() error {
 	return nil
 }
 
-// update runs fn in a write transaction, committed and fsynced on success.
-func (s *Store) update(op string, fn func(*bbolt.Tx) error) error {
+// update runs fn in a write transaction, committed and fsynced on success;
+// fn records in p what it changed in the journal, and the index follows
+// once the transaction has committed.
+func (s *Store) update(op string, fn func(tx *bbolt.Tx, p *pending) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.usable(); err != nil {
 		return storeError(s.path, op, err)
 	}
-	err := guarded(func() error { return s.db.Update(fn) })
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	err := guarded(func() error { return s.commit(fn) })
 	if err != nil {
 		if panicked(err) {
 			s.bmu.Lock()
@@ -63,6 +80,91 @@ func (s *Store) update(op string, fn func(*bbolt.Tx) error) error {
 	}
 	s.wrote.Store(true)
 	return nil
+}
+
+// commit runs one write transaction for update (under wmu): it builds the
+// journal index if it is not built yet, migrates a schema 1 store, runs
+// fn, commits, and applies fn's changes to the index.
+func (s *Store) commit(fn func(tx *bbolt.Tx, p *pending) error) error {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if tx.DB() != nil { // not committed, or fn or Commit panicked
+			_ = tx.Rollback()
+		}
+	}()
+	if s.idx == nil {
+		idx, err := readJournal(tx)
+		if err != nil {
+			return err
+		}
+		s.setIndex(idx)
+	}
+	if s.schema < SchemaVersion {
+		if err := migrate(tx); err != nil {
+			return fmt.Errorf("migrating from schema %d: %w", s.schema, err)
+		}
+	}
+	var p pending
+	if err := fn(tx, &p); err != nil {
+		return err
+	}
+	s.imu.Lock()
+	defer s.imu.Unlock()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.schema = SchemaVersion
+	s.idx.apply(&p)
+	return nil
+}
+
+// setIndex publishes a newly built journal index (under wmu).
+func (s *Store) setIndex(idx *journalIndex) {
+	s.imu.Lock()
+	defer s.imu.Unlock()
+	s.idx = idx
+}
+
+// loadIndex builds the journal index if it is not built yet.
+func (s *Store) loadIndex() error {
+	s.imu.RLock()
+	built := s.idx != nil
+	s.imu.RUnlock()
+	if built {
+		return nil
+	}
+	s.wmu.Lock() // no write commits meanwhile
+	defer s.wmu.Unlock()
+	if s.idx != nil {
+		return nil
+	}
+	return s.db.View(func(tx *bbolt.Tx) error {
+		idx, err := readJournal(tx)
+		if err != nil {
+			return err
+		}
+		s.setIndex(idx)
+		return nil
+	})
+}
+
+// beginRead begins a read transaction and copies conversation name's part
+// of the journal index as of that transaction.
+func (s *Store) beginRead(name []byte) (*bbolt.Tx, convJournal, error) {
+	s.imu.RLock()
+	defer s.imu.RUnlock()
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, convJournal{}, err
+	}
+	var cj convJournal
+	if c := s.idx.convs[string(name)]; c != nil {
+		cj = *c
+	}
+	return tx, cj, nil
 }
 
 // view runs fn in a read transaction.
@@ -78,13 +180,25 @@ func (s *Store) view(op string, fn func(*bbolt.Tx) error) error {
 	return nil
 }
 
+// journalMsg is where one encoded journal entry lies in Append's buffer:
+// buf[start:end] is the journal value, buf[seqAt:seqAt+8] its Seq and
+// buf[seqAt+8:end] the folded value (checksum, then the message).
+type journalMsg struct {
+	conv              []byte
+	start, seqAt, end int
+}
+
 // Append makes a batch durable in one bbolt transaction: its records under
-// their Index in the log, its history messages each under the next Seq of
-// its conversation. It returns once the transaction is committed and
-// fsynced, or an error and nothing written. The first record must carry
-// the Index after the last one ever appended (1 for a new store) and the
-// others follow it without gaps; else ErrBadIndex. Concurrent calls are
-// safe and are applied one after the other.
+// their Index in the log, its history messages in the journal, each with
+// the next Seq of its conversation. It returns once the transaction is
+// committed and fsynced, or an error and nothing written. The first record
+// must carry the Index after the last one ever appended (1 for a new
+// store) and the others follow it without gaps; else ErrBadIndex.
+// Concurrent calls are safe and are applied one after the other.
+//
+// If the journal then holds at least the journal limit of messages
+// (WithJournalLimit), the same transaction folds it into the
+// per-conversation history (see fold), which makes that commit longer.
 func (s *Store) Append(b port.Batch) error {
 	recs := b.Records
 	if len(recs) == 0 && len(b.History) == 0 {
@@ -103,38 +217,46 @@ func (s *Store) Append(b port.Batch) error {
 	}
 
 	// Encode outside the write transaction. buf holds every value, each
-	// preceded by room for its checksum; ends[i] is where value i ends.
-	buf := make([]byte, 0, 128*(len(recs)+len(b.History)))
-	ends := make([]int, 0, len(recs)+len(b.History))
+	// preceded by room for its checksum; ends[i] is where record i ends,
+	// msgs[i] where history message i lies, with room for its Seq and the
+	// checksum of its folded value.
+	buf := make([]byte, 0, 128*len(recs)+192*len(b.History))
+	ends := make([]int, 0, len(recs))
 	for _, r := range recs {
 		buf = append(buf, 0, 0, 0, 0)
 		buf = kernel.AppendRecord(buf, r)
 		ends = append(ends, len(buf))
 	}
-	convs := make([][]byte, len(b.History))
+	msgs := make([]journalMsg, len(b.History))
 	for i, h := range b.History {
 		payload, err := kernel.MarshalSignalingInfo(h.Info)
 		if err != nil {
 			return storeError(s.path, "append", fmt.Errorf("history message %d: %w", i, err))
 		}
-		convs[i] = []byte(h.Conv.String())
+		name := h.Conv.String()
+		if len(name) == 0 || len(name) > bbolt.MaxKeySize {
+			return storeError(s.path, "append", fmt.Errorf("history message %d: conversation name of %d bytes (1..%d)",
+				i, len(name), bbolt.MaxKeySize))
+		}
+		m := journalMsg{conv: []byte(name), start: len(buf)}
 		buf = append(buf, 0, 0, 0, 0)
+		buf = binary.AppendUvarint(buf, uint64(len(name)))
+		buf = append(buf, name...)
+		m.seqAt = len(buf)
+		buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 		buf = appendHistory(buf, h.Sender, h.At, payload)
-		ends = append(ends, len(buf))
+		m.end = len(buf)
+		msgs[i] = m
 	}
-	value := func(i int) []byte {
+	record := func(i int) []byte {
 		start := 0
 		if i > 0 {
 			start = ends[i-1]
 		}
 		return buf[start:ends[i]]
 	}
-	seal := func(v, domain, key []byte) []byte {
-		binary.BigEndian.PutUint32(v, checksum(domain, key, v[frameOverhead:]))
-		return v
-	}
 
-	return s.update("append", func(tx *bbolt.Tx) error {
+	return s.update("append", func(tx *bbolt.Tx, p *pending) error {
 		if len(recs) > 0 {
 			lb := tx.Bucket(bucketLog)
 			if last := lb.Sequence(); recs[0].Index != last+1 {
@@ -143,7 +265,9 @@ func (s *Store) Append(b port.Batch) error {
 			lb.FillPercent = 1 // keys only grow: fill pages
 			for i, r := range recs {
 				k := u64key(r.Index)
-				if err := lb.Put(k, seal(value(i), bucketLog, k)); err != nil {
+				v := record(i)
+				binary.BigEndian.PutUint32(v, checksum(bucketLog, k, v[frameOverhead:]))
+				if err := lb.Put(k, v); err != nil {
 					return fmt.Errorf("record %d: %w", r.Index, err)
 				}
 			}
@@ -151,26 +275,48 @@ func (s *Store) Append(b port.Batch) error {
 				return err
 			}
 		}
-		hb := tx.Bucket(bucketHistory)
-		buckets := make(map[string]*bbolt.Bucket)
-		for i := range b.History {
-			cb := buckets[string(convs[i])]
-			if cb == nil {
-				var err error
-				if cb, err = hb.CreateBucketIfNotExists(convs[i]); err != nil {
-					return fmt.Errorf("conversation %q: %w", convs[i], err)
+		if len(msgs) == 0 {
+			return nil
+		}
+		hb, jb := tx.Bucket(bucketHistory), tx.Bucket(bucketJournal)
+		jb.FillPercent = 1 // keys only grow: fill pages
+		// next is the next Seq of each conversation in this batch.
+		next := make(map[string]uint64, len(msgs))
+		key := jb.Sequence()
+		p.adds = make([]journalAdd, 0, len(msgs))
+		for _, m := range msgs {
+			seq, ok := next[string(m.conv)]
+			if !ok {
+				if cj := s.idx.convs[string(m.conv)]; cj != nil {
+					seq = cj.next()
+				} else {
+					folded, err := foldedSeq(hb, m.conv)
+					if err != nil {
+						return err
+					}
+					seq = folded + 1
 				}
-				cb.FillPercent = 1
-				buckets[string(convs[i])] = cb
 			}
-			seq, err := cb.NextSequence()
-			if err != nil {
+			next[string(m.conv)] = seq + 1
+			key++
+			seqKey := buf[m.seqAt : m.seqAt+8]
+			binary.BigEndian.PutUint64(seqKey, seq)
+			binary.BigEndian.PutUint32(buf[m.seqAt+8:], checksum(m.conv, seqKey, buf[m.seqAt+8+frameOverhead:m.end]))
+			k, v := u64key(key), buf[m.start:m.end]
+			binary.BigEndian.PutUint32(v, checksum(bucketJournal, k, v[frameOverhead:]))
+			if err := jb.Put(k, v); err != nil {
+				return fmt.Errorf("history message of conversation %q: %w", m.conv, err)
+			}
+			p.adds = append(p.adds, journalAdd{conv: string(m.conv), seq: seq, key: key})
+		}
+		if err := jb.SetSequence(key); err != nil {
+			return err
+		}
+		if s.idx.n+len(p.adds) >= s.journalLimit {
+			if _, err := fold(tx); err != nil {
 				return err
 			}
-			k := u64key(seq)
-			if err := cb.Put(k, seal(value(len(recs)+i), convs[i], k)); err != nil {
-				return fmt.Errorf("conversation %q: %w", convs[i], err)
-			}
+			p.folded = true
 		}
 		return nil
 	})
@@ -180,10 +326,13 @@ func (s *Store) Append(b port.Batch) error {
 // including index, replacing the previous snapshot, and deletes those
 // records, in one transaction. index must be at least the current
 // snapshot's and at most the last appended record's; else ErrBadIndex.
+// The same transaction folds the journal into the per-conversation
+// history (see fold): the runtime saves a snapshot every so many records,
+// so this is where the journal is usually emptied.
 func (s *Store) SaveSnapshot(index uint64, snapshot []byte) error {
 	k := u64key(index)
 	v := appendFrame(make([]byte, 0, frameOverhead+len(snapshot)), bucketSnapshot, k, snapshot)
-	return s.update("save snapshot", func(tx *bbolt.Tx) error {
+	return s.update("save snapshot", func(tx *bbolt.Tx, p *pending) error {
 		sb, lb := tx.Bucket(bucketSnapshot), tx.Bucket(bucketLog)
 		if cur := sb.Sequence(); index < cur {
 			return fmt.Errorf("%w: snapshot at %d is behind the stored one at %d", ErrBadIndex, index, cur)
@@ -200,7 +349,14 @@ func (s *Store) SaveSnapshot(index uint64, snapshot []byte) error {
 		if err := sb.SetSequence(index); err != nil {
 			return err
 		}
-		return deleteKeys(lb, index)
+		if err := deleteKeys(lb, index); err != nil {
+			return err
+		}
+		if _, err := fold(tx); err != nil {
+			return err
+		}
+		p.folded = true
+		return nil
 	})
 }
 
@@ -245,47 +401,103 @@ func (s *Store) Load() (snapshotIndex uint64, snapshot []byte, records []kernel.
 }
 
 // History lists the messages of conv with Seq > after, oldest first, at
-// most limit of them (limit <= 0: all). A conversation with no messages
-// gives none and no error. Each message is verified; damage gives an error
-// wrapping ErrCorrupt.
+// most limit of them (limit <= 0: all), wherever they are stored: folded
+// into the conversation's bucket, still in the journal, or partly both. A
+// conversation with no messages gives none and no error. Each message is
+// verified; damage gives an error wrapping ErrCorrupt. While a write
+// commits, History waits for it before it begins (at most one commit).
 func (s *Store) History(conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error) {
 	name := []byte(conv.String())
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.usable(); err != nil {
+		return nil, storeError(s.path, "history", err)
+	}
 	var out []port.HistoryMessage
-	err := s.view("history", func(tx *bbolt.Tx) error {
-		hb := tx.Bucket(bucketHistory)
-		cb := hb.Bucket(name)
-		if cb == nil {
-			if hb.Get(name) != nil {
-				return corruptf("history holds a value under %q where conversations are buckets", name)
-			}
-			return nil
+	err := guarded(func() error {
+		if err := s.loadIndex(); err != nil {
+			return err
 		}
-		last := cb.Sequence()
-		if after >= last {
-			return nil
+		tx, cj, err := s.beginRead(name)
+		if err != nil {
+			return err
 		}
-		n := last - after
-		if limit > 0 && uint64(limit) < n {
-			n = uint64(limit)
-		}
-		out = make([]port.HistoryMessage, 0, min(n, 1024))
+		defer func() { _ = tx.Rollback() }()
+		out, err = readHistory(tx, name, cj, after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, storeError(s.path, "history", err)
+	}
+	return out, nil
+}
+
+// readHistory reads History's messages of conversation name in tx, where
+// cj is the conversation's part of the journal index as of tx.
+func readHistory(tx *bbolt.Tx, name []byte, cj convJournal, after uint64, limit int) ([]port.HistoryMessage, error) {
+	hb := tx.Bucket(bucketHistory)
+	cb := hb.Bucket(name)
+	var folded uint64
+	if cb != nil {
+		folded = cb.Sequence()
+	} else if hb.Get(name) != nil {
+		return nil, corruptf("history holds a value under %q where conversations are buckets", name)
+	}
+	if len(cj.keys) > 0 && cj.first != folded+1 {
+		return nil, corruptf("the journal continues %q at message %d, but its folded history ends at %d", name, cj.first, folded)
+	}
+	last := folded + uint64(len(cj.keys))
+	if after >= last {
+		return nil, nil
+	}
+	n := last - after
+	if limit > 0 && uint64(limit) < n {
+		n = uint64(limit)
+	}
+	out := make([]port.HistoryMessage, 0, min(n, 1024))
+	want := after + 1
+	if want <= folded {
 		c := cb.Cursor()
-		want := after + 1
-		for k, v := c.Seek(u64key(want)); uint64(len(out)) < n; k, v = c.Next() {
+		for k, v := c.Seek(u64key(want)); uint64(len(out)) < n && want <= folded; k, v = c.Next() {
 			if seq, ok := keyU64(k); !ok || seq != want || v == nil {
-				return corruptf("history message %d of %q is missing", want, name)
+				return nil, corruptf("history message %d of %q is missing", want, name)
 			}
 			m, err := decodeMessage(name, k, v)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			out = append(out, m)
 			want++
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	if uint64(len(out)) == n {
+		return out, nil
+	}
+	jb := tx.Bucket(bucketJournal)
+	if jb == nil {
+		return nil, corruptf("bucket %q is missing", bucketJournal)
+	}
+	for uint64(len(out)) < n {
+		key := cj.keys[want-cj.first]
+		k := u64key(key)
+		v := jb.Get(k)
+		if v == nil {
+			return nil, corruptf("journal entry %d, message %d of %q, is missing", key, want, name)
+		}
+		e, ok := openJournal(k, v)
+		switch {
+		case !ok:
+			return nil, corruptf("journal entry %d fails its checksum or is malformed", key)
+		case !bytes.Equal(e.conv, name) || e.seq != want:
+			return nil, corruptf("journal entry %d holds message %d of %q where message %d of %q belongs",
+				key, e.seq, clip(e.conv), want, name)
+		}
+		m, err := decodeMessage(name, u64key(want), e.value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+		want++
 	}
 	return out, nil
 }

@@ -14,12 +14,14 @@ import (
 // maxCheckErrors bounds how many of bbolt's check findings an error lists.
 const maxCheckErrors = 8
 
-// checkSchema checks that tx is a beckon store this build can read.
-func checkSchema(tx *bbolt.Tx) error {
+// checkSchema checks that tx is a beckon store this build can read and
+// returns its schema version: SchemaVersion, or 1 (a store without the
+// journal, which the first write migrates).
+func checkSchema(tx *bbolt.Tx) (uint64, error) {
 	mb := tx.Bucket(bucketMeta)
 	if mb == nil {
-		if tx.Bucket(bucketLog) != nil || tx.Bucket(bucketHistory) != nil {
-			return corruptf("beckon's schema bucket %q is missing", bucketMeta)
+		if tx.Bucket(bucketLog) != nil || tx.Bucket(bucketHistory) != nil || tx.Bucket(bucketJournal) != nil {
+			return 0, corruptf("beckon's schema bucket %q is missing", bucketMeta)
 		}
 		var names []string
 		_ = tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
@@ -29,26 +31,32 @@ func checkSchema(tx *bbolt.Tx) error {
 			return nil
 		})
 		if len(names) == 0 {
-			return fmt.Errorf("%w: a bbolt database with no buckets, not made by beckon", ErrNotStore)
+			return 0, fmt.Errorf("%w: a bbolt database with no buckets, not made by beckon", ErrNotStore)
 		}
-		return fmt.Errorf("%w: a bbolt database without beckon's schema (its buckets include %v)", ErrNotStore, names)
+		return 0, fmt.Errorf("%w: a bbolt database without beckon's schema (its buckets include %v)", ErrNotStore, names)
 	}
 	ver, ok := keyU64(mb.Get(keySchema))
 	switch {
 	case !ok:
-		return corruptf("schema version is missing or malformed")
+		return 0, corruptf("schema version is missing or malformed")
 	case ver > SchemaVersion:
-		return fmt.Errorf("%w: schema version %d, this build reads up to %d: open it with a newer beckon",
+		return 0, fmt.Errorf("%w: schema version %d, this build reads up to %d: open it with a newer beckon",
 			ErrNewerSchema, ver, SchemaVersion)
 	case ver == 0:
-		return corruptf("schema version 0")
+		return 0, corruptf("schema version 0")
 	}
 	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory} {
 		if tx.Bucket(name) == nil {
-			return corruptf("bucket %q is missing", name)
+			return 0, corruptf("bucket %q is missing", name)
 		}
 	}
-	return nil
+	switch hasJournal := tx.Bucket(bucketJournal) != nil; {
+	case ver >= 2 && !hasJournal:
+		return 0, corruptf("bucket %q is missing", bucketJournal)
+	case ver == 1 && hasJournal:
+		return 0, corruptf("a store of schema 1 holds a %q bucket, which only schema 2 has", bucketJournal)
+	}
+	return ver, nil
 }
 
 // readSnapshot reads and verifies the snapshot: its index and a copy of its
@@ -167,44 +175,59 @@ func verifyConversation(conv []byte, cb *bbolt.Bucket) error {
 	return nil
 }
 
+// verified is what verifyAll found: the schema version and the journal's
+// index.
+type verified struct {
+	schema  uint64
+	journal *journalIndex
+}
+
 // verifyAll reads and verifies everything a store holds, touching every
 // page of every bucket.
-func verifyAll(tx *bbolt.Tx) error {
-	if err := checkSchema(tx); err != nil {
-		return err
+func verifyAll(tx *bbolt.Tx) (verified, error) {
+	ver, err := checkSchema(tx)
+	if err != nil {
+		return verified{}, err
 	}
-	known := [][]byte{bucketMeta, bucketLog, bucketSnapshot, bucketHistory}
-	err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
+	known := [][]byte{bucketMeta, bucketLog, bucketSnapshot, bucketHistory, bucketJournal}
+	err = tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
 		if !slices.ContainsFunc(known, func(k []byte) bool { return bytes.Equal(k, name) }) {
-			return corruptf("unknown bucket %q", name)
+			return corruptf("unknown bucket %q", clip(name))
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return verified{}, err
 	}
 	if err := tx.Bucket(bucketMeta).ForEach(func(k, v []byte) error {
 		if v == nil {
-			return corruptf("unknown bucket %q inside %q", k, bucketMeta)
+			return corruptf("unknown bucket %q inside %q", clip(k), bucketMeta)
 		}
 		return nil
 	}); err != nil {
-		return err
+		return verified{}, err
 	}
 	snapIndex, _, _, err := readSnapshot(tx)
 	if err != nil {
-		return err
+		return verified{}, err
 	}
 	if err := readLog(tx, snapIndex, nil); err != nil {
-		return err
+		return verified{}, err
 	}
 	hb := tx.Bucket(bucketHistory)
-	return hb.ForEach(func(conv, v []byte) error {
+	if err := hb.ForEach(func(conv, v []byte) error {
 		if v != nil {
 			return corruptf("history holds a value under %q where conversations are buckets", clip(conv))
 		}
 		return verifyConversation(conv, hb.Bucket(conv))
-	})
+	}); err != nil {
+		return verified{}, err
+	}
+	idx, err := readJournal(tx)
+	if err != nil {
+		return verified{}, err
+	}
+	return verified{schema: ver, journal: idx}, nil
 }
 
 // checkSize compares the file's size with what the transaction's header
@@ -220,16 +243,19 @@ func (s *Store) checkSize(tx *bbolt.Tx) error {
 	return nil
 }
 
-// checkSchema is the check Open runs with WithoutOpenCheck.
-func (s *Store) checkSchema() error {
-	return guarded(func() error {
+// checkSchema is the check Open runs with WithoutOpenCheck; it returns the
+// schema version.
+func (s *Store) checkSchema() (ver uint64, err error) {
+	err = guarded(func() error {
 		return s.db.View(func(tx *bbolt.Tx) error {
 			if err := s.checkSize(tx); err != nil {
 				return err
 			}
-			return checkSchema(tx)
+			ver, err = checkSchema(tx)
+			return err
 		})
 	})
+	return ver, err
 }
 
 // checkFile reads the header again and runs checkStructure. No commit may
@@ -251,13 +277,13 @@ func (s *Store) checkFile() (header, error) {
 // against reachable pages, page references, key order). It must follow
 // checkFile: bbolt's check runs on a goroutine of its own, where a
 // malformed page could not be recovered from.
-func (s *Store) verify() error {
-	return guarded(func() error {
+func (s *Store) verify() (v verified, err error) {
+	err = guarded(func() error {
 		return s.db.View(func(tx *bbolt.Tx) error {
 			if err := s.checkSize(tx); err != nil {
 				return err
 			}
-			if err := verifyAll(tx); err != nil {
+			if v, err = verifyAll(tx); err != nil {
 				return err
 			}
 			var errs []error
@@ -273,6 +299,7 @@ func (s *Store) verify() error {
 			return nil
 		})
 	})
+	return v, err
 }
 
 // errRollback ends the transaction Check reads the header in.
@@ -309,7 +336,7 @@ func (s *Store) Check() error {
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
-		if err := s.verify(); err != nil {
+		if _, err := s.verify(); err != nil {
 			errs = append(errs, err)
 		}
 	}

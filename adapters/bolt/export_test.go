@@ -1,0 +1,55 @@
+package bolt
+
+import bbolt "go.etcd.io/bbolt"
+
+// HistoryLayout tells where the messages of the conversation named name
+// (kernel.Conversation.String()) are stored: folded holds the highest Seq
+// folded into its bucket, journal how many of its messages the journal
+// holds, read from the file itself (not from the journal index).
+func HistoryLayout(s *Store, name string) (folded uint64, journal int, err error) {
+	err = s.view("layout", func(tx *bbolt.Tx) error {
+		if cb := tx.Bucket(bucketHistory).Bucket([]byte(name)); cb != nil {
+			folded = cb.Sequence()
+		}
+		jb := tx.Bucket(bucketJournal)
+		if jb == nil {
+			return nil
+		}
+		return jb.ForEach(func(k, v []byte) error {
+			if e, ok := openJournal(k, v); ok && string(e.conv) == name {
+				journal++
+			}
+			return nil
+		})
+	})
+	return folded, journal, err
+}
+
+// JournalLen returns how many messages the journal of s holds, read from
+// the file.
+func JournalLen(s *Store) (n int, err error) {
+	err = s.view("journal", func(tx *bbolt.Tx) error {
+		if jb := tx.Bucket(bucketJournal); jb != nil {
+			n = jb.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// FoldedOf returns the folded value (frame of the message for its
+// conversation and Seq) that the journal value v, stored under key,
+// carries; nil if v is damaged.
+func FoldedOf(v []byte, key uint64) []byte {
+	e, ok := openJournal(u64key(key), v)
+	if !ok {
+		return nil
+	}
+	return e.value
+}
+
+// FrameJournal returns a journal value with a valid frame for key around
+// payload (a journal value's bytes after its 4-byte checksum).
+func FrameJournal(key uint64, payload []byte) []byte {
+	return appendFrame(nil, bucketJournal, u64key(key), payload)
+}

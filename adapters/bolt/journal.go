@@ -1,0 +1,269 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// The history journal (schema 2). Append puts a batch's history messages
+// in the journal bucket under increasing journal keys, in the batch's own
+// transaction: only the journal's last page (and the log's) is dirtied,
+// however many conversations the batch touches. A fold later moves every
+// journal entry into its conversation's bucket in history and empties the
+// journal, in one transaction. A message's Seq is assigned when it is
+// appended and never changes; its folded value is the byte-for-byte copy
+// the journal entry carries (its frame is computed once, at Append).
+
+// journalEntry is a decoded journal value; its slices alias the value.
+type journalEntry struct {
+	conv  []byte // the conversation's name
+	seq   uint64 // the message's Seq in its conversation
+	value []byte // the message's folded value: frame(conv, Seq, message)
+}
+
+// minJournalEntry is the size of the smallest journal payload: a one-byte
+// name length, a one-byte name, the Seq and a frame's checksum.
+const minJournalEntry = 1 + 1 + 8 + frameOverhead
+
+// openJournal checks the frame of the journal value v stored under key k
+// and decodes it; false if it is damaged or malformed. The folded value it
+// carries is not checked here (decodeMessage does).
+func openJournal(k, v []byte) (journalEntry, bool) {
+	p, ok := openFrame(bucketJournal, k, v)
+	if !ok || len(p) < minJournalEntry {
+		return journalEntry{}, false
+	}
+	l, n := binary.Uvarint(p)
+	if n <= 0 || l == 0 || l > bbolt.MaxKeySize || l > uint64(len(p)-n) {
+		return journalEntry{}, false
+	}
+	p = p[n:]
+	conv, p := p[:l], p[l:]
+	if len(p) < 8+frameOverhead {
+		return journalEntry{}, false
+	}
+	seq := binary.BigEndian.Uint64(p)
+	if seq == 0 {
+		return journalEntry{}, false
+	}
+	return journalEntry{conv: conv, seq: seq, value: p[8:]}, true
+}
+
+// journalIndex is the in-memory index of the journal: for each
+// conversation with messages in it, their journal keys in Seq order. It
+// spares History a scan of the journal and Append a read of every
+// conversation it touches. It is built from the file (at a checked Open,
+// else at the first History or write) and updated after each commit.
+//
+// Memory: 8 bytes per journal message (up to twice that while its slice
+// grows), plus about 150 bytes and the name's length per conversation in
+// the journal; the journal holds at most the journal limit of messages
+// after an Append (WithJournalLimit), so with the default limit at most
+// about 3 MiB even if every message has a conversation of its own.
+type journalIndex struct {
+	convs map[string]*convJournal
+	n     int // messages in the journal
+}
+
+// convJournal is one conversation's part of the journal: the messages with
+// Seq first, first+1, ..., stored under keys[0], keys[1], ... Once
+// published, the elements of keys are never changed (only appended to), so
+// a reader may keep a copy of the struct and read its slice unlocked.
+type convJournal struct {
+	first uint64
+	keys  []uint64
+}
+
+// next is the Seq the conversation's next message gets.
+func (c *convJournal) next() uint64 { return c.first + uint64(len(c.keys)) }
+
+func newJournalIndex() *journalIndex {
+	return &journalIndex{convs: make(map[string]*convJournal)}
+}
+
+// journalAdd is one message a write put in the journal.
+type journalAdd struct {
+	conv string
+	seq  uint64
+	key  uint64
+}
+
+// pending is what a write transaction changed in the journal, applied to
+// the index once it has committed.
+type pending struct {
+	adds   []journalAdd
+	folded bool // the journal was folded (after adds): it is empty
+}
+
+// apply updates the index with a committed transaction's changes.
+func (x *journalIndex) apply(p *pending) {
+	if p.folded {
+		*x = *newJournalIndex()
+		return
+	}
+	for _, a := range p.adds {
+		c := x.convs[a.conv]
+		if c == nil {
+			c = &convJournal{first: a.seq}
+			x.convs[a.conv] = c
+		}
+		c.keys = append(c.keys, a.key)
+	}
+	x.n += len(p.adds)
+}
+
+// foldedSeq returns the highest Seq of conversation name in history (0 if
+// it has no bucket there).
+func foldedSeq(hb *bbolt.Bucket, name []byte) (uint64, error) {
+	cb := hb.Bucket(name)
+	if cb == nil {
+		if hb.Get(name) != nil {
+			return 0, corruptf("history holds a value under %q where conversations are buckets", clip(name))
+		}
+		return 0, nil
+	}
+	return cb.Sequence(), nil
+}
+
+// readJournal reads and verifies the whole journal and returns its index:
+// every key within the journal's sequence, every entry intact (its frame,
+// and the folded value it carries), and each conversation's entries
+// continuing its folded history without a gap or an overlap. A store of
+// schema 1 has no journal: its index is empty.
+func readJournal(tx *bbolt.Tx) (*journalIndex, error) {
+	idx := newJournalIndex()
+	jb := tx.Bucket(bucketJournal)
+	if jb == nil {
+		return idx, nil
+	}
+	hb := tx.Bucket(bucketHistory)
+	last := jb.Sequence()
+	c := jb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		key, ok := keyU64(k)
+		switch {
+		case !ok:
+			return nil, corruptf("the journal holds a malformed key %x", clip(k))
+		case v == nil:
+			return nil, corruptf("the journal holds a bucket under key %d", key)
+		case key == 0 || key > last:
+			return nil, corruptf("journal entry %d lies outside the journal's keys 1..%d", key, last)
+		}
+		e, ok := openJournal(k, v)
+		if !ok {
+			return nil, corruptf("journal entry %d fails its checksum or is malformed", key)
+		}
+		if _, err := decodeMessage(e.conv, u64key(e.seq), e.value); err != nil {
+			return nil, fmt.Errorf("journal entry %d: %w", key, err)
+		}
+		cj := idx.convs[string(e.conv)]
+		if cj == nil {
+			folded, err := foldedSeq(hb, e.conv)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case e.seq <= folded:
+				return nil, corruptf("journal entry %d holds message %d of %q, which the folded history (up to %d) holds too",
+					key, e.seq, clip(e.conv), folded)
+			case e.seq > folded+1:
+				return nil, corruptf("journal entry %d holds message %d of %q, but messages %d..%d are missing (folded history ends at %d)",
+					key, e.seq, clip(e.conv), folded+1, e.seq-1, folded)
+			}
+			cj = &convJournal{first: e.seq}
+			idx.convs[string(e.conv)] = cj
+		} else if want := cj.next(); e.seq != want {
+			if e.seq < want {
+				return nil, corruptf("journal entry %d holds message %d of %q again", key, e.seq, clip(e.conv))
+			}
+			return nil, corruptf("journal entry %d holds message %d of %q, but message %d is missing", key, e.seq, clip(e.conv), want)
+		}
+		cj.keys = append(cj.keys, key)
+		idx.n++
+	}
+	return idx, nil
+}
+
+// slabSize is the size of the chunks fold copies keys and values into.
+const slabSize = 256 << 10
+
+// fold moves every journal entry into its conversation's bucket in
+// history, in journal key order, and empties the journal (its sequence is
+// kept), all within tx. It checks each entry's frame and that it continues
+// its conversation; damage aborts the fold (and so its transaction) with
+// an error wrapping ErrCorrupt. It returns how many messages it moved.
+func fold(tx *bbolt.Tx) (int, error) {
+	jb := tx.Bucket(bucketJournal)
+	if jb == nil {
+		return 0, corruptf("bucket %q is missing", bucketJournal)
+	}
+	hb := tx.Bucket(bucketHistory)
+	buckets := make(map[string]*bbolt.Bucket)
+	var slab []byte
+	n := 0
+	c := jb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		key, _ := keyU64(k)
+		e, ok := openJournal(k, v)
+		if !ok {
+			return 0, corruptf("journal entry %d fails its checksum or is malformed", key)
+		}
+		cb := buckets[string(e.conv)]
+		if cb == nil {
+			var err error
+			if cb, err = hb.CreateBucketIfNotExists(e.conv); err != nil {
+				return 0, fmt.Errorf("%w: folding journal entry %d into conversation %q: %w", ErrCorrupt, key, clip(e.conv), err)
+			}
+			cb.FillPercent = 1 // keys only grow: fill pages
+			buckets[string(e.conv)] = cb
+		}
+		if want := cb.Sequence() + 1; e.seq != want {
+			return 0, corruptf("journal entry %d holds message %d of %q, but the next one there is %d", key, e.seq, clip(e.conv), want)
+		}
+		// Key and value are copied (into large chunks, not one allocation
+		// each): the journal's pages are freed below.
+		if cap(slab)-len(slab) < 8+len(e.value) {
+			slab = make([]byte, 0, max(slabSize, 8+len(e.value)))
+		}
+		at := len(slab)
+		slab = binary.BigEndian.AppendUint64(slab, e.seq)
+		slab = append(slab, e.value...)
+		if err := cb.Put(slab[at:at+8:at+8], slab[at+8:len(slab):len(slab)]); err != nil {
+			return 0, fmt.Errorf("folding journal entry %d: %w", key, err)
+		}
+		if err := cb.SetSequence(e.seq); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	// Dropping the bucket frees its pages at once, far cheaper than
+	// deleting its keys one by one.
+	seq := jb.Sequence()
+	if err := tx.DeleteBucket(bucketJournal); err != nil {
+		return 0, err
+	}
+	nb, err := tx.CreateBucket(bucketJournal)
+	if err != nil {
+		return 0, err
+	}
+	return n, nb.SetSequence(seq)
+}
+
+// migrate turns a store of schema 1 into one of SchemaVersion inside tx:
+// schema 1 is schema 2 with every message folded, so it adds the empty
+// journal and records the new version. The first write of a session on a
+// schema 1 store runs it, in that write's transaction: a store that is
+// only read stays as it was (and readable by older builds).
+func migrate(tx *bbolt.Tx) error {
+	if tx.Bucket(bucketJournal) == nil {
+		if _, err := tx.CreateBucket(bucketJournal); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keySchema, u64key(SchemaVersion))
+}
