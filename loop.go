@@ -113,6 +113,13 @@ func (r *Runtime) run() {
 			select {
 			case r.commits <- r.sealed(cur):
 				cur = r.newBatch()
+				// Let the callers answered meanwhile run and queue their
+				// next operations before the loop takes what is queued: it
+				// then takes them at once, in one batch. (Yielding here
+				// rather than in the deliverer, which would then wait behind
+				// those callers and hold the pipeline up: 0.27 instead of
+				// 0.21 of the kernel's rate in BenchmarkInviteAccept.)
+				runtime.Gosched()
 			case <-t.c:
 				t.fired()
 				fired = true
@@ -261,12 +268,6 @@ func (r *Runtime) deliverLoop() {
 		case r.free <- b:
 		default:
 		}
-		// Let the callers just answered run and queue their next
-		// operations while the loop waits to hand over its next batch: it
-		// then takes them all at once (batches of several operations
-		// instead of about one under load, and about a fifth less CPU per
-		// operation in BenchmarkInviteAccept).
-		runtime.Gosched()
 	}
 }
 
