@@ -241,7 +241,7 @@ func TestBoltOpenReleasesLockAfterBboltPanic(t *testing.T) {
 	}
 }
 
-// boltLockLeakKnown: bolt.Open keeps the file locked after bbolt panicked
+// boltLockLeakKnown: bolt.Open kept the file locked after bbolt panicked
 // in it (the mapping bbolt made keeps the open file description, and with
 // it the flock, alive after the descriptor is closed). While true,
 // FuzzBoltFile opens a fresh copy of the file after such a failure instead
