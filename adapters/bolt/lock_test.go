@@ -29,7 +29,10 @@ func TestLockedInProcess(t *testing.T) {
 		if !strings.Contains(err.Error(), "in use") {
 			t.Fatalf("error %q does not say the store is in use", err)
 		}
-		if took < timeout || took > timeout+2*time.Second {
+		// Open must wait the whole timeout, and must not hang: the upper
+		// bound is a liveness check with slack for a loaded machine, not a
+		// speed target.
+		if took < timeout || took > timeout+10*time.Second {
 			t.Fatalf("gave up after %v with a timeout of %v", took, timeout)
 		}
 	}
@@ -37,7 +40,7 @@ func TestLockedInProcess(t *testing.T) {
 	start := time.Now()
 	_, err := bolt.Open(path)
 	wantErr(t, err, bolt.ErrLocked, path)
-	if took := time.Since(start); took < bolt.DefaultLockTimeout || took > bolt.DefaultLockTimeout+2*time.Second {
+	if took := time.Since(start); took < bolt.DefaultLockTimeout || took > bolt.DefaultLockTimeout+10*time.Second {
 		t.Fatalf("default: gave up after %v", took)
 	}
 	if err := s.Close(); err != nil {
