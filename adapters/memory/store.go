@@ -22,25 +22,29 @@ var ErrStoreClosed = errors.New("memory: store is closed")
 // kernel.AppendRecord, history messages with a small codec of this file.
 // So it copies whatever it keeps by construction, never shares a slice
 // with a caller, and the garbage collector has nothing to scan in it (a
-// long history costs memory, not collector time). Nothing survives the
+// long history costs memory, not collector time). The history messages of
+// all conversations go to one log, in append order, and each conversation
+// keeps the positions of its messages (8 bytes each): a conversation costs
+// its messages and about a hundred bytes, and an Append writes to one place
+// however many conversations it touches. Nothing survives the
 // process; a Store given to a second Runtime (after the first is closed)
 // plays the part of a disk across a restart. It is safe for concurrent use.
 type Store struct {
 	mu        sync.RWMutex
 	closed    bool
-	snapIndex uint64 // index the snapshot covers, 0 if none
-	snapshot  []byte // nil if none
-	log       log    // every record after snapIndex
-	convs     map[kernel.Conversation]*log
-	scratch   []byte // encoding buffer of Append
+	snapIndex uint64                         // index the snapshot covers, 0 if none
+	snapshot  []byte                         // nil if none
+	log       log                            // every record after snapIndex
+	history   log                            // every history message of every conversation, in append order
+	convs     map[kernel.Conversation]*[]int // each conversation's messages by Seq: their entries in history
+	scratch   []byte                         // encoding buffer of Append
 }
 
 // log is a sequence of encoded entries kept in chunks, as are the
 // references to them, so that a long log is never copied to grow (one
 // ever-growing slice would copy, and fault in, its whole length at each
 // doubling, which dominates the cost of a long history). A short log stays
-// small: a conversation with one message costs a few hundred bytes, not a
-// whole chunk. Data chunks double from firstChunkBytes up to chunkBytes (a
+// small. Data chunks double from firstChunkBytes up to chunkBytes (a
 // longer entry gets a chunk of its own); each chunk of references grows by
 // append up to chunkRefs entries, so at most that many are ever copied.
 type log struct {
@@ -100,7 +104,7 @@ func (l *log) dropFirst(n int) {
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{convs: make(map[kernel.Conversation]*log)}
+	return &Store{convs: make(map[kernel.Conversation]*[]int)}
 }
 
 // Load decodes the records after the snapshot and returns them with a
@@ -147,11 +151,12 @@ func (s *Store) Append(b port.Batch) error {
 		h := &b.History[i]
 		c := s.convs[h.Conv]
 		if c == nil {
-			c = new(log)
+			c = new([]int)
 			s.convs[h.Conv] = c
 		}
 		s.scratch = appendHistory(s.scratch[:0], h)
-		c.add(s.scratch)
+		*c = append(*c, s.history.len())
+		s.history.add(s.scratch)
 	}
 	return nil
 }
@@ -181,17 +186,17 @@ func (s *Store) History(conv kernel.Conversation, after uint64, limit int) ([]po
 		return nil, ErrStoreClosed
 	}
 	c := s.convs[conv]
-	if c == nil || after >= uint64(c.len()) {
+	if c == nil || after >= uint64(len(*c)) {
 		return nil, nil
 	}
-	n := c.len() - int(after)
+	n := len(*c) - int(after)
 	if limit > 0 && n > limit {
 		n = limit
 	}
 	out := make([]port.HistoryMessage, n)
 	for i := range out {
 		seq := after + uint64(i) + 1
-		h, err := decodeHistory(c.entry(int(seq - 1)))
+		h, err := decodeHistory(s.history.entry((*c)[seq-1]))
 		if err != nil {
 			return nil, fmt.Errorf("memory: history message %d of %s: %w", seq, conv, err)
 		}
