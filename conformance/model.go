@@ -418,6 +418,20 @@ var respNames = [...]string{"Cancel", "Accept", "Reject", "Modify"}
 
 func (o respOp) String() string { return respNames[o] }
 
+// call runs the operation o on h and returns its code.
+func (o respOp) call(h Harness, c Caller, id, data string) int {
+	switch o {
+	case opCancel:
+		return h.Cancel(c, id, data)
+	case opAccept:
+		return h.Accept(c, id, data)
+	case opReject:
+		return h.Reject(c, id, data)
+	default:
+		return h.Modify(c, id, data)
+	}
+}
+
 // respond is cancel, accept, reject or modify.
 func (m *model) respond(op respOp, c Caller, id, data string) mres {
 	outs := m.fire()

@@ -413,17 +413,7 @@ func (p *prop) respond(t *rapid.T, op respOp) {
 
 func (p *prop) doRespond(t *rapid.T, op respOp, c Caller, id, data string) {
 	p.guardBoundary(t, c)
-	var code int
-	switch op {
-	case opCancel:
-		code = p.h.Cancel(c, id, data)
-	case opAccept:
-		code = p.h.Accept(c, id, data)
-	case opReject:
-		code = p.h.Reject(c, id, data)
-	case opModify:
-		code = p.h.Modify(c, id, data)
-	}
+	code := op.call(p.h, c, id, data)
 	r := p.m.respond(op, c, id, data)
 	p.op, p.rule = respString(op.String(), c, id, data), r.rule
 	if code != r.code {
@@ -709,13 +699,4 @@ func sameOutputs(got, want []Output) bool {
 	return true
 }
 
-func outputsString(l []Output) string {
-	if len(l) == 0 {
-		return "nothing"
-	}
-	parts := make([]string, len(l))
-	for i, o := range l {
-		parts[i] = o.String()
-	}
-	return "[\n        " + strings.Join(parts, "\n        ") + "]"
-}
+func outputsString(l []Output) string { return joined(l, "[\n        ", "\n        ") }

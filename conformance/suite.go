@@ -236,17 +236,7 @@ func (s *sys) ginviteAs(c Caller, a GroupInviteArgs, want int) string {
 // do runs cancel, accept, reject or modify and checks its code.
 func (s *sys) do(op respOp, c Caller, id, data string, want int) {
 	s.t.Helper()
-	var code int
-	switch op {
-	case opCancel:
-		code = s.h.Cancel(c, id, data)
-	case opAccept:
-		code = s.h.Accept(c, id, data)
-	case opReject:
-		code = s.h.Reject(c, id, data)
-	case opModify:
-		code = s.h.Modify(c, id, data)
-	}
+	code := op.call(s.h, c, id, data)
 	if code != want {
 		s.failf(respString(op.String(), c, id, data), codeString(code), codeString(want))
 	}
@@ -286,7 +276,9 @@ func evTimeout(id string, invitees ...string) Event {
 }
 func evModify(id, data string) Event { return Event{Type: EventModified, InviteID: id, Data: data} }
 
-func eventsString(l []Event) string {
+// joined formats l as open, its elements separated by sep, then "]"; an
+// empty l as "nothing".
+func joined[T fmt.Stringer](l []T, open, sep string) string {
 	if len(l) == 0 {
 		return "nothing"
 	}
@@ -294,8 +286,10 @@ func eventsString(l []Event) string {
 	for i, e := range l {
 		parts[i] = e.String()
 	}
-	return "[" + strings.Join(parts, "; ") + "]"
+	return open + strings.Join(parts, sep) + "]"
 }
+
+func eventsString(l []Event) string { return joined(l, "[", "; ") }
 
 func sameEvents(got, want []Event) bool {
 	if len(got) != len(want) {
@@ -339,16 +333,7 @@ func env(action int, id, group, inviter string, invitees []string, data string, 
 		InviteeList: invitees, Data: data, Timeout: timeout}
 }
 
-func envsString(l []Envelope) string {
-	if len(l) == 0 {
-		return "nothing"
-	}
-	parts := make([]string, len(l))
-	for i, e := range l {
-		parts[i] = e.String()
-	}
-	return "[" + strings.Join(parts, "; ") + "]"
-}
+func envsString(l []Envelope) string { return joined(l, "[", "; ") }
 
 // history reads and decodes the history of a conversation.
 func (s *sys) history(conv Conversation) []Envelope {
@@ -403,15 +388,6 @@ func (s *sys) expectPushes(want ...PushRequest) {
 	}
 }
 
-func pushesString(l []PushRequest) string {
-	if len(l) == 0 {
-		return "nothing"
-	}
-	parts := make([]string, len(l))
-	for i, p := range l {
-		parts[i] = p.String()
-	}
-	return "[" + strings.Join(parts, "; ") + "]"
-}
+func pushesString(l []PushRequest) string { return joined(l, "[", "; ") }
 
 func ids(l ...string) []string { return l }
