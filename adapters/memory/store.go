@@ -40,28 +40,23 @@ type Store struct {
 	scratch   []byte                         // encoding buffer of Append
 }
 
-// log is a sequence of encoded entries kept in chunks, as are the
-// references to them, so that a long log is never copied to grow (one
-// ever-growing slice would copy, and fault in, its whole length at each
-// doubling, which dominates the cost of a long history). A short log stays
-// small. Data chunks double from firstChunkBytes up to chunkBytes (a
-// longer entry gets a chunk of its own); each chunk of references grows by
-// append up to chunkRefs entries, so at most that many are ever copied.
+// log is a sequence of encoded entries kept in fixed-size chunks, as are
+// the references to them: nothing is ever copied to grow (one ever-growing
+// slice would copy, and fault in, its whole length at each doubling, which
+// dominates the cost of a long history). A Store has two logs, records and
+// history, so the chunks' fixed cost does not add up.
 type log struct {
-	data [][]byte // chunks of entries, oldest first
-	refs [][]ref  // entry i is refs[i/chunkRefs][i%chunkRefs]
+	data [][]byte // chunks of chunkBytes capacity (a longer entry gets its own)
+	refs [][]ref  // chunks of chunkRefs references; entry i is refs[i/chunkRefs][i%chunkRefs]
 	n    int
 }
 
-// ref locates one entry: data[chunk][start:end]. Chunks are at most
-// chunkBytes long unless they hold a single longer entry, and an entry's
-// length is an int; uint32 offsets cover entries of up to 4 GiB.
-type ref struct{ chunk, start, end uint32 }
+// ref locates one entry: data[chunk][start:end].
+type ref struct{ chunk, start, end int }
 
 const (
-	firstChunkBytes = 256
-	chunkBytes      = 64 << 10
-	chunkRefs       = 4096
+	chunkBytes = 64 << 10
+	chunkRefs  = 4096
 )
 
 func (l *log) len() int { return l.n }
@@ -75,20 +70,16 @@ func (l *log) entry(i int) []byte {
 func (l *log) add(entry []byte) {
 	last := len(l.data) - 1
 	if last < 0 || len(l.data[last])+len(entry) > cap(l.data[last]) {
-		size := firstChunkBytes
-		if last >= 0 {
-			size = min(2*cap(l.data[last]), chunkBytes)
-		}
-		l.data = append(l.data, make([]byte, 0, max(size, len(entry))))
+		l.data = append(l.data, make([]byte, 0, max(chunkBytes, len(entry))))
 		last++
 	}
 	start := len(l.data[last])
 	l.data[last] = append(l.data[last], entry...)
 	if l.n%chunkRefs == 0 {
-		l.refs = append(l.refs, nil)
+		l.refs = append(l.refs, make([]ref, 0, chunkRefs))
 	}
 	refs := &l.refs[len(l.refs)-1]
-	*refs = append(*refs, ref{uint32(last), uint32(start), uint32(start + len(entry))})
+	*refs = append(*refs, ref{last, start, start + len(entry)})
 	l.n++
 }
 
