@@ -32,8 +32,9 @@ func (r *Runtime) Login(ctx context.Context, user, session string, l Listener) (
 	if r.registry == nil {
 		return nil, ErrNoSessionRegistry
 	}
-	if l == nil {
-		l = ListenerFuncs{}
+	handle := func(kernel.Event) {} // no listener: the events are dropped
+	if l != nil {
+		handle = func(ev kernel.Event) { dispatch(l, ev) }
 	}
 	key := sessionKey{user, session}
 	r.mu.Lock()
@@ -50,7 +51,7 @@ func (r *Runtime) Login(ctx context.Context, user, session string, l Listener) (
 		return nil, ErrSessionInUse
 	}
 	c := &Client{rt: r, user: user, session: session}
-	unregister, err := r.registry.Register(user, session, func(ev kernel.Event) { dispatch(l, ev) })
+	unregister, err := r.registry.Register(user, session, handle)
 	if err == nil {
 		c.unregister = unregister
 		_, err = r.submit(ctx, kernel.Connect(user, session))

@@ -128,15 +128,10 @@ func (f EventFunc) OnInvitationModified(inviteID, data string) {
 	f(Event{Type: kernel.EventModified, InviteID: inviteID, Data: data})
 }
 
-// dispatch calls the listener method of ev, with its own copy of the list
-// (not copied for a ListenerFuncs without that callback: no one gets it).
+// dispatch calls the listener method of ev, with its own copy of the list.
 func dispatch(l Listener, ev kernel.Event) {
-	funcs, isFuncs := l.(ListenerFuncs)
 	switch ev.Type {
 	case kernel.EventNewInvitation:
-		if isFuncs && funcs.ReceiveNewInvitation == nil {
-			return
-		}
 		l.OnReceiveNewInvitation(ev.InviteID, ev.Inviter, ev.GroupID, slices.Clone(ev.Invitees), ev.Data)
 	case kernel.EventCancelled:
 		l.OnInvitationCancelled(ev.InviteID, ev.Inviter, ev.Data)
@@ -145,9 +140,6 @@ func dispatch(l Listener, ev kernel.Event) {
 	case kernel.EventRejected:
 		l.OnInviteeRejected(ev.InviteID, ev.Invitee, ev.Data)
 	case kernel.EventTimeout:
-		if isFuncs && funcs.InvitationTimeout == nil {
-			return
-		}
 		l.OnInvitationTimeout(ev.InviteID, slices.Clone(ev.Invitees))
 	case kernel.EventModified:
 		l.OnInvitationModified(ev.InviteID, ev.Data)
