@@ -149,24 +149,3 @@ func TestRecordCorrupt(t *testing.T) {
 	requireRecordCorrupt(t, "huge invitee count", huge)
 	requireRecordCorrupt(t, "snapshot", kernel.New(kernel.Config{}).Snapshot())
 }
-
-func FuzzDecodeRecord(f *testing.F) {
-	for _, r := range recordSamples() {
-		f.Add(kernel.AppendRecord(nil, r))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := kernel.DecodeRecord(b)
-		if err != nil {
-			if !errors.Is(err, kernel.ErrCorrupt) {
-				t.Fatalf("error %v does not wrap ErrCorrupt", err)
-			}
-			return
-		}
-		// What decodes re-encodes to the same bytes.
-		if again := kernel.AppendRecord(nil, r); !bytes.Equal(again, b) {
-			if r2, err := kernel.DecodeRecord(again); err != nil || !sameRecord(r, r2) {
-				t.Fatalf("decoded record does not round-trip: %+v", r)
-			}
-		}
-	})
-}

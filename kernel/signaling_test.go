@@ -181,33 +181,6 @@ func TestSignalingNotASignalingMessage(t *testing.T) {
 	}
 }
 
-func FuzzGetSignalingInfo(f *testing.F) {
-	f.Add([]byte(`{"businessID":1,"inviteID":"i1","inviter":"a","actionType":1}`))
-	f.Add([]byte(`null`))
-	f.Add([]byte(`{"businessID":1}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		info, err := kernel.GetSignalingInfo(b)
-		if err != nil {
-			if !isNotSignaling(err) {
-				t.Fatalf("error %v is not ErrNotSignalingMessage", err)
-			}
-			return
-		}
-		if info.BusinessID != 1 || info.InviteID == "" || info.Inviter == "" || info.ActionType < 1 || info.ActionType > 6 ||
-			info.Timeout < 0 || info.InviteeList == nil {
-			t.Fatalf("accepted a bad envelope: %+v", info)
-		}
-		js, err := kernel.MarshalSignalingInfo(info)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := kernel.GetSignalingInfo(js)
-		if err != nil || !equalInfo(again, info) {
-			t.Fatalf("re-encoded envelope does not read back: %s", js)
-		}
-	})
-}
-
 // TestSignalingDataSurvivesTheEnvelope: data the kernel accepts must reach
 // the history envelope unchanged (HIS-2); JSON strings cannot carry bytes
 // that are not UTF-8, so the kernel must refuse such data (6017, Data) or

@@ -236,18 +236,6 @@ func restoredOK(t *testing.T, b []byte) bool {
 	return true
 }
 
-func FuzzRestore(f *testing.F) {
-	f.Add(richKernel(f).Snapshot())
-	f.Add(kernel.New(kernel.Config{}).Snapshot())
-	f.Add([]byte("BECKONSN"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		restoredOK(t, b)
-		if len(b) > 12 {
-			restoredOK(t, withCRC(b))
-		}
-	})
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // TestSnapshotSessionsAfterRestore: after a restart a runtime walks the
