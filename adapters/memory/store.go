@@ -44,11 +44,17 @@ type Store struct {
 // the references to them: nothing is ever copied to grow (one ever-growing
 // slice would copy, and fault in, its whole length at each doubling, which
 // dominates the cost of a long history). A Store has two logs, records and
-// history, so the chunks' fixed cost does not add up.
+// history, so the chunks' fixed cost does not add up. The chunks of
+// dropped entries (the records a snapshot covers) are kept for reuse, so
+// the records log settles on the chunks of one snapshot interval instead
+// of allocating (and faulting in) new ones after each snapshot.
 type log struct {
 	data [][]byte // chunks of chunkBytes capacity (a longer entry gets its own)
 	refs [][]ref  // chunks of chunkRefs references; entry i is refs[i/chunkRefs][i%chunkRefs]
 	n    int
+
+	freeData [][]byte // empty chunks of chunkBytes capacity, for add to reuse
+	freeRefs [][]ref  // empty chunks of chunkRefs capacity
 }
 
 // ref locates one entry: data[chunk][start:end].
@@ -70,28 +76,52 @@ func (l *log) entry(i int) []byte {
 func (l *log) add(entry []byte) {
 	last := len(l.data) - 1
 	if last < 0 || len(l.data[last])+len(entry) > cap(l.data[last]) {
-		l.data = append(l.data, make([]byte, 0, max(chunkBytes, len(entry))))
+		var c []byte
+		if k := len(l.freeData); k > 0 && len(entry) <= chunkBytes {
+			c, l.freeData = l.freeData[k-1], l.freeData[:k-1]
+		} else {
+			c = make([]byte, 0, max(chunkBytes, len(entry)))
+		}
+		l.data = append(l.data, c)
 		last++
 	}
 	start := len(l.data[last])
 	l.data[last] = append(l.data[last], entry...)
 	if l.n%chunkRefs == 0 {
-		l.refs = append(l.refs, make([]ref, 0, chunkRefs))
+		var c []ref
+		if k := len(l.freeRefs); k > 0 {
+			c, l.freeRefs = l.freeRefs[k-1], l.freeRefs[:k-1]
+		} else {
+			c = make([]ref, 0, chunkRefs)
+		}
+		l.refs = append(l.refs, c)
 	}
 	refs := &l.refs[len(l.refs)-1]
 	*refs = append(*refs, ref{last, start, start + len(entry)})
 	l.n++
 }
 
-// dropFirst removes the first n entries, copying the others to a new log
-// (the records log it serves holds at most a snapshot interval).
+// dropFirst removes the first n entries: it copies the others to chunks
+// of the free lists (or new ones), then frees every chunk they were in.
+// The records log it serves holds at most about a snapshot interval.
 func (l *log) dropFirst(n int) {
-	var rest log
+	rest := log{freeData: l.freeData, freeRefs: l.freeRefs}
 	for i := n; i < l.n; i++ {
 		rest.add(l.entry(i))
 	}
+	for _, c := range l.data {
+		if cap(c) == chunkBytes { // a chunk of one long entry is not kept
+			rest.freeData = append(rest.freeData, c[:0])
+		}
+	}
+	for _, c := range l.refs {
+		rest.freeRefs = append(rest.freeRefs, c[:0])
+	}
 	*l = rest
 }
+
+// chunks returns how many data chunks l holds, in use and free.
+func (l *log) chunks() int { return len(l.data) + len(l.freeData) }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
