@@ -57,8 +57,13 @@ type log struct {
 	freeRefs [][]ref  // empty chunks of chunkRefs capacity
 }
 
-// ref locates one entry: data[chunk][start:end].
-type ref struct{ chunk, start, end int }
+// ref locates one entry: data[chunk][start:end], or the whole chunk if
+// start is wholeChunk (an entry longer than chunkBytes has a chunk of its
+// own, and may be longer than 32 bits count). 32 bits are plenty for the
+// rest: a chunk index counts 64 KiB chunks, an offset stays within one.
+type ref struct{ chunk, start, end uint32 }
+
+const wholeChunk = ^uint32(0)
 
 const (
 	chunkBytes = 64 << 10
@@ -69,7 +74,10 @@ func (l *log) len() int { return l.n }
 
 func (l *log) entry(i int) []byte {
 	r := l.refs[i/chunkRefs][i%chunkRefs]
-	return l.data[r.chunk][r.start:r.end]
+	if r.start == wholeChunk {
+		return l.data[r.chunk]
+	}
+	return l.data[r.chunk][r.start:r.end:r.end]
 }
 
 // add appends a copy of entry.
@@ -97,7 +105,11 @@ func (l *log) add(entry []byte) {
 		l.refs = append(l.refs, c)
 	}
 	refs := &l.refs[len(l.refs)-1]
-	*refs = append(*refs, ref{last, start, start + len(entry)})
+	r := ref{uint32(last), uint32(start), uint32(start + len(entry))}
+	if len(entry) > chunkBytes {
+		r.start, r.end = wholeChunk, 0
+	}
+	*refs = append(*refs, r)
 	l.n++
 }
 
