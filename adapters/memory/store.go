@@ -24,20 +24,22 @@ var ErrStoreClosed = errors.New("memory: store is closed")
 // with a caller, and the garbage collector has nothing to scan in it (a
 // long history costs memory, not collector time). The history messages of
 // all conversations go to one log, in append order, and each conversation
-// keeps the positions of its messages (8 bytes each): a conversation costs
-// its messages and about a hundred bytes, and an Append writes to one place
-// however many conversations it touches. Nothing survives the
+// keeps the positions of its messages (4 bytes each, in chunks, so that a
+// long conversation never copies its whole index to grow): a conversation
+// costs its messages and about a hundred bytes, and an Append writes to one
+// place however many conversations it touches. The history holds at most
+// MaxHistory messages. Nothing survives the
 // process; a Store given to a second Runtime (after the first is closed)
 // plays the part of a disk across a restart. It is safe for concurrent use.
 type Store struct {
 	mu        sync.RWMutex
 	closed    bool
-	snapIndex uint64                         // index the snapshot covers, 0 if none
-	snapshot  []byte                         // nil if none
-	log       log                            // every record after snapIndex
-	history   log                            // every history message of every conversation, in append order
-	convs     map[kernel.Conversation]*[]int // each conversation's messages by Seq: their entries in history
-	scratch   []byte                         // encoding buffer of Append
+	snapIndex uint64                             // index the snapshot covers, 0 if none
+	snapshot  []byte                             // nil if none
+	log       log                                // every record after snapIndex
+	history   log                                // every history message of every conversation, in append order
+	convs     map[kernel.Conversation]*convIndex // each conversation's messages by Seq: their entries in history
+	scratch   []byte                             // encoding buffer of Append
 }
 
 // log is a sequence of encoded entries kept in fixed-size chunks, as are
@@ -135,9 +137,41 @@ func (l *log) dropFirst(n int) {
 // chunks returns how many data chunks l holds, in use and free.
 func (l *log) chunks() int { return len(l.data) + len(l.freeData) }
 
+// MaxHistory is how many history messages a Store holds, all
+// conversations together (about 4 billion: it counts them in 32 bits, and
+// would need hundreds of gigabytes to hold that many). Append fails
+// beyond it.
+const MaxHistory = 1<<32 - 1
+
+var maxHistory uint64 = MaxHistory // tests lower it
+
+// convIndex is a conversation's messages by Seq: the position of message
+// Seq in the history log is at(Seq-1). Positions go in chunks of up to
+// indexChunk, so that growing a long index copies one chunk at most, and a
+// short one costs a few bytes.
+type convIndex struct {
+	chunks [][]uint32
+	n      int
+}
+
+const indexChunk = 1024
+
+func (c *convIndex) len() int { return c.n }
+
+func (c *convIndex) at(i int) uint32 { return c.chunks[i/indexChunk][i%indexChunk] }
+
+func (c *convIndex) add(pos uint32) {
+	if c.n%indexChunk == 0 {
+		c.chunks = append(c.chunks, make([]uint32, 0, min(indexChunk, max(1, c.n))))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, pos)
+	c.n++
+}
+
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{convs: make(map[kernel.Conversation]*[]int)}
+	return &Store{convs: make(map[kernel.Conversation]*convIndex)}
 }
 
 // Load decodes the records after the snapshot and returns them with a
@@ -176,6 +210,9 @@ func (s *Store) Append(b port.Batch) error {
 			return fmt.Errorf("memory: record index %d does not continue the log (want %d)", r.Index, want)
 		}
 	}
+	if uint64(s.history.len())+uint64(len(b.History)) > maxHistory {
+		return fmt.Errorf("memory: the history is full: it holds %d messages, and %d more would pass MaxHistory", s.history.len(), len(b.History))
+	}
 	for _, r := range b.Records {
 		s.scratch = kernel.AppendRecord(s.scratch[:0], r)
 		s.log.add(s.scratch)
@@ -184,11 +221,11 @@ func (s *Store) Append(b port.Batch) error {
 		h := &b.History[i]
 		c := s.convs[h.Conv]
 		if c == nil {
-			c = new([]int)
+			c = new(convIndex)
 			s.convs[h.Conv] = c
 		}
 		s.scratch = appendHistory(s.scratch[:0], h)
-		*c = append(*c, s.history.len())
+		c.add(uint32(s.history.len()))
 		s.history.add(s.scratch)
 	}
 	return nil
@@ -219,17 +256,17 @@ func (s *Store) History(conv kernel.Conversation, after uint64, limit int) ([]po
 		return nil, ErrStoreClosed
 	}
 	c := s.convs[conv]
-	if c == nil || after >= uint64(len(*c)) {
+	if c == nil || after >= uint64(c.len()) {
 		return nil, nil
 	}
-	n := len(*c) - int(after)
+	n := c.len() - int(after)
 	if limit > 0 && n > limit {
 		n = limit
 	}
 	out := make([]port.HistoryMessage, n)
 	for i := range out {
 		seq := after + uint64(i) + 1
-		h, err := decodeHistory(s.history.entry((*c)[seq-1]))
+		h, err := decodeHistory(s.history.entry(int(c.at(int(seq - 1)))))
 		if err != nil {
 			return nil, fmt.Errorf("memory: history message %d of %s: %w", seq, conv, err)
 		}

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,35 @@ func TestStoreReusesRecordChunks(t *testing.T) {
 		if r.Index != want || r.Input.Data != "data-"+strconv.FormatUint(want, 10) {
 			t.Fatalf("record %d: got index %d data %q, want index %d data %q", i, r.Index, r.Input.Data, want, "data-"+strconv.FormatUint(want, 10))
 		}
+	}
+}
+
+// A full history refuses the batch that would pass MaxHistory, whole:
+// neither its records nor its messages are kept, and the store goes on.
+func TestStoreHistoryFull(t *testing.T) {
+	defer func(m uint64) { maxHistory = m }(maxHistory)
+	maxHistory = 3
+	s := NewStore()
+	conv := kernel.C2C("alice", "bob")
+	msg := kernel.History{Conv: conv, Sender: "alice", At: 1, Info: kernel.SignalingInfo{BusinessID: 1, InviteID: "c1",
+		Inviter: "alice", InviteeList: []string{"bob"}, ActionType: kernel.ActionInvite}}
+	rec := func(i uint64) kernel.Record {
+		return kernel.Record{Index: i, At: time.Unix(1, 0), Input: kernel.Connect("alice", "s"+strconv.FormatUint(i, 10))}
+	}
+	if err := s.Append(port.Batch{Records: []kernel.Record{rec(1)}, History: []kernel.History{msg, msg}}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Append(port.Batch{Records: []kernel.Record{rec(2)}, History: []kernel.History{msg, msg}})
+	if err == nil || !strings.Contains(err.Error(), "history is full") {
+		t.Fatalf("Append past MaxHistory: got %v, want a \"history is full\" error", err)
+	}
+	if _, _, records, _ := s.Load(); len(records) != 1 {
+		t.Fatalf("after the refused Append the log has %d records, want 1", len(records))
+	}
+	if got, _ := s.History(conv, 0, 0); len(got) != 2 {
+		t.Fatalf("after the refused Append the history has %d messages, want 2", len(got))
+	}
+	if err := s.Append(port.Batch{Records: []kernel.Record{rec(2)}, History: []kernel.History{msg}}); err != nil {
+		t.Fatalf("Append up to MaxHistory: %v", err)
 	}
 }
