@@ -94,7 +94,13 @@ func (r *Runtime) run() {
 			now := r.clock.Now()
 			for _, q := range take {
 				if q.state.CompareAndSwap(stateQueued, stateTaken) { // else its caller gave up
+					if q.id != "" {
+						r.predrawn.next = q.id // the invite's ID, if the kernel draws one
+					}
 					q.res = r.apply(cur, now, q.in)
+					if q.id != "" {
+						r.predrawn.next = ""
+					}
 					cur.taken = append(cur.taken, q)
 				}
 			}

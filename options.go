@@ -61,7 +61,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *settings) { o.logger = l
 func WithKernelConfig(cfg kernel.Config) Option { return func(o *settings) { o.kernel = cfg } }
 
 // WithInviteIDs sets where invite IDs come from when the inviter does not
-// choose one. Default: UUIDInviteIDs(nil), random version-4 UUIDs.
+// choose one; the loop calls ids. Default: random version-4 UUIDs from
+// crypto/rand, like UUIDInviteIDs(nil), but each drawn by the inviting
+// caller on its own goroutine, which takes that work off the loop.
 func WithInviteIDs(ids kernel.IDSource) Option { return func(o *settings) { o.ids = ids } }
 
 // WithSnapshotEvery makes the runtime save a snapshot every n logged

@@ -18,6 +18,7 @@ const (
 // request is one submitted input and, once answered, its outcome.
 type request struct {
 	in    kernel.Input
+	id    string // an invite ID drawn by the caller, for the loop to hand the kernel
 	res   kernel.Result
 	err   error // the runtime's own error (closed, store failure)
 	state atomic.Uint32
@@ -42,6 +43,9 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input, opts ...CallOptio
 	q.in = in
 	for _, o := range opts {
 		o(&q.in)
+	}
+	if r.predrawn != nil && (q.in.Op == kernel.OpInvite || q.in.Op == kernel.OpInviteInGroup) && q.in.InviteID == "" {
+		q.id = r.predrawn.draw() // off the loop; see predrawnIDs
 	}
 	q.state.Store(stateQueued)
 
@@ -73,7 +77,7 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input, opts ...CallOptio
 		}
 	}
 	res, err := q.res, q.err
-	q.in, q.res, q.err = kernel.Input{}, kernel.Result{}, nil
+	q.in, q.id, q.res, q.err = kernel.Input{}, "", kernel.Result{}, nil
 	r.requests.Put(q)
 	if err == nil {
 		err = res.Err

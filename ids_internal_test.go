@@ -1,0 +1,74 @@
+package beckon
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"testing"
+)
+
+// newDefaultIDsRuntime returns a runtime with the default invite IDs, its
+// callers' draws replaced by draw, and two clients logged in.
+func newDefaultIDsRuntime(t *testing.T, draw func() string) (alice, bob *Client) {
+	t.Helper()
+	rt, err := New(WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	if rt.predrawn == nil {
+		t.Fatal("a runtime with the default invite IDs has no predrawn source")
+	}
+	rt.predrawn.draw = draw // before any invite: no caller draws yet
+	ctx := context.Background()
+	if alice, err = rt.Login(ctx, "alice", "phone", nil); err != nil {
+		t.Fatal(err)
+	}
+	if bob, err = rt.Login(ctx, "bob", "phone", nil); err != nil {
+		t.Fatal(err)
+	}
+	return alice, bob
+}
+
+// The default invite IDs are the ones the inviting callers drew.
+func TestDefaultInviteIDsAreDrawnByCallers(t *testing.T) {
+	var n atomic.Int64
+	alice, bob := newDefaultIDsRuntime(t, func() string { return "p" + strconv.FormatInt(n.Add(1), 10) })
+	ctx := context.Background()
+	for want := 1; want <= 3; want++ {
+		id, err := alice.Invite(ctx, bob.User(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := "p" + strconv.Itoa(want); id != w {
+			t.Fatalf("invite %d: got ID %q, want %q, the caller's draw", want, id, w)
+		}
+	}
+	if _, err := alice.Invite(ctx, bob.User(), "", WithInviteID("chosen")); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Load(); got != 3 {
+		t.Fatalf("the callers drew %d IDs, want 3: an invite with a chosen ID draws none", got)
+	}
+}
+
+// A caller's draw that is in use (or empty) is replaced by one the loop
+// draws: the invite succeeds with another ID.
+func TestDefaultInviteIDInUseIsRedrawn(t *testing.T) {
+	for _, drawn := range []string{"same", ""} {
+		alice, bob := newDefaultIDsRuntime(t, func() string { return drawn })
+		ctx := context.Background()
+		first, err := alice.Invite(ctx, bob.User(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := alice.Invite(ctx, bob.User(), "") // first is still open
+		if err != nil {
+			t.Fatalf("draw %q: second invite: %v", drawn, err)
+		}
+		if second == first || len(second) != 36 {
+			t.Fatalf("draw %q: invites got %q then %q, want the second a fresh UUID", drawn, first, second)
+		}
+	}
+}
