@@ -139,3 +139,41 @@ func (k *benchKernel) run(b *testing.B, n int) {
 		}
 	}
 }
+
+// BenchmarkHandoff measures the machine, not beckon: the round trip of a
+// value sent to another goroutine and back, when that goroutine's thread
+// is busy (hot) and when it has gone idle first (idle: the sender spins
+// 50 us between trips, long enough for the other thread to sleep). With
+// more than one P, the idle case includes waking a sleeping OS thread,
+// which is what a pipeline of goroutines pays when a stage's thread runs
+// out of work; on this project's 2-vCPU machine it costs about ten times
+// the hot case (see BENCHMARKS.md). Metric: rtt-ns, the round trip.
+func BenchmarkHandoff(b *testing.B) {
+	for _, idle := range []bool{false, true} {
+		name := "hot"
+		if idle {
+			name = "idle"
+		}
+		b.Run(name, func(b *testing.B) {
+			ping, pong := make(chan int), make(chan int)
+			go func() {
+				for v := range ping {
+					pong <- v
+				}
+			}()
+			defer close(ping)
+			var rtt time.Duration
+			for i := 0; b.Loop(); i++ {
+				if idle {
+					for t := time.Now(); time.Since(t) < 50*time.Microsecond; {
+					}
+				}
+				start := time.Now()
+				ping <- i
+				<-pong
+				rtt += time.Since(start)
+			}
+			b.ReportMetric(float64(rtt.Nanoseconds())/float64(b.N), "rtt-ns")
+		})
+	}
+}
