@@ -3,11 +3,11 @@ package beckon_test
 import (
 	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/beckonhq/beckon"
+	"github.com/beckonhq/beckon/internal/loadtest"
 	"github.com/beckonhq/beckon/kernel"
 )
 
@@ -45,16 +45,7 @@ func BenchmarkInviteAccept(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer rt.Close()
-	inviters := make([]*beckon.Client, benchClients)
-	invitees := make([]*beckon.Client, benchClients)
-	for i := range benchClients {
-		if inviters[i], err = rt.Login(ctx, "a"+strconv.Itoa(i), "s", nil); err != nil {
-			b.Fatal(err)
-		}
-		if invitees[i], err = rt.Login(ctx, "b"+strconv.Itoa(i), "s", nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	clients := loadtest.Login(b, rt, benchClients)
 	// Each runtime slice makes every client do pairs invite/accept pairs;
 	// the kernel slice before it applies as many ops.
 	pairs := max(1, (b.N+2*benchClients*benchSlices-1)/(2*benchClients*benchSlices))
@@ -67,25 +58,9 @@ func BenchmarkInviteAccept(b *testing.B) {
 		k.run(b, sliceOps)
 		kernelWall, kernelCPU = kernelWall+time.Since(start), kernelCPU+cpuTime()-cpu
 
-		var wg sync.WaitGroup
 		b.StartTimer()
 		start, cpu = time.Now(), cpuTime()
-		for i := range benchClients {
-			wg.Go(func() {
-				for range pairs {
-					id, err := inviters[i].Invite(ctx, invitees[i].User(), benchData, beckon.TimeoutSeconds(30))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					if err := invitees[i].Accept(ctx, id, benchData); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
+		clients.Run(b, pairs)
 		runtimeWall, runtimeCPU = runtimeWall+time.Since(start), runtimeCPU+cpuTime()-cpu
 		b.StopTimer()
 	}
@@ -97,9 +72,6 @@ func BenchmarkInviteAccept(b *testing.B) {
 	b.ReportMetric(float64(kernelCPU.Nanoseconds())/ops, "kernel-cpu-ns/op")
 	b.ReportMetric(float64(runtimeCPU.Nanoseconds())/ops, "runtime-cpu-ns/op")
 }
-
-// benchData is the 16 bytes of data every benchmark operation carries.
-const benchData = "0123456789abcdef"
 
 // benchKernel is the kernel side of BenchmarkInviteAccept: a kernel alone,
 // with the runtime's default invite IDs (UUIDs), and the benchmark's users
@@ -116,7 +88,7 @@ func newBenchKernel() *benchKernel {
 		inviter, invitee := "a"+strconv.Itoa(i), "b"+strconv.Itoa(i)
 		k.k.Apply(benchT0, kernel.Connect(inviter, "s"))
 		k.k.Apply(benchT0, kernel.Connect(invitee, "s"))
-		k.invites[i] = kernel.Input{Op: kernel.OpInvite, User: inviter, Session: "s", Invitees: []string{invitee}, Data: benchData, Timeout: 30}
+		k.invites[i] = kernel.Input{Op: kernel.OpInvite, User: inviter, Session: "s", Invitees: []string{invitee}, Data: loadtest.Data, Timeout: 30}
 	}
 	return k
 }
@@ -133,7 +105,7 @@ func (k *benchKernel) run(b *testing.B, n int) {
 		if res.Err != nil {
 			b.Fatal(res.Err)
 		}
-		accept := kernel.Input{Op: kernel.OpAccept, User: inv.Invitees[0], Session: "s", InviteID: res.InviteID, Data: benchData}
+		accept := kernel.Input{Op: kernel.OpAccept, User: inv.Invitees[0], Session: "s", InviteID: res.InviteID, Data: loadtest.Data}
 		if res, _ = k.k.Apply(benchT0, accept); res.Err != nil {
 			b.Fatal(res.Err)
 		}

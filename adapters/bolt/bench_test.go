@@ -13,6 +13,7 @@ import (
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/bolt"
+	"github.com/beckonhq/beckon/internal/loadtest"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
 	bbolt "go.etcd.io/bbolt"
@@ -20,10 +21,6 @@ import (
 
 // benchCallers is how many goroutines call at once.
 const benchCallers = 64
-
-// benchData is the data every benchmark operation carries (as in the root
-// package's BenchmarkInviteAccept).
-const benchData = "0123456789abcdef"
 
 // BenchmarkDurable measures durable signaling operations per second with
 // 64 concurrent callers through the runtime on a bolt store: each caller
@@ -85,37 +82,12 @@ func benchRuntime(b *testing.B, n int) (float64, float64) {
 		b.Fatal(err)
 	}
 	defer rt.Close()
-	inviters := make([]*beckon.Client, benchCallers)
-	invitees := make([]*beckon.Client, benchCallers)
-	for i := range benchCallers {
-		if inviters[i], err = rt.Login(ctx, "a"+strconv.Itoa(i), "s", nil); err != nil {
-			b.Fatal(err)
-		}
-		if invitees[i], err = rt.Login(ctx, "b"+strconv.Itoa(i), "s", nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	clients := loadtest.Login(b, rt, benchCallers)
 	pairs := (n + 2*benchCallers - 1) / (2 * benchCallers)
-	var wg sync.WaitGroup
 	a0, r0 := s.appends.Load(), s.records.Load()
 	b.StartTimer()
 	start := time.Now()
-	for i := range benchCallers {
-		wg.Go(func() {
-			for range pairs {
-				id, err := inviters[i].Invite(ctx, invitees[i].User(), benchData, beckon.TimeoutSeconds(30))
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				if err := invitees[i].Accept(ctx, id, benchData); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	clients.Run(b, pairs)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	return float64(2*pairs*benchCallers) / elapsed.Seconds(), float64(s.records.Load()-r0) / float64(s.appends.Load()-a0)
@@ -176,11 +148,11 @@ func benchRawBatch(b *testing.B, n, size, maxBatch int, perCaller bool) float64 
 func bytesPerOp(b *testing.B) int {
 	id := "0f8fad5b-d9cb-469f-a165-70867728950e"
 	at := time.Unix(1_700_000_000, 0)
-	invite := kernel.Input{Op: kernel.OpInvite, User: "a12", Session: "s", InviteID: id, Invitees: []string{"b12"}, Data: benchData, Timeout: 30}
-	accept := kernel.Input{Op: kernel.OpAccept, User: "b12", Session: "s", InviteID: id, Data: benchData}
+	invite := kernel.Input{Op: kernel.OpInvite, User: "a12", Session: "s", InviteID: id, Invitees: []string{"b12"}, Data: loadtest.Data, Timeout: 30}
+	accept := kernel.Input{Op: kernel.OpAccept, User: "b12", Session: "s", InviteID: id, Data: loadtest.Data}
 	total := 0
 	for _, in := range []kernel.Input{invite, accept} {
-		info := kernel.SignalingInfo{BusinessID: 1, InviteID: id, Inviter: "a12", InviteeList: []string{"b12"}, Data: benchData, Timeout: 30, ActionType: kernel.ActionInvite}
+		info := kernel.SignalingInfo{BusinessID: 1, InviteID: id, Inviter: "a12", InviteeList: []string{"b12"}, Data: loadtest.Data, Timeout: 30, ActionType: kernel.ActionInvite}
 		p, err := kernel.MarshalSignalingInfo(info)
 		if err != nil {
 			b.Fatal(err)
