@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -70,5 +71,48 @@ func TestDefaultInviteIDInUseIsRedrawn(t *testing.T) {
 		if second == first || len(second) != 36 {
 			t.Fatalf("draw %q: invites got %q then %q, want the second a fresh UUID", drawn, first, second)
 		}
+	}
+}
+
+// Many callers inviting at once with the default IDs each get a UUID of
+// their own (run with -race: callers draw concurrently, the loop hands
+// each draw to the kernel).
+func TestDefaultInviteIDsConcurrent(t *testing.T) {
+	rt, err := New(WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	ctx := context.Background()
+	const callers, each = 16, 50
+	ids := make(chan string, callers*each)
+	var wg sync.WaitGroup
+	for c := range callers {
+		inviter, err := rt.Login(ctx, "a"+strconv.Itoa(c), "s", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			for range each {
+				id, err := inviter.Invite(ctx, "b"+strconv.Itoa(c), "")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids <- id
+			}
+		})
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		if len(id) != 36 || id[14] != '4' || seen[id] {
+			t.Fatalf("invite ID %q: want a version-4 UUID not seen before", id)
+		}
+		seen[id] = true
+	}
+	if len(seen) != callers*each {
+		t.Fatalf("got %d invite IDs, want %d", len(seen), callers*each)
 	}
 }
