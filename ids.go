@@ -17,7 +17,7 @@ import (
 // is called from the runtime's loop only and is not safe for concurrent
 // use. If src fails, the ID is empty and the invite fails with 6017. (The
 // runtime's default IDs are such UUIDs too, but drawn by the callers; see
-// New.)
+// WithInviteIDs.)
 func UUIDInviteIDs(src io.Reader) kernel.IDSource {
 	if src == nil {
 		src = rand.Reader

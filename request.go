@@ -53,7 +53,7 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input, opts ...CallOptio
 	if r.closed {
 		err := r.err
 		r.mu.Unlock()
-		q.in = kernel.Input{}
+		q.in, q.id = kernel.Input{}, ""
 		r.requests.Put(q)
 		return kernel.Result{}, err
 	}
