@@ -16,7 +16,7 @@ func HistoryLayout(s *Store, name string) (folded uint64, journal int, err error
 			return nil
 		}
 		return jb.ForEach(func(k, v []byte) error {
-			if e, ok := openJournal(k, v); ok && string(e.conv) == name {
+			if e, err := openJournal(k, v); err == nil && string(e.conv) == name {
 				journal++
 			}
 			return nil
@@ -41,8 +41,8 @@ func JournalLen(s *Store) (n int, err error) {
 // conversation and Seq) that the journal value v, stored under key,
 // carries; nil if v is damaged.
 func FoldedOf(v []byte, key uint64) []byte {
-	e, ok := openJournal(u64key(key), v)
-	if !ok {
+	e, err := openJournal(u64key(key), v)
+	if err != nil {
 		return nil
 	}
 	return e.value

@@ -28,27 +28,34 @@ type journalEntry struct {
 const minJournalEntry = 1 + 1 + 8 + frameOverhead
 
 // openJournal checks the frame of the journal value v stored under key k
-// and decodes it; false if it is damaged or malformed. The folded value it
-// carries is not checked here (decodeMessage does).
-func openJournal(k, v []byte) (journalEntry, bool) {
+// and decodes it; an entry that is damaged or malformed gives an error
+// wrapping ErrCorrupt. The folded value it carries is not checked here
+// (decodeMessage does).
+func openJournal(k, v []byte) (journalEntry, error) {
 	p, ok := openFrame(bucketJournal, k, v)
 	if !ok || len(p) < minJournalEntry {
-		return journalEntry{}, false
+		return journalEntry{}, badJournal(k)
 	}
 	l, n := binary.Uvarint(p)
 	if n <= 0 || l == 0 || l > bbolt.MaxKeySize || l > uint64(len(p)-n) {
-		return journalEntry{}, false
+		return journalEntry{}, badJournal(k)
 	}
 	p = p[n:]
 	conv, p := p[:l], p[l:]
 	if len(p) < 8+frameOverhead {
-		return journalEntry{}, false
+		return journalEntry{}, badJournal(k)
 	}
 	seq := binary.BigEndian.Uint64(p)
 	if seq == 0 {
-		return journalEntry{}, false
+		return journalEntry{}, badJournal(k)
 	}
-	return journalEntry{conv: conv, seq: seq, value: p[8:]}, true
+	return journalEntry{conv: conv, seq: seq, value: p[8:]}, nil
+}
+
+// badJournal is openJournal's error for the entry under key k.
+func badJournal(k []byte) error {
+	key, _ := keyU64(k)
+	return corruptf("journal entry %d fails its checksum or is malformed", key)
 }
 
 // journalIndex is the in-memory index of the journal: for each
@@ -151,9 +158,9 @@ func readJournal(tx *bbolt.Tx) (*journalIndex, error) {
 		case key == 0 || key > last:
 			return nil, corruptf("journal entry %d lies outside the journal's keys 1..%d", key, last)
 		}
-		e, ok := openJournal(k, v)
-		if !ok {
-			return nil, corruptf("journal entry %d fails its checksum or is malformed", key)
+		e, err := openJournal(k, v)
+		if err != nil {
+			return nil, err
 		}
 		if _, err := decodeMessage(e.conv, u64key(e.seq), e.value); err != nil {
 			return nil, fmt.Errorf("journal entry %d: %w", key, err)
@@ -206,9 +213,9 @@ func fold(tx *bbolt.Tx) (int, error) {
 	c := jb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		key, _ := keyU64(k)
-		e, ok := openJournal(k, v)
-		if !ok {
-			return 0, corruptf("journal entry %d fails its checksum or is malformed", key)
+		e, err := openJournal(k, v)
+		if err != nil {
+			return 0, err
 		}
 		cb := buckets[string(e.conv)]
 		if cb == nil {

@@ -73,6 +73,12 @@ func appendFrame(dst, domain, key, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
+// sealFrame writes into v's first frameOverhead bytes the checksum that
+// makes v the frame, for key in domain, of the payload after them.
+func sealFrame(v, domain, key []byte) {
+	binary.BigEndian.PutUint32(v, checksum(domain, key, v[frameOverhead:]))
+}
+
 // openFrame checks a frame and returns its payload (aliasing v).
 func openFrame(domain, key, v []byte) ([]byte, bool) {
 	if len(v) < frameOverhead {

@@ -96,11 +96,9 @@ func (s *Store) commit(fn func(tx *bbolt.Tx, p *pending) error) error {
 		}
 	}()
 	if s.idx == nil {
-		idx, err := readJournal(tx)
-		if err != nil {
+		if err := s.buildIndex(tx); err != nil {
 			return err
 		}
-		s.setIndex(idx)
 	}
 	if s.schema < SchemaVersion {
 		if err := migrate(tx); err != nil {
@@ -121,11 +119,17 @@ func (s *Store) commit(fn func(tx *bbolt.Tx, p *pending) error) error {
 	return nil
 }
 
-// setIndex publishes a newly built journal index (under wmu).
-func (s *Store) setIndex(idx *journalIndex) {
+// buildIndex reads the journal index from tx and publishes it (under
+// wmu).
+func (s *Store) buildIndex(tx *bbolt.Tx) error {
+	idx, err := readJournal(tx)
+	if err != nil {
+		return err
+	}
 	s.imu.Lock()
 	defer s.imu.Unlock()
 	s.idx = idx
+	return nil
 }
 
 // loadIndex builds the journal index if it is not built yet.
@@ -141,14 +145,7 @@ func (s *Store) loadIndex() error {
 	if s.idx != nil {
 		return nil
 	}
-	return s.db.View(func(tx *bbolt.Tx) error {
-		idx, err := readJournal(tx)
-		if err != nil {
-			return err
-		}
-		s.setIndex(idx)
-		return nil
-	})
+	return s.db.View(s.buildIndex)
 }
 
 // beginRead begins a read transaction and copies conversation name's part
@@ -266,7 +263,7 @@ func (s *Store) Append(b port.Batch) error {
 			for i, r := range recs {
 				k := u64key(r.Index)
 				v := record(i)
-				binary.BigEndian.PutUint32(v, checksum(bucketLog, k, v[frameOverhead:]))
+				sealFrame(v, bucketLog, k)
 				if err := lb.Put(k, v); err != nil {
 					return fmt.Errorf("record %d: %w", r.Index, err)
 				}
@@ -301,9 +298,9 @@ func (s *Store) Append(b port.Batch) error {
 			key++
 			seqKey := buf[m.seqAt : m.seqAt+8]
 			binary.BigEndian.PutUint64(seqKey, seq)
-			binary.BigEndian.PutUint32(buf[m.seqAt+8:], checksum(m.conv, seqKey, buf[m.seqAt+8+frameOverhead:m.end]))
+			sealFrame(buf[m.seqAt+8:m.end], m.conv, seqKey)
 			k, v := u64key(key), buf[m.start:m.end]
-			binary.BigEndian.PutUint32(v, checksum(bucketJournal, k, v[frameOverhead:]))
+			sealFrame(v, bucketJournal, k)
 			if err := jb.Put(k, v); err != nil {
 				return fmt.Errorf("history message of conversation %q: %w", m.conv, err)
 			}
@@ -436,12 +433,9 @@ func (s *Store) History(conv kernel.Conversation, after uint64, limit int) ([]po
 // cj is the conversation's part of the journal index as of tx.
 func readHistory(tx *bbolt.Tx, name []byte, cj convJournal, after uint64, limit int) ([]port.HistoryMessage, error) {
 	hb := tx.Bucket(bucketHistory)
-	cb := hb.Bucket(name)
-	var folded uint64
-	if cb != nil {
-		folded = cb.Sequence()
-	} else if hb.Get(name) != nil {
-		return nil, corruptf("history holds a value under %q where conversations are buckets", name)
+	folded, err := foldedSeq(hb, name)
+	if err != nil {
+		return nil, err
 	}
 	if len(cj.keys) > 0 && cj.first != folded+1 {
 		return nil, corruptf("the journal continues %q at message %d, but its folded history ends at %d", name, cj.first, folded)
@@ -457,7 +451,7 @@ func readHistory(tx *bbolt.Tx, name []byte, cj convJournal, after uint64, limit 
 	out := make([]port.HistoryMessage, 0, min(n, 1024))
 	want := after + 1
 	if want <= folded {
-		c := cb.Cursor()
+		c := hb.Bucket(name).Cursor()
 		for k, v := c.Seek(u64key(want)); uint64(len(out)) < n && want <= folded; k, v = c.Next() {
 			if seq, ok := keyU64(k); !ok || seq != want || v == nil {
 				return nil, corruptf("history message %d of %q is missing", want, name)
@@ -484,10 +478,10 @@ func readHistory(tx *bbolt.Tx, name []byte, cj convJournal, after uint64, limit 
 		if v == nil {
 			return nil, corruptf("journal entry %d, message %d of %q, is missing", key, want, name)
 		}
-		e, ok := openJournal(k, v)
+		e, err := openJournal(k, v)
 		switch {
-		case !ok:
-			return nil, corruptf("journal entry %d fails its checksum or is malformed", key)
+		case err != nil:
+			return nil, err
 		case !bytes.Equal(e.conv, name) || e.seq != want:
 			return nil, corruptf("journal entry %d holds message %d of %q where message %d of %q belongs",
 				key, e.seq, clip(e.conv), want, name)
