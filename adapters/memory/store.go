@@ -86,25 +86,17 @@ func (l *log) entry(i int) []byte {
 func (l *log) add(entry []byte) {
 	last := len(l.data) - 1
 	if last < 0 || len(l.data[last])+len(entry) > cap(l.data[last]) {
-		var c []byte
-		if k := len(l.freeData); k > 0 && len(entry) <= chunkBytes {
-			c, l.freeData = l.freeData[k-1], l.freeData[:k-1]
+		if len(entry) > chunkBytes {
+			l.data = append(l.data, make([]byte, 0, len(entry))) // a chunk of its own
 		} else {
-			c = make([]byte, 0, max(chunkBytes, len(entry)))
+			l.data = append(l.data, reuse(&l.freeData, chunkBytes))
 		}
-		l.data = append(l.data, c)
 		last++
 	}
 	start := len(l.data[last])
 	l.data[last] = append(l.data[last], entry...)
 	if l.n%chunkRefs == 0 {
-		var c []ref
-		if k := len(l.freeRefs); k > 0 {
-			c, l.freeRefs = l.freeRefs[k-1], l.freeRefs[:k-1]
-		} else {
-			c = make([]ref, 0, chunkRefs)
-		}
-		l.refs = append(l.refs, c)
+		l.refs = append(l.refs, reuse(&l.freeRefs, chunkRefs))
 	}
 	refs := &l.refs[len(l.refs)-1]
 	r := ref{uint32(last), uint32(start), uint32(start + len(entry))}
@@ -134,8 +126,17 @@ func (l *log) dropFirst(n int) {
 	*l = rest
 }
 
-// chunks returns how many data chunks l holds, in use and free.
-func (l *log) chunks() int { return len(l.data) + len(l.freeData) }
+// reuse returns an empty chunk: the last of *free, or a new one of
+// capacity n.
+func reuse[T any](free *[][]T, n int) []T {
+	k := len(*free)
+	if k == 0 {
+		return make([]T, 0, n)
+	}
+	c := (*free)[k-1]
+	*free = (*free)[:k-1]
+	return c
+}
 
 // MaxHistory is how many history messages a Store holds, all
 // conversations together (about 4 billion: it counts them in 32 bits, and
@@ -162,7 +163,11 @@ func (c *convIndex) at(i int) uint32 { return c.chunks[i/indexChunk][i%indexChun
 
 func (c *convIndex) add(pos uint32) {
 	if c.n%indexChunk == 0 {
-		c.chunks = append(c.chunks, make([]uint32, 0, min(indexChunk, max(1, c.n))))
+		var next []uint32 // the first chunk grows as needed, a short index stays small
+		if c.n > 0 {
+			next = make([]uint32, 0, indexChunk)
+		}
+		c.chunks = append(c.chunks, next)
 	}
 	last := &c.chunks[len(c.chunks)-1]
 	*last = append(*last, pos)
