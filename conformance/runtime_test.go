@@ -675,13 +675,7 @@ func (d *rtDelivery) take(k sessKey) []Event {
 	return evs
 }
 
-func (d *rtDelivery) takePushes() []PushRequest {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	p := d.pushes
-	d.pushes = nil
-	return p
-}
+func (d *rtDelivery) takePushes() []PushRequest { return drain(&d.mu, &d.pushes) }
 
 // record adds events as delivered without the hub (those recovery drops).
 func (d *rtDelivery) record(evs []rtEvent) {
@@ -704,12 +698,15 @@ func (d *rtDelivery) problem(msg string) {
 	d.mu.Unlock()
 }
 
-func (d *rtDelivery) takeProblems() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	p := d.problems
-	d.problems = nil
-	return p
+func (d *rtDelivery) takeProblems() []string { return drain(&d.mu, &d.problems) }
+
+// drain empties *l under mu and returns what it held.
+func drain[T any](mu *sync.Mutex, l *[]T) []T {
+	mu.Lock()
+	defer mu.Unlock()
+	out := *l
+	*l = nil
+	return out
 }
 
 // warnCollector is the runtime's log handler: whatever it logs at Warn or
