@@ -34,16 +34,14 @@ func FuzzBoltFile(f *testing.F) {
 	n := 0
 	f.Fuzz(func(t *testing.T, content []byte) {
 		fds := openFDs()
-		var path string
-		for i, check := range []bool{true, false} {
-			if i == 0 || boltLockLeakKnown { // a fresh copy sidesteps the known lock leak
-				n++
-				path = filepath.Join(dir, fmt.Sprintf("f%d.db", n))
-				if err := os.WriteFile(path, content, 0o600); err != nil {
-					t.Fatal(err)
-				}
-				defer os.Remove(path)
-			}
+		n++
+		path := filepath.Join(dir, fmt.Sprintf("f%d.db", n))
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(path)
+		// The same file twice: a failed Open must not leave it locked.
+		for _, check := range []bool{true, false} {
 			readBoltFile(t, path, check)
 		}
 		if after := openFDs(); after > fds {
@@ -230,9 +228,6 @@ func TestBoltOpenReleasesLockAfterBboltPanic(t *testing.T) {
 	for i := range 2 {
 		_, err := bolt.Open(path, bolt.WithLockTimeout(50*time.Millisecond))
 		if errors.Is(err, bolt.ErrLocked) {
-			if boltLockLeakKnown {
-				t.Skipf("known bug (fuzz/README.md): Open %d: %v", i+1, err)
-			}
 			t.Fatalf("Open %d: %v: the failed Open before left the file locked", i+1, err)
 		}
 		if !errors.Is(err, bolt.ErrCorrupt) {
@@ -240,14 +235,6 @@ func TestBoltOpenReleasesLockAfterBboltPanic(t *testing.T) {
 		}
 	}
 }
-
-// boltLockLeakKnown: bolt.Open kept the file locked after bbolt panicked
-// in it (the mapping bbolt made keeps the open file description, and with
-// it the flock, alive after the descriptor is closed). While true,
-// FuzzBoltFile opens a fresh copy of the file after such a failure instead
-// of failing, and TestBoltOpenReleasesLockAfterBboltPanic skips. Set it to
-// false once adapters/bolt unlocks (flock LOCK_UN) before closing.
-const boltLockLeakKnown = false
 
 // damageFreelistPages sets the page type of the freelist page named by
 // each of the two meta pages of a bbolt file (4 KiB pages) to 0.
