@@ -22,10 +22,11 @@
 //     operations from many callers, keeps time with a benbjohnson/clock
 //     Clock, makes inputs durable through the Store port before it delivers
 //     anything, and serves an SDK-style Client per session.
-//   - Ports: Store (log, snapshots, history; store.go) and delivery and push
-//     hooks. adapters/memory is the in-process reference implementation and
-//     the embedded default; adapters/bolt is the durable one (bbolt, group
-//     commit, crash-safe).
+//   - Ports (package port): Store (log, snapshots, history), Delivery and
+//     the push hook, each with its test suite (port/storetest,
+//     port/deliverytest). adapters/memory is the in-process reference
+//     implementation and the embedded default; adapters/bolt is the durable
+//     one (bbolt, group commit, crash-safe).
 //   - conformance/ is an importable, property-based suite (pgregory.net/rapid)
 //     that checks every rule against any implementation, with its own
 //     reference model, proven by deliberately broken implementations.

@@ -7,8 +7,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/beckonhq/beckon/adapters/memory"
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 	"github.com/benbjohnson/clock"
 )
 
@@ -300,7 +300,7 @@ func (r *Runtime) deliver(b *batch) {
 		e := &b.events[i]
 		if err := r.delivery.Deliver(e.user, e.session, e.ev); err != nil {
 			level := slog.LevelWarn
-			if errors.Is(err, memory.ErrNoSession) {
+			if errors.Is(err, port.ErrNoSession) {
 				level = slog.LevelDebug // a session that just went away
 			}
 			r.log.Log(context.Background(), level, "beckon: event not delivered", slog.String("user", e.user),

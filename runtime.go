@@ -9,6 +9,7 @@ import (
 
 	"github.com/beckonhq/beckon/adapters/memory"
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 	"github.com/benbjohnson/clock"
 )
 
@@ -209,7 +210,7 @@ func (r *Runtime) LeaveGroup(ctx context.Context, group, user string) error {
 func (r *Runtime) History(conv Conversation, after uint64, limit int) ([]HistoryMessage, error) {
 	msgs, err := r.store.History(conv, after, limit)
 	if err != nil {
-		if errors.Is(err, memory.ErrStoreClosed) {
+		if errors.Is(err, port.ErrClosed) {
 			return nil, ErrClosed
 		}
 		return nil, fmt.Errorf("beckon: history of %s: %w", conv, err)

@@ -18,7 +18,7 @@
 // deletes the records it covers in one transaction.
 //
 // Records must continue the log: the first Index after the last ever
-// appended (1 for a new store), without gaps (ErrBadIndex otherwise).
+// appended (1 for a new store), without gaps (port.ErrBadIndex otherwise).
 // Load returns the snapshot, its index and the records after it.
 //
 // # History: journal and fold

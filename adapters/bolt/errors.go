@@ -6,8 +6,10 @@ import (
 )
 
 // Sentinel errors. Every error this package returns names the store's path
-// and the problem in its text, and wraps one of these (or an I/O error of
-// the operating system) so callers can match with errors.Is.
+// and the problem in its text, and wraps one of these, one of the port's
+// (port.ErrClosed after Close, or after a panic while writing left the
+// store unusable; port.ErrBadIndex) or an I/O error of the operating
+// system, so callers can match with errors.Is.
 var (
 	// ErrLocked: another process, or another Open in this process, holds
 	// the store's file lock, and it was not released within the lock
@@ -29,18 +31,9 @@ var (
 	// package (a higher schema version) and this build refuses to touch it.
 	ErrNewerSchema = errors.New("store was written by a newer version")
 
-	// ErrBadIndex: Append got records that do not continue the log (a gap,
-	// a repeat or a step back), or SaveSnapshot got an index outside the
-	// log. Nothing was written.
-	ErrBadIndex = errors.New("index does not continue the log")
-
 	// ErrBadOption: Open was given an option with a value it does not
 	// accept (the error names the option). Nothing was opened or created.
 	ErrBadOption = errors.New("invalid option")
-
-	// ErrClosed: the Store was closed, or an earlier panic while writing
-	// left it unusable.
-	ErrClosed = errors.New("store is closed")
 )
 
 // storeError formats an error about the store at path: "bolt store PATH:

@@ -13,7 +13,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Store is a beckon.Store kept in one bbolt file. It is safe for
+// Store is a port.Store kept in one bbolt file. It is safe for
 // concurrent use: writes (Append, SaveSnapshot) are serialised, reads
 // (Load, History, Check) run beside them on consistent views.
 type Store struct {
@@ -48,12 +48,12 @@ func (s *Store) Path() string { return s.path }
 // usable returns the error a call gets on a closed or broken store.
 func (s *Store) usable() error {
 	if s.closed {
-		return ErrClosed
+		return port.ErrClosed
 	}
 	s.bmu.Lock()
 	defer s.bmu.Unlock()
 	if s.broken != nil {
-		return fmt.Errorf("%w: an earlier write failed: %w", ErrClosed, s.broken)
+		return fmt.Errorf("an earlier write failed: %w: %w", s.broken, port.ErrClosed)
 	}
 	return nil
 }
@@ -190,7 +190,7 @@ type journalMsg struct {
 // the next Seq of its conversation. It returns once the transaction is
 // committed and fsynced, or an error and nothing written. The first record
 // must carry the Index after the last one ever appended (1 for a new
-// store) and the others follow it without gaps; else ErrBadIndex.
+// store) and the others follow it without gaps; else port.ErrBadIndex.
 // Concurrent calls are safe and are applied one after the other.
 //
 // If the journal then holds at least the journal limit of messages
@@ -208,8 +208,8 @@ func (s *Store) Append(b port.Batch) error {
 	}
 	for i := 1; i < len(recs); i++ {
 		if recs[i].Index != recs[i-1].Index+1 {
-			return storeError(s.path, "append", fmt.Errorf("%w: record %d follows record %d in one batch",
-				ErrBadIndex, recs[i].Index, recs[i-1].Index))
+			return storeError(s.path, "append", fmt.Errorf("record %d follows record %d in one batch: %w",
+				recs[i].Index, recs[i-1].Index, port.ErrBadIndex))
 		}
 	}
 
@@ -257,7 +257,7 @@ func (s *Store) Append(b port.Batch) error {
 		if len(recs) > 0 {
 			lb := tx.Bucket(bucketLog)
 			if last := lb.Sequence(); recs[0].Index != last+1 {
-				return fmt.Errorf("%w: record %d does not follow the last record, %d", ErrBadIndex, recs[0].Index, last)
+				return fmt.Errorf("record %d does not follow the last record, %d: %w", recs[0].Index, last, port.ErrBadIndex)
 			}
 			lb.FillPercent = 1 // keys only grow: fill pages
 			for i, r := range recs {
@@ -322,7 +322,8 @@ func (s *Store) Append(b port.Batch) error {
 // SaveSnapshot stores snapshot as covering every record up to and
 // including index, replacing the previous snapshot, and deletes those
 // records, in one transaction. index must be at least the current
-// snapshot's and at most the last appended record's; else ErrBadIndex.
+// snapshot's and at most the last appended record's; else
+// port.ErrBadIndex.
 // The same transaction folds the journal into the per-conversation
 // history (see fold): the runtime saves a snapshot every so many records,
 // so this is where the journal is usually emptied.
@@ -332,10 +333,10 @@ func (s *Store) SaveSnapshot(index uint64, snapshot []byte) error {
 	return s.update("save snapshot", func(tx *bbolt.Tx, p *pending) error {
 		sb, lb := tx.Bucket(bucketSnapshot), tx.Bucket(bucketLog)
 		if cur := sb.Sequence(); index < cur {
-			return fmt.Errorf("%w: snapshot at %d is behind the stored one at %d", ErrBadIndex, index, cur)
+			return fmt.Errorf("snapshot at %d is behind the stored one at %d: %w", index, cur, port.ErrBadIndex)
 		}
 		if last := lb.Sequence(); index > last {
-			return fmt.Errorf("%w: snapshot at %d is past the last record, %d", ErrBadIndex, index, last)
+			return fmt.Errorf("snapshot at %d is past the last record, %d: %w", index, last, port.ErrBadIndex)
 		}
 		if err := deleteKeys(sb, ^uint64(0)); err != nil {
 			return err
@@ -500,12 +501,12 @@ func readHistory(tx *bbolt.Tx, name []byte, cj convJournal, after uint64, limit 
 // anything, Close first commits one empty transaction, so that both bbolt
 // meta pages describe the same data: after a clean Close, damage to either
 // of them loses nothing. A Store that only read does not write at Close.
-// Calls after Close, a second Close included, return ErrClosed.
+// Calls after Close, a second Close included, return port.ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return storeError(s.path, "close", ErrClosed)
+		return storeError(s.path, "close", port.ErrClosed)
 	}
 	s.closed = true
 	var err error

@@ -56,8 +56,8 @@ func TestSnapshotCompaction(t *testing.T) {
 	}
 	sameRecords(t, rs, recs(7, 10))
 
-	wantErr(t, s.SaveSnapshot(5, []byte("old")), bolt.ErrBadIndex, path)
-	wantErr(t, s.SaveSnapshot(11, []byte("future")), bolt.ErrBadIndex, path)
+	wantErr(t, s.SaveSnapshot(5, []byte("old")), port.ErrBadIndex, path)
+	wantErr(t, s.SaveSnapshot(11, []byte("future")), port.ErrBadIndex, path)
 	if err := s.Append(port.Batch{Records: recs(11, 12)}); err != nil {
 		t.Fatal(err)
 	}
@@ -184,13 +184,13 @@ func TestIndexGapRejected(t *testing.T) {
 	s := mustOpen(t, path)
 	defer s.Close()
 	h := []kernel.History{hist(kernel.C2C("a", "b"), 1)}
-	wantErr(t, s.Append(port.Batch{Records: recs(2, 2), History: h}), bolt.ErrBadIndex, path)
-	wantErr(t, s.Append(port.Batch{Records: recs(0, 0)}), bolt.ErrBadIndex, path)
+	wantErr(t, s.Append(port.Batch{Records: recs(2, 2), History: h}), port.ErrBadIndex, path)
+	wantErr(t, s.Append(port.Batch{Records: recs(0, 0)}), port.ErrBadIndex, path)
 	if err := s.Append(port.Batch{Records: recs(1, 2)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range [][]kernel.Record{recs(4, 4), recs(2, 3), recs(1, 1), {rec(3), rec(5)}, {rec(3), rec(3)}} {
-		wantErr(t, s.Append(port.Batch{Records: bad, History: h}), bolt.ErrBadIndex, path)
+		wantErr(t, s.Append(port.Batch{Records: bad, History: h}), port.ErrBadIndex, path)
 	}
 	_, _, rs := mustLoad(t, s)
 	sameRecords(t, rs, recs(1, 2))
@@ -250,14 +250,14 @@ func TestClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, _, err := s.Load()
-	wantErr(t, err, bolt.ErrClosed, path)
-	wantErr(t, s.Append(port.Batch{Records: recs(1, 1)}), bolt.ErrClosed, path)
-	wantErr(t, s.Append(port.Batch{}), bolt.ErrClosed, path)
-	wantErr(t, s.SaveSnapshot(0, nil), bolt.ErrClosed, path)
+	wantErr(t, err, port.ErrClosed, path)
+	wantErr(t, s.Append(port.Batch{Records: recs(1, 1)}), port.ErrClosed, path)
+	wantErr(t, s.Append(port.Batch{}), port.ErrClosed, path)
+	wantErr(t, s.SaveSnapshot(0, nil), port.ErrClosed, path)
 	_, err = s.History(kernel.C2C("a", "b"), 0, 0)
-	wantErr(t, err, bolt.ErrClosed, path)
-	wantErr(t, s.Check(), bolt.ErrClosed, path)
-	wantErr(t, s.Close(), bolt.ErrClosed, path)
+	wantErr(t, err, port.ErrClosed, path)
+	wantErr(t, s.Check(), port.ErrClosed, path)
+	wantErr(t, s.Close(), port.ErrClosed, path)
 }
 
 func TestNewerSchemaRefused(t *testing.T) {

@@ -317,7 +317,7 @@ func (s *Store) Check() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return storeError(s.path, "check", ErrClosed)
+		return storeError(s.path, "check", port.ErrClosed)
 	}
 	var errs []error
 	err := guarded(func() error {

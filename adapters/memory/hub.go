@@ -1,26 +1,16 @@
 package memory
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 )
 
-// Errors of the Hub.
-var (
-	// ErrNoSession is returned by Deliver for a session that is not
-	// registered (never was, or unregistered since): the event is dropped.
-	ErrNoSession = errors.New("memory: no such session registered with the hub")
-	// ErrSessionTaken is returned by Register for a (user, session) pair
-	// that is already registered: unregister it first, or pick another
-	// session ID.
-	ErrSessionTaken = errors.New("memory: session already registered with the hub")
-	// ErrHubClosed is returned by Register and Deliver after Close.
-	ErrHubClosed = errors.New("memory: hub is closed")
-)
+// errHubClosed is what Register and Deliver return after Close.
+var errHubClosed = fmt.Errorf("memory hub: %w", port.ErrClosed)
 
 // StallAfter is how long a session with queued events may wait while every
 // goroutine of the Hub is busy in a handler before the hub starts another
@@ -50,7 +40,7 @@ const maxIdleWorkers = 4
 // grow without limit (the memory it takes is the cost of never blocking the
 // runtime). Handlers should return quickly and hand long work elsewhere.
 //
-// Hub implements beckon.Delivery and beckon.SessionRegistry. It is safe for
+// Hub implements port.Delivery and port.SessionRegistry. It is safe for
 // concurrent use.
 type Hub struct {
 	mu       sync.Mutex
@@ -96,7 +86,7 @@ func NewHub() *Hub {
 // Register makes handle receive the events delivered to session of user,
 // from the hub's goroutines, until unregister is called. unregister may be
 // called more than once and from a handler; events queued before it are
-// still handled, later ones are dropped (Deliver returns ErrNoSession).
+// still handled, later ones are dropped (Deliver returns port.ErrNoSession).
 func (h *Hub) Register(user, session string, handle func(kernel.Event)) (unregister func(), err error) {
 	if handle == nil {
 		return nil, fmt.Errorf("memory: Register of %q/%q needs a handler", user, session)
@@ -107,9 +97,9 @@ func (h *Hub) Register(user, session string, handle func(kernel.Event)) (unregis
 	defer h.mu.Unlock()
 	switch {
 	case h.closed:
-		return nil, ErrHubClosed
+		return nil, errHubClosed
 	case h.sessions[key] != nil:
-		return nil, fmt.Errorf("%w: %q of user %q", ErrSessionTaken, session, user)
+		return nil, fmt.Errorf("memory hub: %q of user %q: %w", session, user, port.ErrSessionTaken)
 	}
 	h.sessions[key] = s
 	var once sync.Once
@@ -126,17 +116,17 @@ func (h *Hub) Register(user, session string, handle func(kernel.Event)) (unregis
 }
 
 // Deliver queues ev for session of user and returns at once. ev may be
-// kept: its Invitees are only read. It returns ErrNoSession if the session
-// is not registered and ErrHubClosed after Close.
+// kept: its Invitees are only read. It returns port.ErrNoSession if the
+// session is not registered and port.ErrClosed after Close.
 func (h *Hub) Deliver(user, session string, ev kernel.Event) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.sessions[sessionKey{user, session}]
 	switch {
 	case h.closed:
-		return ErrHubClosed
+		return errHubClosed
 	case s == nil || s.stopped:
-		return fmt.Errorf("%w: %q of user %q", ErrNoSession, session, user)
+		return fmt.Errorf("memory hub: %q of user %q: %w", session, user, port.ErrNoSession)
 	}
 	s.queue = append(s.queue, ev)
 	if !s.scheduled {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/beckonhq/beckon/adapters/memory"
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 )
 
 func TestHubDeliversInOrderPerSession(t *testing.T) {
@@ -77,7 +78,7 @@ func TestHubSlowHandlerDoesNotBlockDeliver(t *testing.T) {
 func TestHubRegisterUnregister(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := memory.NewHub()
-		if err := h.Deliver("bob", "s", kernel.Event{}); !errors.Is(err, memory.ErrNoSession) {
+		if err := h.Deliver("bob", "s", kernel.Event{}); !errors.Is(err, port.ErrNoSession) {
 			t.Errorf("deliver to nobody: %v", err)
 		}
 		var n int
@@ -85,7 +86,7 @@ func TestHubRegisterUnregister(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.Register("bob", "s", func(kernel.Event) {}); !errors.Is(err, memory.ErrSessionTaken) {
+		if _, err := h.Register("bob", "s", func(kernel.Event) {}); !errors.Is(err, port.ErrSessionTaken) {
 			t.Errorf("second register: %v", err)
 		}
 		if _, err := h.Register("bob", "t", nil); err == nil {
@@ -94,7 +95,7 @@ func TestHubRegisterUnregister(t *testing.T) {
 		h.Deliver("bob", "s", kernel.Event{})
 		unregister()
 		unregister()
-		if err := h.Deliver("bob", "s", kernel.Event{}); !errors.Is(err, memory.ErrNoSession) {
+		if err := h.Deliver("bob", "s", kernel.Event{}); !errors.Is(err, port.ErrNoSession) {
 			t.Errorf("deliver after unregister: %v", err)
 		}
 		synctest.Wait()
@@ -107,10 +108,10 @@ func TestHubRegisterUnregister(t *testing.T) {
 		h.Deliver("bob", "s", kernel.Event{})
 		synctest.Wait()
 		h.Close()
-		if _, err := h.Register("carol", "s", func(kernel.Event) {}); !errors.Is(err, memory.ErrHubClosed) {
+		if _, err := h.Register("carol", "s", func(kernel.Event) {}); !errors.Is(err, port.ErrClosed) {
 			t.Errorf("register after Close: %v", err)
 		}
-		if err := h.Deliver("carol", "s", kernel.Event{}); !errors.Is(err, memory.ErrHubClosed) {
+		if err := h.Deliver("carol", "s", kernel.Event{}); !errors.Is(err, port.ErrClosed) {
 			t.Errorf("deliver after Close: %v", err)
 		}
 	})

@@ -12,11 +12,11 @@ import (
 	"github.com/beckonhq/beckon/port"
 )
 
-// ErrStoreClosed is returned by every Store method called after Close.
-var ErrStoreClosed = errors.New("memory: store is closed")
+// errStoreClosed is what every call after Close returns.
+var errStoreClosed = fmt.Errorf("memory store: %w", port.ErrClosed)
 
 // Store keeps the log, the latest snapshot and the history in memory. It
-// implements beckon.Store and is the reference for every other adapter.
+// implements port.Store and is the reference for every other adapter.
 //
 // It keeps everything encoded, in byte slices of its own: records with
 // kernel.AppendRecord, history messages with a small codec of this file.
@@ -185,7 +185,7 @@ func (s *Store) Load() (uint64, []byte, []kernel.Record, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return 0, nil, nil, ErrStoreClosed
+		return 0, nil, nil, errStoreClosed
 	}
 	records := make([]kernel.Record, s.log.len())
 	for i := range records {
@@ -208,11 +208,11 @@ func (s *Store) Append(b port.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrStoreClosed
+		return errStoreClosed
 	}
 	for i, r := range b.Records {
 		if want := s.last() + uint64(i) + 1; r.Index != want {
-			return fmt.Errorf("memory: record index %d does not continue the log (want %d)", r.Index, want)
+			return fmt.Errorf("memory store: record %d where %d belongs: %w", r.Index, want, port.ErrBadIndex)
 		}
 	}
 	if uint64(s.history.len())+uint64(len(b.History)) > maxHistory {
@@ -241,10 +241,11 @@ func (s *Store) SaveSnapshot(index uint64, snapshot []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrStoreClosed
+		return errStoreClosed
 	}
 	if index < s.snapIndex || index > s.last() {
-		return fmt.Errorf("memory: snapshot index %d is outside the log (snapshot at %d, last record %d)", index, s.snapIndex, s.last())
+		return fmt.Errorf("memory store: snapshot at %d, outside the log (snapshot at %d, last record %d): %w",
+			index, s.snapIndex, s.last(), port.ErrBadIndex)
 	}
 	s.log.dropFirst(int(index - s.snapIndex))
 	s.snapIndex, s.snapshot = index, slices.Clone(snapshot)
@@ -258,7 +259,7 @@ func (s *Store) History(conv kernel.Conversation, after uint64, limit int) ([]po
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, ErrStoreClosed
+		return nil, errStoreClosed
 	}
 	c := s.convs[conv]
 	if c == nil || after >= uint64(c.len()) {
@@ -284,10 +285,14 @@ func (s *Store) History(conv kernel.Conversation, after uint64, limit int) ([]po
 	return out, nil
 }
 
-// Close makes every later call fail with ErrStoreClosed.
+// Close makes every later call fail with port.ErrClosed, a second Close
+// included.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return errStoreClosed
+	}
 	s.closed = true
 	return nil
 }

@@ -120,7 +120,7 @@ func TestStoreClose(t *testing.T) {
 	_, err = s.History(kernel.C2C("a", "b"), 0, 0)
 	errs = append(errs, err)
 	for i, err := range errs {
-		if !errors.Is(err, memory.ErrStoreClosed) {
+		if !errors.Is(err, port.ErrClosed) {
 			t.Errorf("call %d after Close: %v", i, err)
 		}
 	}

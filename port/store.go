@@ -1,0 +1,77 @@
+package port
+
+import (
+	"time"
+
+	"github.com/beckonhq/beckon/kernel"
+)
+
+// Store is the durable side of the runtime: the log of applied inputs, its
+// snapshots, and the signaling history.
+//
+// Calls: New calls Load once, then Append (and SaveSnapshot) for what
+// recovery logs, on its caller's goroutine before the runtime's goroutines
+// start. From then on the committer goroutine alone calls Append and
+// SaveSnapshot, one call at a time, a batch's SaveSnapshot after its
+// Append. History is called from callers' goroutines (Runtime.History,
+// Client.History) at any time, concurrently with everything else. The
+// runtime closes only a store it created itself, after its goroutines
+// have exited; a store given to it is closed by its owner, after
+// Runtime.Close.
+//
+// Ownership: slices passed in belong to the caller and may be reused once
+// the call returns (copy what you keep); slices returned belong to the
+// caller.
+//
+// Errors: any error from Append or SaveSnapshot means the write may not be
+// durable; the runtime then fails the operations of that batch and stops
+// (it never answers success for an input it could not persist). After
+// Close, every call, Close included, returns an error matching ErrClosed.
+type Store interface {
+	// Load returns what the runtime restores at start: the latest snapshot
+	// (nil if none) with the index it was saved at (0 if none), and every
+	// record after it, in Index order without gaps (the first has Index
+	// snapshotIndex+1). The index tells the runtime where the log goes on
+	// when the store dropped every record the snapshot covers. A store that
+	// cannot read its data returns an error, never a partial or empty state.
+	Load() (snapshotIndex uint64, snapshot []byte, records []kernel.Record, err error)
+
+	// Append makes a batch durable, atomically: all of it or none. It
+	// returns only once the batch would survive a crash (fsync). Records
+	// continue the log: the first has the Index after the last appended (1
+	// for a new store), the others follow without gaps; else ErrBadIndex
+	// and nothing is written. Each history message gets the next Seq of
+	// its conversation. A History running meanwhile sees all of the batch
+	// or none of it.
+	Append(b Batch) error
+
+	// SaveSnapshot stores a snapshot that covers every record up to and
+	// including index, replacing the previous one; the store may then drop
+	// those records. index is at least the current snapshot's and at most
+	// the last record's; else ErrBadIndex. History is not affected.
+	SaveSnapshot(index uint64, snapshot []byte) error
+
+	// History lists the messages of a conversation with Seq > after, oldest
+	// first, at most limit of them (limit <= 0: all). A conversation
+	// without messages gives none and no error.
+	History(conv kernel.Conversation, after uint64, limit int) ([]HistoryMessage, error)
+
+	// Close releases the store.
+	Close() error
+}
+
+// Batch is what one Store.Append makes durable: the logged inputs and the
+// history messages they produced (HIS-1), so history is never lost between
+// an input being durable and its outputs being stored.
+type Batch struct {
+	Records []kernel.Record
+	History []kernel.History
+}
+
+// HistoryMessage is one stored signaling message of a conversation.
+type HistoryMessage struct {
+	Seq     uint64 // per conversation, from 1, in append order
+	Sender  string
+	At      time.Time
+	Payload []byte // the SDK's JSON envelope (kernel.MarshalSignalingInfo)
+}
