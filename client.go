@@ -99,7 +99,8 @@ func (c *Client) Close() error {
 	return err
 }
 
-// do runs one signaling operation as this client.
+// do runs one signaling operation with opts applied, as this client's
+// user and session.
 func (c *Client) do(ctx context.Context, in kernel.Input, opts []CallOption) (string, error) {
 	if c.closed.Load() {
 		return "", ErrNotLoggedIn
