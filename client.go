@@ -11,9 +11,10 @@ import (
 // Client is one logged-in session (device) of a user: the SDK's API. Create
 // it with Runtime.Login; it is safe for concurrent use. Every operation
 // waits until its effects are durable and its events handed over, then
-// returns; rejected operations return the kernel's errors, whose SDK code
+// returns; an operation the rules reject returns an error matching one of
+// ErrInvalidParameters, ErrInvalidInviteID and the others, whose SDK code
 // Code reads (8010, 8011, ...). After Close every call returns
-// ErrNotLoggedIn (6014); after the runtime closed, ErrClosed.
+// ErrNotLoggedIn (6014); after the runtime closed, ErrClosed (6013).
 type Client struct {
 	rt         *Runtime
 	user       string
@@ -32,9 +33,9 @@ func (r *Runtime) Login(ctx context.Context, user, session string, l Listener) (
 	if r.registry == nil {
 		return nil, ErrNoSessionRegistry
 	}
-	handle := func(kernel.Event) {} // no listener: the events are dropped
+	handle := func(Event) {} // no listener: the events are dropped
 	if l != nil {
-		handle = func(ev kernel.Event) { dispatch(l, ev) }
+		handle = func(ev Event) { dispatch(l, ev) }
 	}
 	key := sessionKey{user, session}
 	r.mu.Lock()
@@ -98,13 +99,17 @@ func (c *Client) Close() error {
 	return err
 }
 
-// do runs one signaling operation as this client.
+// do runs one signaling operation with opts applied, as this client's
+// user and session.
 func (c *Client) do(ctx context.Context, in kernel.Input, opts []CallOption) (string, error) {
 	if c.closed.Load() {
 		return "", ErrNotLoggedIn
 	}
+	if err := applyOptions(&in, opts); err != nil {
+		return "", err
+	}
 	in.User, in.Session = c.user, c.session
-	res, err := c.rt.submit(ctx, in, opts...)
+	res, err := c.rt.submit(ctx, in)
 	return res.InviteID, err
 }
 
@@ -161,7 +166,7 @@ func (c *Client) History(peer string, after uint64, limit int) ([]HistoryMessage
 	if c.closed.Load() {
 		return nil, ErrNotLoggedIn
 	}
-	return c.rt.History(kernel.C2C(c.user, peer), after, limit)
+	return c.rt.History(C2C(c.user, peer), after, limit)
 }
 
 // GroupHistory lists the signaling messages of group, Seq > after, oldest
@@ -170,5 +175,5 @@ func (c *Client) GroupHistory(group string, after uint64, limit int) ([]HistoryM
 	if c.closed.Load() {
 		return nil, ErrNotLoggedIn
 	}
-	return c.rt.History(kernel.GroupConversation(group), after, limit)
+	return c.rt.History(GroupConversation(group), after, limit)
 }

@@ -2,12 +2,12 @@ package beckon_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/beckonhq/beckon"
-	"github.com/beckonhq/beckon/kernel"
 )
 
 // Every test runs in a synctest bubble: time is fake, and synctest.Wait
@@ -38,7 +38,7 @@ func TestINV1_INV5_ACC3_InviteAndAccept(t *testing.T) {
 		// END-1: the only invitee answered, so the invitation is closed.
 		wantCode(t, "accept again (ACC-2)", bob.Accept(ctx, id, ""), 8010)
 		wantCode(t, "cancel after close (CAN-2)", alice.Cancel(ctx, id, ""), 8010)
-		if got := history(t, rt, kernel.C2C("alice", "bob")); got != "invite:alice accept:bob" {
+		if got := history(t, rt, beckon.C2C("alice", "bob")); got != "invite:alice accept:bob" {
 			t.Errorf("history %q", got)
 		}
 	})
@@ -71,7 +71,7 @@ func TestINV2_InviteInGroup(t *testing.T) {
 
 		must(t, rt.LeaveGroup(ctx, "team", "carol")) // membership changes never touch invitations made
 		wantCode(t, "leave unknown group", rt.LeaveGroup(ctx, "nope", "carol"), 10010)
-		if got := history(t, rt, kernel.GroupConversation("team")); got != "invite:alice" {
+		if got := history(t, rt, beckon.GroupConversation("team")); got != "invite:alice" {
 			t.Errorf("group history %q", got)
 		}
 	})
@@ -117,7 +117,7 @@ func TestREJ1_REJ3_END1_Reject(t *testing.T) {
 		want(t, "alice", ra, "rejected c1 by=bob busy", "accepted c1 by=carol here")
 		want(t, "bob", rb, newInv, "rejected c1 by=bob busy", "accepted c1 by=carol here")
 		want(t, "carol", rc, newInv, "rejected c1 by=bob busy", "accepted c1 by=carol here")
-		if got := history(t, rt, kernel.GroupConversation("g")); got != "invite:alice reject:bob accept:carol" {
+		if got := history(t, rt, beckon.GroupConversation("g")); got != "invite:alice reject:bob accept:carol" {
 			t.Errorf("history %q", got)
 		}
 	})
@@ -252,7 +252,7 @@ func TestONL1_ONL2_ONL3_OnlineOnly(t *testing.T) {
 		want(t, "bob", rb, "new c1 from=alice group= invitees=bob now", "accepted c1 by=bob")
 		want(t, "alice", ra, "cancelled c2 by=alice", "accepted c1 by=bob")
 		want(t, "carol, offline at invite time, hears nothing of it, not even its cancel (ONL-1)", rc)
-		for _, conv := range []kernel.Conversation{kernel.C2C("alice", "bob"), kernel.C2C("alice", "carol")} {
+		for _, conv := range []beckon.Conversation{beckon.C2C("alice", "bob"), beckon.C2C("alice", "carol")} {
 			if got := history(t, rt, conv); got != "" {
 				t.Errorf("ONL-2: history of %s is %q, want none", conv, got)
 			}
@@ -285,7 +285,7 @@ func TestTMO1_TMO2_TimeoutOnTheClock(t *testing.T) {
 		want(t, "alice (every invitee that timed out)", ra, "accepted c1 by=bob", "timeout c1 invitees=carol,dave")
 		want(t, "carol (itself only)", rc, "new c1 from=alice group=g invitees=bob,carol,dave", "accepted c1 by=bob", "timeout c1 invitees=carol")
 		want(t, "bob (accepted: no timeout)", rb, "new c1 from=alice group=g invitees=bob,carol,dave", "accepted c1 by=bob")
-		if got := history(t, rt, kernel.GroupConversation("g")); got != "invite:alice accept:bob timeout:alice" {
+		if got := history(t, rt, beckon.GroupConversation("g")); got != "invite:alice accept:bob timeout:alice" {
 			t.Errorf("history %q", got)
 		}
 		time.Sleep(time.Hour) // exactly once
@@ -332,8 +332,8 @@ func TestIDM1_RetryWithRequestID(t *testing.T) {
 
 func TestSYN2_PushHookForOfflineInvitee(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var pushes []kernel.PushRequest
-		hook := beckon.PushFunc(func(req kernel.PushRequest) error { pushes = append(pushes, req); return nil })
+		var pushes []beckon.PushRequest
+		hook := beckon.PushFunc(func(req beckon.PushRequest) error { pushes = append(pushes, req); return nil })
 		rt := newRuntime(t, beckon.WithPushHook(hook))
 		alice, _ := login(t, rt, "alice", "phone")
 		login(t, rt, "bob", "phone")
@@ -368,11 +368,11 @@ func TestHIS1_HIS3_HistoryThroughTheClient(t *testing.T) {
 		}
 		info, err := bob.GetSignalingInfo(msgs[0].Payload)
 		must(t, err)
-		if info.ActionType != kernel.ActionModify || info.Data != "d2" || info.InviteID != id || info.Timeout != 10 {
+		if info.ActionType != beckon.ActionModify || info.Data != "d2" || info.InviteID != id || info.Timeout != 10 {
 			t.Errorf("info %+v", info)
 		}
 		_, err = bob.GetSignalingInfo([]byte(`{"businessID":2}`))
-		if !errors.Is(err, kernel.ErrNotSignalingMessage) {
+		if !errors.Is(err, beckon.ErrNotSignalingMessage) {
 			t.Errorf("not a signaling message: %v", err)
 		}
 		all, err := alice.History("bob", 0, 0)
@@ -453,5 +453,52 @@ func TestCancelledContext(t *testing.T) {
 		if id != "c1" {
 			t.Errorf("the cancelled invite drew an ID: next is %q", id)
 		}
+	})
+}
+
+// A nil option, or one the operation does not take, fails the call with
+// 6017 and a message naming it; nothing is applied.
+func TestCallOptionsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		must(t, rt.SetGroup(ctx, "g", []string{"alice", "bob"}))
+		alice, ra := login(t, rt, "alice", "phone")
+		bob, rb := login(t, rt, "bob", "phone")
+		id, err := alice.Invite(ctx, "bob", "")
+		must(t, err)
+		synctest.Wait()
+		want(t, "bob", rb, "new c1 from=alice group= invitees=bob")
+
+		push := beckon.WithPush(beckon.PushInfo{Desc: "x"})
+		for _, c := range []struct {
+			what, inMsg string
+			call        func() error
+		}{
+			{"Invite with a nil option", "nil CallOption", func() error {
+				_, err := alice.Invite(ctx, "bob", "", beckon.TimeoutSeconds(5), nil)
+				return err
+			}},
+			{"Accept with a nil option", "nil CallOption", func() error { return bob.Accept(ctx, id, "", nil) }},
+			{"Accept with a timeout", "Accept does not take", func() error { return bob.Accept(ctx, id, "", beckon.TimeoutSeconds(5)) }},
+			{"Accept with a zero timeout", "Accept does not take", func() error { return bob.Accept(ctx, id, "", beckon.TimeoutSeconds(0)) }},
+			{"Accept with an invite ID", "WithInviteID", func() error { return bob.Accept(ctx, "other", "", beckon.WithInviteID(id)) }},
+			{"Reject online-only", "Reject does not take", func() error { return bob.Reject(ctx, id, "", beckon.OnlineUserOnly()) }},
+			{"Cancel with push info", "WithPush", func() error { return alice.Cancel(ctx, id, "", push) }},
+			{"Modify with a timeout", "Modify does not take", func() error { return alice.Modify(ctx, id, "", beckon.TimeoutSeconds(5)) }},
+			{"InviteInGroup with push info", "InviteInGroup does not take", func() error {
+				_, err := alice.InviteInGroup(ctx, "g", []string{"bob"}, "", push)
+				return err
+			}},
+		} {
+			err := c.call()
+			wantCode(t, c.what, err, 6017)
+			if !errors.Is(err, beckon.ErrInvalidParameters) || !strings.Contains(err.Error(), c.inMsg) {
+				t.Errorf("%s: got %v, want ErrInvalidParameters saying %q", c.what, err, c.inMsg)
+			}
+		}
+		synctest.Wait()
+		want(t, "alice (nothing applied)", ra)
+		want(t, "bob (nothing applied)", rb, "new c1 from=alice group= invitees=bob")
+		must(t, bob.Accept(ctx, id, "", beckon.WithRequestID("r1"))) // still pending
 	})
 }

@@ -1,55 +1,84 @@
 // Package beckon is call-invitation signaling: the part of a chat or
 // calling product that rings someone, lets them accept or reject, lets the
-// caller cancel, times out, and tells every device what happened. Its
-// behaviour is Tencent IM's signaling API (invite, invite in group, cancel,
-// accept, reject, modify, get signaling info and six callbacks), pinned down
-// rule by rule in RULES.md and checked by the conformance suite.
+// caller cancel or change the offer, times out, and tells every device of
+// every participant what happened. Its behaviour is Tencent IM's signaling
+// API (invite, invite in group, cancel, accept, reject, modify, get
+// signaling info and six callbacks), pinned down rule by rule in RULES.md
+// at the repository's root and checked by the conformance suite.
 //
-// # Design
+// # Use
 //
-// beckon is a pure core with thin adapters around it:
+// A Runtime holds the invitations; each device logs in with a Listener for
+// the callbacks and gets a Client, the SDK's API:
 //
-//   - kernel/ is the whole invitation lifecycle as a deterministic state
-//     machine. Inputs (the six operations, presence, group membership, and
-//     clock ticks) go in with the time as an argument; a Result and Outputs
-//     (events for sessions, history messages for conversations, push
-//     requests) come out as data. No goroutines, I/O, clock reads or global
-//     randomness: a log of inputs replays exactly, and a snapshot plus the
-//     log after it restores the state. The per-invitee lifecycle is declared
-//     once with looplab/fsm and compiled into a table for the hot path
-//     (docs/lifecycle.md).
-//   - The root package is the runtime: one goroutine owns one kernel, takes
-//     operations from many callers, keeps time with a benbjohnson/clock
-//     Clock, makes inputs durable through the Store port before it delivers
-//     anything, and serves an SDK-style Client per session.
-//   - Ports (package port): Store (log, snapshots, history), Delivery and
-//     the push hook, each with its test suite (port/storetest,
-//     port/deliverytest). adapters/memory is the in-process reference
-//     implementation and the embedded default; adapters/bolt is the durable
-//     one (bbolt, group commit, crash-safe).
-//   - conformance/ is an importable, property-based suite (pgregory.net/rapid)
-//     that checks every rule against any implementation, with its own
-//     reference model, proven by deliberately broken implementations.
-//   - fuzz/ holds the fuzz targets CI runs (kernel sequences, snapshots,
-//     records, signaling messages, store files).
+//	rt, err := beckon.New() // memory store, in-process hub, system clock
+//	if err != nil {
+//		return err
+//	}
+//	defer rt.Close()
 //
-// # Contract for whoever drives the kernel
+//	bob, err := rt.Login(ctx, "bob", "phone", beckon.ListenerFuncs{
+//		ReceiveNewInvitation: func(inviteID, inviter, groupID string, invitees []string, data string) {
+//			fmt.Println(inviter, "is calling:", data) // ring
+//		},
+//	})
+//	if err != nil {
+//		return err // 6017: a malformed user or session ID, or a session already logged in
+//	}
+//	alice, err := rt.Login(ctx, "alice", "phone", nil) // nil: no callbacks
+//	if err != nil {
+//		return err
+//	}
 //
-//  1. Own the kernel from one goroutine; create it with kernel.New, or
-//     kernel.Restore from the latest snapshot.
-//  2. On recovery, re-apply every logged record after the snapshot at its
-//     logged time and discard the outputs (they were delivered before).
-//  3. For each input, call Apply(now, input). Timeouts due at or before now
-//     take effect first, then the input.
-//  4. If Result.Changed, persist Result.ToLog(input) as a kernel.Record
-//     (Index the next log position, At the kernel's Now()) together with the
-//     OutHistory outputs, durably, before step 5.
-//  5. Then hand the outputs over in order: each OutEvent to its one session,
-//     each OutPush to the push hook. Then answer the caller with Result.
-//  6. Copy anything you keep: outputs point into buffers the next call reuses.
-//  7. Schedule a Tick at NextDeadline(); treat it as an input (steps 4-5) with
-//     Op OpTick. Persisting a tick that fired is what keeps a timeout from
-//     firing twice after a crash (TMO-4).
-//  8. Now and then save Snapshot() with the index of the last record it
-//     covers, and drop the records before it.
+//	id, err := alice.Invite(ctx, "bob", "video call", beckon.TimeoutSeconds(30))
+//	if err != nil {
+//		return fmt.Errorf("invite: %w (code %d)", err, beckon.Code(err))
+//	}
+//	switch err := bob.Accept(ctx, id, "on my way"); {
+//	case errors.Is(err, beckon.ErrInvalidInviteID):
+//		// 8010: cancelled, timed out, or answered on another of bob's devices
+//	case err != nil:
+//		return err
+//	}
+//
+// Rejected operations return errors that match ErrInvalidParameters (6017),
+// ErrBodySizeLimit (8001), ErrInvalidInviteID (8010), ErrNoPermission
+// (8011), ErrAlreadyExists (8012), ErrNotGroupMember (10007) or
+// ErrGroupNotFound (10010) and say which field was wrong; the runtime's own
+// are ErrClosed (6013), ErrNotLoggedIn (6014) and ErrStoreFailed (6022).
+// Code gives the number. A device stops ringing when it hears
+// InviteeAccepted or InviteeRejected for its own user (from any of the
+// user's devices), InvitationCancelled or InvitationTimeout (DLV-1).
+//
+// # Architecture
+//
+//	kernel  <-  port  <-  adapters  <-  beckon (the runtime)  <-  cmd
+//
+// Each layer imports only those to its left:
+//
+//   - kernel: the whole invitation lifecycle as a pure, deterministic
+//     state machine. Inputs go in with the time as an argument; results,
+//     events, history messages and push requests come out as data. No
+//     goroutines, I/O, clock or randomness: a log of inputs replays
+//     exactly. Its package doc says how to drive it.
+//   - port: the ports (Store, Delivery and SessionRegistry, PushHook),
+//     their shared errors, and a test suite per port that every adapter
+//     runs (port/storetest, port/deliverytest).
+//   - adapters/memory (in-memory Store and in-process Hub, the defaults)
+//     and adapters/bolt (the durable Store).
+//   - beckon: the runtime and the Client; the ports are aliased here so
+//     that programs need not import port (see the options).
+//   - cmd/beckon: the demo.
+//
+// Beside them, conformance/ is RULES.md as an importable test suite (it
+// imports none of the above) and fuzz/ holds the fuzz targets.
+//
+// The runtime is a pipeline of three goroutines. Callers queue operations;
+// the loop, which alone owns the kernel, applies a batch of them (and the
+// timeouts that fell due); the committer makes the batch's records and
+// history durable with one Store.Append (group commit); the deliverer then
+// hands the events to the Delivery and the push requests to the PushHook,
+// and only then answers the batch's callers (DLV-3). The three stages work
+// on consecutive batches at once. A Store failure stops the runtime: its
+// memory may be ahead of the disk, and a restart recovers from the store.
 package beckon

@@ -6,10 +6,11 @@ import (
 	"github.com/beckonhq/beckon/kernel"
 )
 
-// Error is a failure of the runtime itself (as opposed to a rejected
-// operation, which is a kernel error) with the SDK's numeric code. The
-// exported Err* values of this package are its only instances: match them
-// with errors.Is and read the number with Code.
+// Error is a failure of the runtime itself (as opposed to an operation the
+// rules reject, see ErrInvalidParameters and the others) with the SDK's
+// numeric code. ErrClosed, ErrNotLoggedIn, ErrStoreFailed, ErrSessionInUse
+// and ErrNoSessionRegistry are its only instances: match them with
+// errors.Is and read the number with Code.
 type Error struct {
 	code int
 	msg  string
@@ -21,8 +22,38 @@ func (e *Error) Code() int { return e.code }
 // Error returns the message, which says what to do about it.
 func (e *Error) Error() string { return e.msg }
 
-// The runtime's errors. Operations rejected by the rules return the
-// kernel's errors (kernel.ErrInvalidInviteID and the others), unchanged.
+// The errors of operations the rules reject (RULES.md, "Error codes"):
+// the kernel's classes, under this package's names so that a program can
+// match them without importing the kernel. A rejected operation's error
+// wraps one of them and says which field was wrong and why.
+var (
+	// ErrInvalidParameters (6017): malformed input (empty, duplicate or
+	// oversized IDs, the inviter among the invitees, a timeout out of
+	// range, push info without Desc, an invitee of a group invite outside
+	// the group, too many invitees or open invitations), or a CallOption
+	// the operation does not take.
+	ErrInvalidParameters = kernel.ErrInvalidParameters
+	// ErrBodySizeLimit (8001): data above the configured size limit.
+	ErrBodySizeLimit = kernel.ErrBodySizeLimit
+	// ErrInvalidInviteID (8010): unknown or closed invitation, already
+	// answered by this invitee, or the caller may not do this to it.
+	ErrInvalidInviteID = kernel.ErrInvalidInviteID
+	// ErrNoPermission (8011): a participant doing what its role forbids
+	// (an invitee cancelling, a modify of an online-only invitation).
+	ErrNoPermission = kernel.ErrNoPermission
+	// ErrAlreadyExists (8012): WithInviteID named an invite ID in use.
+	ErrAlreadyExists = kernel.ErrAlreadyExists
+	// ErrGroupNotFound (10010): a group the runtime was never told about
+	// (see Runtime.SetGroup).
+	ErrGroupNotFound = kernel.ErrGroupNotFound
+	// ErrNotGroupMember (10007): a group invite by a user outside the group.
+	ErrNotGroupMember = kernel.ErrNotGroupMember
+	// ErrNotSignalingMessage (6017, but distinct from ErrInvalidParameters):
+	// GetSignalingInfo was given something that is not a signaling message.
+	ErrNotSignalingMessage = kernel.ErrNotSignalingMessage
+)
+
+// The runtime's own errors.
 var (
 	// ErrClosed (6013, the SDK's "not initialized"): the runtime is closed.
 	// An operation that gets it was not applied. Create a new Runtime.
@@ -47,8 +78,8 @@ var (
 )
 
 // Code returns the SDK error number carried by err: the code of a runtime
-// Error or of a kernel error, 0 for nil, and -1 for anything else (a
-// context's error, for instance).
+// Error or of a rule error (ErrInvalidParameters and the others), 0 for
+// nil, and -1 for anything else (a context's error, for instance).
 func Code(err error) int {
 	var e *Error
 	if errors.As(err, &e) {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/memory"
-	"github.com/beckonhq/beckon/kernel"
 )
 
 var ctx = context.Background()
@@ -114,7 +113,7 @@ func must(t testing.TB, err error) {
 
 // history returns the action types and senders of a conversation's
 // history, as "invite:alice accept:bob ...".
-func history(t testing.TB, rt *beckon.Runtime, conv kernel.Conversation) string {
+func history(t testing.TB, rt *beckon.Runtime, conv beckon.Conversation) string {
 	t.Helper()
 	msgs, err := rt.History(conv, 0, 0)
 	must(t, err)
@@ -127,9 +126,9 @@ func history(t testing.TB, rt *beckon.Runtime, conv kernel.Conversation) string 
 	return strings.Join(parts, " ")
 }
 
-var actionNames = map[kernel.Action]string{
-	kernel.ActionInvite: "invite", kernel.ActionCancel: "cancel", kernel.ActionAccept: "accept",
-	kernel.ActionReject: "reject", kernel.ActionTimeout: "timeout", kernel.ActionModify: "modify",
+var actionNames = map[beckon.Action]string{
+	beckon.ActionInvite: "invite", beckon.ActionCancel: "cancel", beckon.ActionAccept: "accept",
+	beckon.ActionReject: "reject", beckon.ActionTimeout: "timeout", beckon.ActionModify: "modify",
 }
 
 // Compile-time checks that the memory adapters implement the ports.

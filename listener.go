@@ -1,10 +1,6 @@
 package beckon
 
-import (
-	"slices"
-
-	"github.com/beckonhq/beckon/kernel"
-)
+import "slices"
 
 // Listener receives the six signaling callbacks of one session (the SDK's
 // TIMSetSignaling...Callback functions, set all at once at Login).
@@ -95,53 +91,53 @@ func (f ListenerFuncs) OnInvitationModified(inviteID, data string) {
 }
 
 // EventFunc is a Listener that receives every callback as one Event (its
-// Type tells which; see kernel.Event for the fields each sets).
+// Type tells which; see Event for the fields each sets).
 type EventFunc func(ev Event)
 
 // OnReceiveNewInvitation calls f with an EventNewInvitation.
 func (f EventFunc) OnReceiveNewInvitation(inviteID, inviter, groupID string, inviteeList []string, data string) {
-	f(Event{Type: kernel.EventNewInvitation, InviteID: inviteID, Inviter: inviter, GroupID: groupID, Invitees: inviteeList, Data: data})
+	f(Event{Type: EventNewInvitation, InviteID: inviteID, Inviter: inviter, GroupID: groupID, Invitees: inviteeList, Data: data})
 }
 
 // OnInvitationCancelled calls f with an EventCancelled.
 func (f EventFunc) OnInvitationCancelled(inviteID, inviter, data string) {
-	f(Event{Type: kernel.EventCancelled, InviteID: inviteID, Inviter: inviter, Data: data})
+	f(Event{Type: EventCancelled, InviteID: inviteID, Inviter: inviter, Data: data})
 }
 
 // OnInviteeAccepted calls f with an EventAccepted.
 func (f EventFunc) OnInviteeAccepted(inviteID, invitee, data string) {
-	f(Event{Type: kernel.EventAccepted, InviteID: inviteID, Invitee: invitee, Data: data})
+	f(Event{Type: EventAccepted, InviteID: inviteID, Invitee: invitee, Data: data})
 }
 
 // OnInviteeRejected calls f with an EventRejected.
 func (f EventFunc) OnInviteeRejected(inviteID, invitee, data string) {
-	f(Event{Type: kernel.EventRejected, InviteID: inviteID, Invitee: invitee, Data: data})
+	f(Event{Type: EventRejected, InviteID: inviteID, Invitee: invitee, Data: data})
 }
 
 // OnInvitationTimeout calls f with an EventTimeout.
 func (f EventFunc) OnInvitationTimeout(inviteID string, inviteeList []string) {
-	f(Event{Type: kernel.EventTimeout, InviteID: inviteID, Invitees: inviteeList})
+	f(Event{Type: EventTimeout, InviteID: inviteID, Invitees: inviteeList})
 }
 
 // OnInvitationModified calls f with an EventModified.
 func (f EventFunc) OnInvitationModified(inviteID, data string) {
-	f(Event{Type: kernel.EventModified, InviteID: inviteID, Data: data})
+	f(Event{Type: EventModified, InviteID: inviteID, Data: data})
 }
 
 // dispatch calls the listener method of ev, with its own copy of the list.
-func dispatch(l Listener, ev kernel.Event) {
+func dispatch(l Listener, ev Event) {
 	switch ev.Type {
-	case kernel.EventNewInvitation:
+	case EventNewInvitation:
 		l.OnReceiveNewInvitation(ev.InviteID, ev.Inviter, ev.GroupID, slices.Clone(ev.Invitees), ev.Data)
-	case kernel.EventCancelled:
+	case EventCancelled:
 		l.OnInvitationCancelled(ev.InviteID, ev.Inviter, ev.Data)
-	case kernel.EventAccepted:
+	case EventAccepted:
 		l.OnInviteeAccepted(ev.InviteID, ev.Invitee, ev.Data)
-	case kernel.EventRejected:
+	case EventRejected:
 		l.OnInviteeRejected(ev.InviteID, ev.Invitee, ev.Data)
-	case kernel.EventTimeout:
+	case EventTimeout:
 		l.OnInvitationTimeout(ev.InviteID, slices.Clone(ev.Invitees))
-	case kernel.EventModified:
+	case EventModified:
 		l.OnInvitationModified(ev.InviteID, ev.Data)
 	}
 }

@@ -32,18 +32,13 @@ func newRequest() any { return &request{done: make(chan struct{}, 1)} }
 // finish answers the request's caller.
 func (q *request) finish() { q.done <- struct{}{} }
 
-// submit queues in, with opts applied, for the loop and waits for its
-// outcome. The options edit the pooled request's copy of in, so that in
-// itself does not escape (one allocation per call less).
-func (r *Runtime) submit(ctx context.Context, in kernel.Input, opts ...CallOption) (kernel.Result, error) {
+// submit queues in for the loop and waits for its outcome.
+func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return kernel.Result{}, err
 	}
 	q := r.requests.Get().(*request)
 	q.in = in
-	for _, o := range opts {
-		o(&q.in)
-	}
 	if r.predrawn != nil && (q.in.Op == kernel.OpInvite || q.in.Op == kernel.OpInviteInGroup) && q.in.InviteID == "" {
 		q.id = r.predrawn.draw() // off the loop; see predrawnIDs
 	}

@@ -2,22 +2,57 @@ package beckon
 
 import "github.com/beckonhq/beckon/kernel"
 
-// Aliases of the kernel's types that the API of this package uses, so that
-// most programs need not import the kernel.
+// The kernel's types and constants that the API of this package uses, so
+// that a program using the runtime need not import the kernel.
 type (
-	// Event is the argument list of one SDK callback (see kernel.Event).
+	// Event is the argument list of one SDK callback; its Type says which
+	// callback and which fields are set (see kernel.Event).
 	Event = kernel.Event
+	// EventType names the callback of an Event.
+	EventType = kernel.EventType
 	// PushInfo is the offline push info of a 1:1 invite (the SDK's
 	// OfflinePushConfig; Desc is required).
 	PushInfo = kernel.PushInfo
+	// PushRequest is an offline push the runtime hands to its PushHook
+	// (SYN-2).
+	PushRequest = kernel.PushRequest
 	// SignalingInfo is the SDK's signaling envelope of a history message.
 	SignalingInfo = kernel.SignalingInfo
-	// Conversation names a 1:1 or group conversation (see kernel.C2C and
-	// kernel.GroupConversation).
+	// Action is the actionType of a SignalingInfo: what the message records.
+	Action = kernel.Action
+	// Conversation names a 1:1 or group conversation (see C2C and
+	// GroupConversation).
 	Conversation = kernel.Conversation
 )
 
+// The event types, one per SDK callback.
+const (
+	EventNewInvitation = kernel.EventNewInvitation // OnReceiveNewInvitation
+	EventCancelled     = kernel.EventCancelled     // OnInvitationCancelled
+	EventAccepted      = kernel.EventAccepted      // OnInviteeAccepted
+	EventRejected      = kernel.EventRejected      // OnInviteeRejected
+	EventTimeout       = kernel.EventTimeout       // OnInvitationTimeout
+	EventModified      = kernel.EventModified      // OnInvitationModified
+)
+
+// The action types of signaling messages (HIS-2).
+const (
+	ActionInvite  = kernel.ActionInvite
+	ActionCancel  = kernel.ActionCancel
+	ActionAccept  = kernel.ActionAccept
+	ActionReject  = kernel.ActionReject
+	ActionTimeout = kernel.ActionTimeout
+	ActionModify  = kernel.ActionModify
+)
+
+// C2C returns the 1:1 conversation of users x and y (either order), for
+// Runtime.History.
+func C2C(x, y string) Conversation { return kernel.C2C(x, y) }
+
+// GroupConversation returns the conversation of group, for Runtime.History.
+func GroupConversation(group string) Conversation { return kernel.GroupConversation(group) }
+
 // GetSignalingInfo parses a signaling message, such as the Payload of a
 // HistoryMessage (TIMGetSignalingInfo, HIS-3). Anything else gives an error
-// wrapping kernel.ErrNotSignalingMessage (code 6017).
+// matching ErrNotSignalingMessage (code 6017).
 func GetSignalingInfo(msg []byte) (SignalingInfo, error) { return kernel.GetSignalingInfo(msg) }

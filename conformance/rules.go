@@ -1,16 +1,20 @@
 package conformance
 
-// Rule is one rule of the catalogue (shared/RULES.md), by its stable ID.
+// Rule is one rule of the catalogue (RULES.md at the repository's root), by
+// its stable ID.
 type Rule struct {
 	ID       string
-	Sentence string
+	Sentence string // RULES.md's text without its markdown and *decided* markers
 }
 
-// Rules is the catalogue the suite checks, in the order Run runs it. Every
-// ID has at least one example check (Run fails otherwise).
+// Rules is the catalogue the suite checks, in RULES.md's order, which is the
+// order Run runs it. Every ID has at least one example check (Run fails
+// otherwise). The rules of RULES.md whose issue is still open are not here
+// yet; rules_coverage_test.go lists them with their issue and keeps the IDs,
+// order and sentences equal to RULES.md's.
 var Rules = []Rule{
 	{"INV-1", "Invite(inviter, invitee, data, onlineUserOnly, pushInfo, timeout) creates an open invitation with exactly one invitee and returns its invite ID (at most 127 bytes)."},
-	{"INV-2", "InviteInGroup: invitees non-empty, no duplicates, no empty IDs, inviter not among them, every invitee already a member of the group (else 6017); unknown group 10010; inviter not a member 10007. Group invites carry no push info."},
+	{"INV-2", "InviteInGroup(inviter, group, invitees, data, onlineUserOnly, timeout): invitees non-empty, no duplicates, no empty IDs, inviter not among them, every invitee already a member of the group (else 6017); unknown group 10010; inviter not a member 10007. Group invites carry no push info."},
 	{"INV-3", "timeout is whole seconds, 0 means no timeout detection; negative or above the configured maximum is 6017. The deadline is fixed at creation (modify does not move it)."},
 	{"INV-4", "Push info, when given, needs a non-empty desc (6017); data above the size limit is 8001; more invitees than the configured maximum is 6017."},
 	{"INV-5", "Each invitee that is online receives ReceiveNewInvitation(inviteID, inviter, groupID, inviteeList, data). The inviter does not."},
@@ -35,15 +39,15 @@ var Rules = []Rule{
 	{"MOD-1", "Only data changes; everything else, the deadline included, stays."},
 	{"MOD-2", "Only a participant may modify; anyone else gets 8010. Only while open, else 8010."},
 	{"MOD-3", "Every participant receives InvitationModified(inviteID, data); later deliveries of the invitation (SYN-1) carry the new data."},
-	{"DLV-1", "Events go to users, and a user receives each event on every connected session of theirs, the session that acted included. Non-participants receive nothing."},
+	{"DLV-1", "Events go to users, and a user receives each event on every connected session of theirs, the session that acted included (so other devices stop ringing). Non-participants receive nothing."},
 	{"DLV-2", "For one recipient, the events of one invitation arrive in the order they happened, and nothing arrives for an invitation after the event that closed it."},
 	{"DLV-3", "An operation's success is reported to the caller only after its effects are durable (for a durable implementation) and its events are handed to delivery."},
 	{"SYN-1", "When a session of an invitee connects while an invitation that is not online-only is still pending for that invitee, that session receives ReceiveNewInvitation for it (current data). Never for one that is closed or no longer pending for them."},
-	{"SYN-2", "For a 1:1 invitation with push info and not online-only, an invitee offline at invite time gets one offline-push request handed to the push hook."},
+	{"SYN-2", "For a 1:1 invitation with push info and not online-only, an invitee offline at invite time gets one offline-push request (title, desc, ext, ...) handed to the push hook."},
 	{"HIS-1", "Unless online-only, each invite, cancel, accept, reject, timeout and modify appends one signaling message to the conversation: the 1:1 conversation of inviter and invitee, or the group."},
-	{"HIS-2", "Its payload is the SDK's signaling envelope (businessID 1, inviteID, groupID, inviter, inviteeList, data, timeout, actionType 1..6, onlineUserOnly); for accept, reject and timeout inviteeList holds only the invitee(s) concerned."},
-	{"HIS-3", "GetSignalingInfo(message) returns the signaling info of a signaling message, and a distinct not-a-signaling-message error for anything else, without panicking."},
-	{"IDM-1", "An operation repeated with the same caller-chosen request ID by the same user returns the first result and emits nothing new."},
+	{"HIS-2", "Its payload is the SDK's signaling envelope, a JSON object with businessID 1, inviteID, groupID, inviter, inviteeList, data, timeout, actionType (1 invite, 2 cancel, 3 accept, 4 reject, 5 timeout, 6 modify) and onlineUserOnly; for accept, reject and timeout inviteeList holds only the invitee(s) concerned."},
+	{"HIS-3", "GetSignalingInfo(message) returns the signaling info of a signaling message, and a distinct \"not a signaling message\" error for anything else (other JSON, wrong businessID, malformed or truncated input, huge input) without panicking."},
+	{"IDM-1", "An operation repeated with the same caller-chosen request ID by the same user returns the first result and emits nothing new (safe retries over unreliable links)."},
 	{"DET-1", "The same operations at the same times give the same results and events. Restoring a snapshot taken after any prefix and applying the rest gives what the uninterrupted run gave."},
 	{"LIM-1", "Every limit (user ID length, invitees per invite, data size, open invitations per inviter, timeout maximum) is configurable, has a documented default, and is enforced with the codes above."},
 	{"LIM-2", "Closed invitations leave memory (bounded state); what must be remembered for IDM-1 is kept for a bounded window only."},

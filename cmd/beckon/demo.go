@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/beckonhq/beckon"
-	"github.com/beckonhq/beckon/kernel"
 )
 
 // stepWait bounds how long the demo waits for the callbacks of one step.
@@ -131,7 +130,7 @@ func (d *demoRun) cancelled() error {
 
 func (d *demoRun) group() error {
 	d.p.printf("\n3. A group call: bob accepts, carol rejects, dave does not answer and times out\n")
-	before, err := d.rt.History(kernel.GroupConversation("team"), 0, 0)
+	before, err := d.rt.History(beckon.GroupConversation("team"), 0, 0)
 	if err != nil {
 		return err
 	}
@@ -155,7 +154,7 @@ func (d *demoRun) group() error {
 	if err := d.p.wait(d.p.count()+3, "the timeout"); err != nil {
 		return err
 	}
-	msgs, err := d.rt.History(kernel.GroupConversation("team"), uint64(len(before)), 0)
+	msgs, err := d.rt.History(beckon.GroupConversation("team"), uint64(len(before)), 0)
 	if err != nil {
 		return err
 	}
@@ -171,9 +170,9 @@ func (d *demoRun) group() error {
 	return nil
 }
 
-var actionNames = map[kernel.Action]string{
-	kernel.ActionInvite: "invite", kernel.ActionCancel: "cancel", kernel.ActionAccept: "accept",
-	kernel.ActionReject: "reject", kernel.ActionTimeout: "timeout", kernel.ActionModify: "modify",
+var actionNames = map[beckon.Action]string{
+	beckon.ActionInvite: "invite", beckon.ActionCancel: "cancel", beckon.ActionAccept: "accept",
+	beckon.ActionReject: "reject", beckon.ActionTimeout: "timeout", beckon.ActionModify: "modify",
 }
 
 func (d *demoRun) modified() error {
@@ -242,19 +241,19 @@ func (p *printer) printf(format string, args ...any) {
 func (p *printer) callback(device string, ev beckon.Event) {
 	var args string
 	switch ev.Type {
-	case kernel.EventNewInvitation:
+	case beckon.EventNewInvitation:
 		group := ""
 		if ev.GroupID != "" {
 			group = " group=" + ev.GroupID
 		}
 		args = fmt.Sprintf("inviter=%s%s invitees=%v data=%q", ev.Inviter, group, ev.Invitees, ev.Data)
-	case kernel.EventCancelled:
+	case beckon.EventCancelled:
 		args = fmt.Sprintf("inviter=%s data=%q", ev.Inviter, ev.Data)
-	case kernel.EventAccepted, kernel.EventRejected:
+	case beckon.EventAccepted, beckon.EventRejected:
 		args = fmt.Sprintf("invitee=%s data=%q", ev.Invitee, ev.Data)
-	case kernel.EventTimeout:
+	case beckon.EventTimeout:
 		args = fmt.Sprintf("invitees=%v", ev.Invitees)
-	case kernel.EventModified:
+	case beckon.EventModified:
 		args = fmt.Sprintf("data=%q", ev.Data)
 	}
 	p.mu.Lock()

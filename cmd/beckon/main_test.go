@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +69,26 @@ func TestUsage(t *testing.T) {
 		}
 		if !strings.Contains(errOut.String(), "usage: beckon demo") {
 			t.Errorf("run %q printed %q", args, errOut.String())
+		}
+	}
+}
+
+// The command is a program using the runtime: the root package gives it
+// every name it needs, so it does not import the kernel.
+func TestNoKernelImport(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("listing the package's files: %v %v", files, err)
+	}
+	for _, name := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if strings.HasSuffix(imp.Path.Value, `/kernel"`) {
+				t.Errorf("%s: got an import of %s, want none: use the root package's names", name, imp.Path.Value)
+			}
 		}
 	}
 }
