@@ -232,7 +232,7 @@ func restoredOK(t *testing.T, b []byte) bool {
 		}
 		apply(k, k.Now(), kernel.Connect(u, "new"))
 	}
-	tick(k, k.Now().Add(1000 * time.Hour))
+	tick(k, k.Now().Add(1000*time.Hour))
 	return true
 }
 
