@@ -37,18 +37,17 @@
 //  1. Own the kernel from one goroutine; create it with kernel.New, or
 //     kernel.Restore from the latest snapshot.
 //  2. On recovery, re-apply every logged record after the snapshot at its
-//     logged time and discard the outputs (they were delivered before).
+//     logged time and discard the Steps (they were handed over before).
 //  3. For each input, call Apply(now, input). Timeouts due at or before now
-//     take effect first, then the input.
-//  4. If Result.Changed, persist Result.ToLog(input) as a kernel.Record
-//     (Index the next log position, At the kernel's Now()) together with the
-//     OutHistory outputs, durably, before step 5.
-//  5. Then hand the outputs over in order: each OutEvent to its one session,
-//     each OutPush to the push hook. Then answer the caller with Result.
-//  6. Copy anything you keep: outputs point into buffers the next call reuses.
-//  7. Schedule a Tick at NextDeadline(); treat it as an input (steps 4-5) with
-//     Op OpTick. Persisting a tick that fired is what keeps a timeout from
-//     firing twice after a crash (TMO-4).
+//     take effect first, then the input. It returns a kernel.Step.
+//  4. If Step.Record is not nil, number it (Index, the next log position)
+//     and persist it together with Step.History, durably, before step 5.
+//  5. Then hand over Step.Events, each to its one session, then Step.Pushes
+//     to the push hook. Then answer the caller with Step.Result.
+//  6. Copy anything you keep: a Step points into buffers the next call reuses.
+//  7. Schedule a Tick at NextDeadline(); treat it as an input (steps 4-5).
+//     Persisting a tick that fired is what keeps a timeout from firing
+//     twice after a crash (TMO-4).
 //  8. Now and then save Snapshot() with the index of the last record it
 //     covers, and drop the records before it.
 package beckon
