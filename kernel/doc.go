@@ -1,8 +1,9 @@
 // Package kernel is beckon's invitation lifecycle as a pure, deterministic
-// state machine: inputs and clock readings go in, a Step comes out as data:
-// what to make durable, what to hand to whom, and the answer. It has no goroutines, does no I/O, never reads the clock and
-// uses no global randomness (a test enforces this), so the same inputs at the
-// same times give the same Steps, and a log of inputs replays exactly.
+// state machine: inputs and clock readings go in, a Step comes out as data
+// (what to make durable, what to hand to whom, and the answer). It has no
+// goroutines, does no I/O, never reads the clock and uses no global
+// randomness (a test enforces this), so the same inputs at the same times
+// give the same Steps, and a log of inputs replays exactly.
 //
 // # Driving the kernel
 //

@@ -270,11 +270,11 @@ func cellOf(dst string, declared bool) cell {
 	panic("kernel: lifecycle declares unknown destination " + dst)
 }
 
-// LifecycleTable returns the lifecycle as a Markdown table generated from
+// lifecycleTable returns the lifecycle as a Markdown table generated from
 // the fsm declaration (docs/lifecycle.md holds it): a row per standing, a
 // column per operation, each cell the state it moves invitees to or the
 // error it fails with.
-func LifecycleTable() string {
+func lifecycleTable() string {
 	var b strings.Builder
 	b.WriteString("| standing |")
 	for _, n := range transitionNames {
@@ -286,13 +286,10 @@ func LifecycleTable() string {
 		b.WriteString("\n| " + standingNames[s] + " |")
 		for t := transition(0); t < transitionCount; t++ {
 			dst, ok := fire(s, t)
-			switch {
-			case !ok:
-				dst = ""
-			case dst == modified:
-			case cellOf(dst, ok).refusal != nil:
+			switch c := cellOf(dst, ok); {
+			case c.refusal != nil:
 				dst = "**" + dst + "**"
-			default:
+			case c.next != noState:
 				dst = "→ " + dst
 			}
 			b.WriteString(" " + dst + " |")

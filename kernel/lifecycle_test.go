@@ -116,7 +116,7 @@ func TestLifecycleDocIsCurrent(t *testing.T) {
 		"invitee); a cell is the state the operation moves invitees to (the caller\n" +
 		"for accept and reject, every pending invitee for cancel and timeout), or\n" +
 		"the SDK error code it fails with. An empty cell never happens.\n\n" +
-		LifecycleTable()
+		lifecycleTable()
 	const path = "../docs/lifecycle.md"
 	if *updateDocs {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
