@@ -101,13 +101,13 @@ func (k *benchKernel) run(b *testing.B, n int) {
 	for range n / 2 {
 		inv := &k.invites[k.next]
 		k.next = (k.next + 1) % benchClients
-		res, _ := k.k.Apply(benchT0, *inv)
-		if res.Err != nil {
-			b.Fatal(res.Err)
+		st := k.k.Apply(benchT0, *inv)
+		if st.Err != nil {
+			b.Fatal(st.Err)
 		}
-		accept := kernel.Input{Op: kernel.OpAccept, User: inv.Invitees[0], Session: "s", InviteID: res.InviteID, Data: loadtest.Data}
-		if res, _ = k.k.Apply(benchT0, accept); res.Err != nil {
-			b.Fatal(res.Err)
+		accept := kernel.Input{Op: kernel.OpAccept, User: inv.Invitees[0], Session: "s", InviteID: st.InviteID, Data: loadtest.Data}
+		if st = k.k.Apply(benchT0, accept); st.Err != nil {
+			b.Fatal(st.Err)
 		}
 	}
 }

@@ -16,8 +16,8 @@ import (
 // deterministic reader for reproducible IDs. Like every kernel.IDSource it
 // is called from the runtime's loop only and is not safe for concurrent
 // use. If src fails, the ID is empty and the invite fails with 6017. (The
-// runtime's default IDs are such UUIDs too, but drawn by the callers; see
-// WithInviteIDs.)
+// runtime's default IDs are such UUIDs too, drawn by the callers and
+// proposed to the kernel in the input; see WithInviteIDs.)
 func UUIDInviteIDs(src io.Reader) kernel.IDSource {
 	if src == nil {
 		src = rand.Reader
@@ -43,37 +43,17 @@ func SequentialInviteIDs(prefix string) kernel.IDSource {
 	})
 }
 
-// predrawnIDs is the runtime's default invite ID source. Each caller of an
-// invite without a chosen ID draws its UUID on its own goroutine (draw is
-// safe for concurrent use), so that drawing costs the loop nothing: the
-// loop puts the caller's ID in next just before it applies the invite, and
-// the kernel draws it from there like any other. If the kernel draws
-// again (the ID is in use), or nothing was drawn, fallback draws on the
-// loop.
-type predrawnIDs struct {
-	draw     func() string
-	next     string // owned by the loop
-	fallback kernel.IDSource
-}
-
-func newPredrawnIDs() *predrawnIDs {
-	return &predrawnIDs{draw: newUUID, fallback: UUIDInviteIDs(nil)}
-}
-
-func (p *predrawnIDs) NewInviteID() string {
-	if id := p.next; id != "" {
-		p.next = ""
-		return id
-	}
-	return p.fallback.NewInviteID()
-}
-
 // newUUID returns a random (version 4) UUID read from crypto/rand. It is
-// safe for concurrent use.
+// safe for concurrent use: with the default invite IDs, each caller of an
+// invite that chooses no ID draws one on its own goroutine, so drawing
+// costs the loop nothing, and proposes it to the kernel
+// (kernel.Input.ProposedInviteID). The kernel draws from the runtime's
+// UUIDInviteIDs(nil) instead when the proposal is empty (rand failed) or
+// in use.
 func newUUID() string {
 	id, err := uuid.NewRandomFromReader(rand.Reader)
 	if err != nil {
-		return "" // the loop's fallback draws instead
+		return ""
 	}
 	return id.String()
 }

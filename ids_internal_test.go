@@ -18,10 +18,10 @@ func newDefaultIDsRuntime(t *testing.T, draw func() string) (alice, bob *Client)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close() })
-	if rt.predrawn == nil {
-		t.Fatal("a runtime with the default invite IDs has no predrawn source")
+	if rt.drawID == nil {
+		t.Fatal("a runtime with the default invite IDs draws none on the callers' goroutines")
 	}
-	rt.predrawn.draw = draw // before any invite: no caller draws yet
+	rt.drawID = draw // before any invite: no caller draws yet
 	ctx := context.Background()
 	if alice, err = rt.Login(ctx, "alice", "phone", nil); err != nil {
 		t.Fatal(err)
@@ -75,8 +75,8 @@ func TestDefaultInviteIDInUseIsRedrawn(t *testing.T) {
 }
 
 // Many callers inviting at once with the default IDs each get a UUID of
-// their own (run with -race: callers draw concurrently, the loop hands
-// each draw to the kernel).
+// their own (run with -race: callers draw concurrently, each proposes its
+// draw to the kernel in its input).
 func TestDefaultInviteIDsConcurrent(t *testing.T) {
 	rt, err := New(WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {

@@ -15,11 +15,13 @@ import (
 // The runtime is a three-stage pipeline:
 //
 //   - the loop (run) owns the kernel: it takes queued requests, applies
-//     them and collects their records and outputs into a batch;
+//     them and collects their Steps into a batch;
 //   - the committer (commitLoop) makes a batch durable with one
 //     Store.Append (and saves the snapshot the batch may carry);
-//   - the deliverer (deliverLoop) hands a durable batch's events and push
-//     requests over and answers its callers (DLV-3).
+//   - the deliverer (deliverLoop) hands a durable batch's events, then its
+//     push requests, over and answers its callers (DLV-3). All events of
+//     the batch go before all its pushes, which go to another destination:
+//     each step's pushes still follow its events, as kernel.Step asks.
 //
 // The loop applies what is queued (up to maxBatch requests) and hands the
 // batch over when the committer is free; what is submitted meanwhile
@@ -30,13 +32,13 @@ import (
 // deliverer works on the batch before, so the next Append overlaps its
 // deliveries. Batches go through each stage in order.
 
-// batch is what the loop collects for one Append: the records and history
-// to make durable, then the events and push requests to hand over, and the
-// requests to answer.
+// batch is what the loop collects of its Steps for one Append: the records
+// and history to make durable, then the events and push requests to hand
+// over, and the requests to answer.
 type batch struct {
 	records []kernel.Record
 	history []kernel.History
-	events  []event
+	events  []kernel.SessionEvent
 	pushes  []kernel.PushRequest
 	taken   []*request
 
@@ -44,12 +46,6 @@ type batch struct {
 	snapshot  []byte
 
 	failed error // set by the committer: the store failure that stopped the runtime
-}
-
-// event is one event for one session.
-type event struct {
-	user, session string
-	ev            kernel.Event
 }
 
 func (b *batch) empty() bool { return len(b.records) == 0 && len(b.taken) == 0 && len(b.events) == 0 }
@@ -94,13 +90,7 @@ func (r *Runtime) run() {
 			now := r.clock.Now()
 			for _, q := range take {
 				if q.state.CompareAndSwap(stateQueued, stateTaken) { // else its caller gave up
-					if q.id != "" {
-						r.predrawn.next = q.id // the invite's ID, if the kernel draws one
-					}
 					q.res = r.apply(cur, now, q.in)
-					if q.id != "" {
-						r.predrawn.next = ""
-					}
 					cur.taken = append(cur.taken, q)
 				}
 			}
@@ -121,10 +111,9 @@ func (r *Runtime) run() {
 				cur = r.newBatch()
 				// Let the callers answered meanwhile run and queue their
 				// next operations before the loop takes what is queued: it
-				// then takes them at once, in one batch. (Yielding here
-				// rather than in the deliverer, which would then wait behind
-				// those callers and hold the pipeline up: 0.27 instead of
-				// 0.21 of the kernel's rate in BenchmarkInviteAccept.)
+				// then takes them at once, in one batch. The loop yields,
+				// not the deliverer, which would then wait behind those
+				// callers and hold the pipeline up.
 				runtime.Gosched()
 			case <-t.c:
 				t.fired()
@@ -217,24 +206,19 @@ func (r *Runtime) take(dst []*request, n int) []*request {
 	return dst
 }
 
-// apply applies one input and collects its record and outputs into b.
+// apply applies one input and collects its Step into b, numbering its
+// record.
 func (r *Runtime) apply(b *batch, now time.Time, in kernel.Input) kernel.Result {
-	res, outs := r.k.Apply(now, in)
-	if logged, ok := res.ToLog(in); ok {
+	st := r.k.Apply(now, in)
+	if st.Record != nil {
 		r.index++
-		b.records = append(b.records, kernel.Record{Index: r.index, At: r.k.Now(), Input: logged})
+		b.records = append(b.records, *st.Record)
+		b.records[len(b.records)-1].Index = r.index
 	}
-	for i := range outs {
-		switch o := &outs[i]; o.Kind {
-		case kernel.OutEvent:
-			b.events = append(b.events, event{o.User, o.Session, o.Event})
-		case kernel.OutHistory:
-			b.history = append(b.history, *o.History)
-		case kernel.OutPush:
-			b.pushes = append(b.pushes, *o.Push)
-		}
-	}
-	return res
+	b.history = append(b.history, st.History...)
+	b.events = append(b.events, st.Events...)
+	b.pushes = append(b.pushes, st.Pushes...)
+	return st.Result
 }
 
 // commitLoop is the committer: it makes the loop's batches durable in
@@ -294,18 +278,18 @@ func (r *Runtime) persist(b *batch) error {
 	return nil
 }
 
-// deliver hands over b's events and push requests, in order.
+// deliver hands over b's events, then its push requests, each in order.
 func (r *Runtime) deliver(b *batch) {
 	for i := range b.events {
 		e := &b.events[i]
-		if err := r.delivery.Deliver(e.user, e.session, e.ev); err != nil {
+		if err := r.delivery.Deliver(e.User, e.Session, e.Event); err != nil {
 			level := slog.LevelWarn
 			if errors.Is(err, port.ErrNoSession) {
 				level = slog.LevelDebug // a session that just went away
 			}
-			r.log.Log(context.Background(), level, "beckon: event not delivered", slog.String("user", e.user),
-				slog.String("session", e.session), slog.String("event", e.ev.Type.String()),
-				slog.String("inviteID", e.ev.InviteID), slog.Any("err", err))
+			r.log.Log(context.Background(), level, "beckon: event not delivered", slog.String("user", e.User),
+				slog.String("session", e.Session), slog.String("event", e.Event.Type.String()),
+				slog.String("inviteID", e.Event.InviteID), slog.Any("err", err))
 		}
 	}
 	for _, req := range b.pushes {

@@ -27,7 +27,7 @@ func (r *Runtime) recover(cfg kernel.Config) error {
 		if rec.Index != r.index+1 {
 			return fmt.Errorf("beckon: the store's log is not contiguous: record %d follows %d", rec.Index, r.index)
 		}
-		r.k.Apply(rec.At, rec.Input) // its outputs were handed over before the stop
+		r.k.Apply(rec.At, rec.Input) // its Step was handed over before the stop
 		r.index = rec.Index
 	}
 

@@ -18,7 +18,6 @@ const (
 // request is one submitted input and, once answered, its outcome.
 type request struct {
 	in    kernel.Input
-	id    string // an invite ID drawn by the caller, for the loop to hand the kernel
 	res   kernel.Result
 	err   error // the runtime's own error (closed, store failure)
 	state atomic.Uint32
@@ -39,8 +38,8 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, e
 	}
 	q := r.requests.Get().(*request)
 	q.in = in
-	if r.predrawn != nil && (q.in.Op == kernel.OpInvite || q.in.Op == kernel.OpInviteInGroup) && q.in.InviteID == "" {
-		q.id = r.predrawn.draw() // off the loop; see predrawnIDs
+	if r.drawID != nil && (q.in.Op == kernel.OpInvite || q.in.Op == kernel.OpInviteInGroup) && q.in.InviteID == "" {
+		q.in.ProposedInviteID = r.drawID() // off the loop; see newUUID
 	}
 	q.state.Store(stateQueued)
 
@@ -48,7 +47,7 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, e
 	if r.closed {
 		err := r.err
 		r.mu.Unlock()
-		q.in, q.id = kernel.Input{}, ""
+		q.in = kernel.Input{}
 		r.requests.Put(q)
 		return kernel.Result{}, err
 	}
@@ -72,7 +71,7 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, e
 		}
 	}
 	res, err := q.res, q.err
-	q.in, q.id, q.res, q.err = kernel.Input{}, "", kernel.Result{}, nil
+	q.in, q.res, q.err = kernel.Input{}, kernel.Result{}, nil
 	r.requests.Put(q)
 	if err == nil {
 		err = res.Err

@@ -49,8 +49,8 @@ type Runtime struct {
 	delivered chan *batch // committer -> deliverer; closed when the committer exits
 	free      chan *batch // committed batches, for reuse
 
-	requests sync.Pool    // of *request
-	predrawn *predrawnIDs // the default invite IDs, drawn by the callers; nil if IDs are given
+	requests sync.Pool     // of *request
+	drawID   func() string // draws the ID an invite proposes, on the caller's goroutine; nil if IDs are given
 
 	mu       sync.Mutex
 	queue    []*request          // submitted, not yet taken by the loop
@@ -120,8 +120,8 @@ func New(opts ...Option) (*Runtime, error) {
 		kcfg.IDs = s.ids
 	}
 	if kcfg.IDs == nil {
-		r.predrawn = newPredrawnIDs()
-		kcfg.IDs = r.predrawn
+		r.drawID = newUUID
+		kcfg.IDs = UUIDInviteIDs(nil)
 	}
 	if err := r.recover(kcfg); err != nil {
 		r.closeOwned()

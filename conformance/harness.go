@@ -348,9 +348,10 @@ func (o Output) String() string {
 // output since the last call, in the order handed out, and forgets them. It
 // is independent of TakeEvents, TakePushes and History (each sees
 // everything). The property test then also compares that order with the
-// reference model's (kernel/doc.go: recipients inviter first, then invitees in
-// invite order, sessions in connection order; an operation's events, then its
-// history, then its push; timeouts in deadline order, ties in creation order).
+// reference model's (kernel/doc.go: per operation, with the timeouts it
+// lets fire, its events, then its history, then its pushes; timeouts first,
+// in deadline order, ties in creation order; recipients inviter first, then
+// invitees in invite order, sessions in connection order).
 type OutputLog interface {
 	TakeOutputs() []Output
 }

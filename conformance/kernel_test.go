@@ -65,51 +65,46 @@ func (h *kernelHarness) Limits() Limits {
 	}
 }
 
-// apply applies one input at the current time, logs it if it changed the
-// state, then hands the outputs out.
+// apply applies one input at the current time, logs its Record if it has
+// one, then hands its events, history and pushes out.
 func (h *kernelHarness) apply(in kernel.Input) kernel.Result {
-	var res kernel.Result
-	var outs []kernel.Output
-	if in.Op == kernel.OpTick {
-		res, outs = h.k.Tick(h.now)
-	} else {
-		res, outs = h.k.Apply(h.now, in)
-	}
-	if logged, ok := res.ToLog(in); ok {
+	st := h.k.Apply(h.now, in)
+	if st.Record != nil {
 		h.index++
-		h.log = append(h.log, kernel.AppendRecord(nil, kernel.Record{Index: h.index, At: h.k.Now(), Input: logged}))
+		rec := *st.Record
+		rec.Index = h.index
+		h.log = append(h.log, kernel.AppendRecord(nil, rec))
 		if len(h.log) >= kernelSnapshotEvery {
 			h.snap = h.k.Snapshot()
 			h.log = nil
 		}
 	}
-	h.deliver(outs)
-	return res
+	h.deliver(st)
+	return st.Result
 }
 
-func (h *kernelHarness) deliver(outs []kernel.Output) {
-	for _, o := range outs {
-		switch o.Kind {
-		case kernel.OutEvent:
-			ev := Event{Type: EventType(o.Event.Type), InviteID: o.Event.InviteID, Inviter: o.Event.Inviter,
-				Invitee: o.Event.Invitee, GroupID: o.Event.GroupID, Invitees: append([]string(nil), o.Event.Invitees...), Data: o.Event.Data}
-			k := sessKey{o.User, o.Session}
-			h.events[k] = append(h.events[k], ev)
-			h.outs = append(h.outs, Output{Kind: OutEvent, User: o.User, Session: o.Session, Event: ev})
-		case kernel.OutHistory:
-			b, err := kernel.MarshalSignalingInfo(o.History.Info)
-			if err != nil {
-				h.t.Fatalf("kernel harness: MarshalSignalingInfo: %v", err)
-			}
-			conv := Conversation{Group: o.History.Conv.Group, A: o.History.Conv.A, B: o.History.Conv.B}
-			h.hist[conv] = append(h.hist[conv], b)
-			h.outs = append(h.outs, Output{Kind: OutHistory, Conv: conv, Payload: b})
-		case kernel.OutPush:
-			p := PushRequest{To: o.Push.To, InviteID: o.Push.InviteID, Inviter: o.Push.Inviter, Data: o.Push.Data,
-				Info: PushInfo{Title: o.Push.Info.Title, Desc: o.Push.Info.Desc, Ext: o.Push.Info.Ext, Sound: o.Push.Info.Sound}}
-			h.pushes = append(h.pushes, p)
-			h.outs = append(h.outs, Output{Kind: OutPush, Push: p})
+func (h *kernelHarness) deliver(st kernel.Step) {
+	for _, o := range st.Events {
+		ev := Event{Type: EventType(o.Event.Type), InviteID: o.Event.InviteID, Inviter: o.Event.Inviter,
+			Invitee: o.Event.Invitee, GroupID: o.Event.GroupID, Invitees: append([]string(nil), o.Event.Invitees...), Data: o.Event.Data}
+		k := sessKey{o.User, o.Session}
+		h.events[k] = append(h.events[k], ev)
+		h.outs = append(h.outs, Output{Kind: OutEvent, User: o.User, Session: o.Session, Event: ev})
+	}
+	for _, o := range st.History {
+		b, err := kernel.MarshalSignalingInfo(o.Info)
+		if err != nil {
+			h.t.Fatalf("kernel harness: MarshalSignalingInfo: %v", err)
 		}
+		conv := Conversation{Group: o.Conv.Group, A: o.Conv.A, B: o.Conv.B}
+		h.hist[conv] = append(h.hist[conv], b)
+		h.outs = append(h.outs, Output{Kind: OutHistory, Conv: conv, Payload: b})
+	}
+	for _, o := range st.Pushes {
+		p := PushRequest{To: o.To, InviteID: o.InviteID, Inviter: o.Inviter, Data: o.Data,
+			Info: PushInfo{Title: o.Info.Title, Desc: o.Info.Desc, Ext: o.Info.Ext, Sound: o.Info.Sound}}
+		h.pushes = append(h.pushes, p)
+		h.outs = append(h.outs, Output{Kind: OutPush, Push: p})
 	}
 }
 
@@ -216,11 +211,7 @@ func (h *kernelHarness) Restart(downtime time.Duration) {
 		if err != nil {
 			h.t.Fatalf("kernel harness: DecodeRecord: %v", err)
 		}
-		if rec.Input.Op == kernel.OpTick {
-			k.Tick(rec.At)
-		} else {
-			k.Apply(rec.At, rec.Input)
-		}
+		k.Apply(rec.At, rec.Input)
 	}
 	h.k = k
 	h.Advance(downtime)

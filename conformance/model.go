@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"slices"
 	"sort"
 	"time"
 	"unicode"
@@ -75,6 +76,13 @@ type mout struct {
 	conv    Conversation
 	env     Envelope
 	push    PushRequest
+}
+
+// stepOrder returns the outputs of one step (an operation and the timeouts
+// it let fire) in the order of a kernel.Step: its events, then its
+// history, then its pushes, each kind in the order produced.
+func stepOrder(outs []mout) []mout {
+	return slices.SortedStableFunc(slices.Values(outs), func(a, b mout) int { return int(a.kind) - int(b.kind) })
 }
 
 // mres is the model's answer to one operation.

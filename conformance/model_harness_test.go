@@ -45,7 +45,7 @@ func (h *modelHarness) gen() string {
 }
 
 func (h *modelHarness) emit(outs []mout) {
-	for _, o := range outs {
+	for _, o := range stepOrder(outs) {
 		switch o.kind {
 		case OutEvent:
 			k := sessKey{o.user, o.session}

@@ -564,9 +564,10 @@ func (p *prop) parse(t *rapid.T) {
 	}
 }
 
-// absorb adds the model's outputs to what the harness must show.
+// absorb adds the model's outputs of one step to what the harness must
+// show (OutputLog: the step's events, then its history, then its pushes).
 func (p *prop) absorb(outs []mout) {
-	for _, o := range outs {
+	for _, o := range stepOrder(outs) {
 		switch o.kind {
 		case OutEvent:
 			k := sessKey{o.user, o.session}

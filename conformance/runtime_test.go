@@ -460,12 +460,9 @@ func (h *runtimeHarness) recoveryEvents(at time.Time) []rtEvent {
 	for _, rec := range records {
 		k.Apply(rec.At, rec.Input)
 	}
-	_, outs := k.Tick(at)
 	var evs []rtEvent
-	for _, o := range outs {
-		if o.Kind == kernel.OutEvent {
-			evs = append(evs, rtEvent{sessKey{o.User, o.Session}, suiteEvent(o.Event)})
-		}
+	for _, o := range k.Tick(at).Events {
+		evs = append(evs, rtEvent{sessKey{o.User, o.Session}, suiteEvent(o.Event)})
 	}
 	return evs
 }

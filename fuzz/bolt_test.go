@@ -134,22 +134,13 @@ func boltSeedFile(tb testing.TB, path string) []byte {
 	var index uint64
 	apply := func(in kernel.Input) {
 		at = at.Add(time.Second)
-		res, out := k.Apply(at, in)
-		if !res.Changed {
+		st := k.Apply(at, in)
+		if st.Record == nil {
 			return
 		}
-		if res.Err != nil || res.Duplicate {
-			in = kernel.Input{Op: kernel.OpTick}
-		} else if res.InviteID != "" {
-			in.InviteID = res.InviteID
-		}
 		index++
-		b := port.Batch{Records: []kernel.Record{{Index: index, At: k.Now(), Input: in}}}
-		for _, o := range out {
-			if o.Kind == kernel.OutHistory {
-				b.History = append(b.History, *o.History)
-			}
-		}
+		b := port.Batch{Records: []kernel.Record{*st.Record}, History: st.History}
+		b.Records[0].Index = index
 		if err := s.Append(b); err != nil {
 			tb.Fatal(err)
 		}

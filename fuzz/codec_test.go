@@ -256,23 +256,20 @@ func corpusFromRuns() *runCorpus {
 				continue
 			}
 			in := g.input(kind)
-			res, out := k.Apply(time.Unix(0, clock), in)
+			st := k.Apply(time.Unix(0, clock), in)
 			g.m.step(max(clock, g.m.now), in) // keeps gen's view of invite IDs
-			if res.Changed && res.Err == nil && !res.Duplicate {
-				if res.InviteID != "" {
-					in.InviteID = res.InviteID
-				}
+			if st.Record != nil && st.Err == nil && !st.Duplicate {
 				index++
-				c.records = append(c.records, kernel.AppendRecord(nil, kernel.Record{Index: index, At: k.Now(), Input: in}))
+				rec := *st.Record
+				rec.Index = index
+				c.records = append(c.records, kernel.AppendRecord(nil, rec))
 			}
-			for _, o := range out {
-				if o.Kind == kernel.OutHistory {
-					b, err := kernel.MarshalSignalingInfo(o.History.Info)
-					if err != nil {
-						panic(err)
-					}
-					c.envelopes = append(c.envelopes, b)
+			for _, h := range st.History {
+				b, err := kernel.MarshalSignalingInfo(h.Info)
+				if err != nil {
+					panic(err)
 				}
+				c.envelopes = append(c.envelopes, b)
 			}
 		}
 		c.snapshots = append(c.snapshots, k.Snapshot())

@@ -15,7 +15,7 @@ import (
 // (conformance.StateMachine: random operations on the kernel and on the
 // suite's reference model side by side) with the fuzzer's bytes as rapid's
 // random source. The kernel is driven as a durable runtime drives it: every
-// input that reports Changed is logged as a record, a snapshot is taken
+// input whose Step has a Record is logged as a record, a snapshot is taken
 // every few records, and Restart recovers from snapshot and log.
 func FuzzConformance(f *testing.F) {
 	// Seeds: rapid reads its choices from these bytes; a few deterministic
@@ -66,53 +66,45 @@ func newConformanceHarness(t conformance.TB) conformance.Harness {
 
 func (h *conformanceHarness) Limits() conformance.Limits { return conformanceLimits }
 
-// apply applies in now, logs it when it changed the state (a failed or
-// duplicate call, which changed the state only through the timeouts it let
-// fire, is logged as a Tick), then delivers its outputs.
+// apply applies in now, logs its Record if it has one, then delivers its
+// events, history and pushes.
 func (h *conformanceHarness) apply(in kernel.Input) kernel.Result {
-	res, outs := h.k.Apply(h.now, in)
-	if res.Changed {
-		logged := kernel.Input{Op: kernel.OpTick}
-		if res.Err == nil && !res.Duplicate {
-			logged = in
-			logged.Invitees = slices.Clone(in.Invitees)
-			if res.InviteID != "" {
-				logged.InviteID = res.InviteID
-			}
-		}
+	st := h.k.Apply(h.now, in)
+	if st.Record != nil {
 		h.index++
-		h.log = append(h.log, kernel.AppendRecord(nil, kernel.Record{Index: h.index, At: h.k.Now(), Input: logged}))
+		rec := *st.Record
+		rec.Index = h.index
+		h.log = append(h.log, kernel.AppendRecord(nil, rec))
 		if len(h.log) >= conformanceSnapshotEvery {
 			h.snap, h.log = h.k.Snapshot(), nil
 		}
 	}
-	for _, o := range outs {
-		switch o.Kind {
-		case kernel.OutEvent:
-			e := o.Event
-			ev := conformance.Event{Type: conformance.EventType(e.Type), InviteID: e.InviteID, Inviter: e.Inviter,
-				Invitee: e.Invitee, GroupID: e.GroupID, Invitees: slices.Clone(e.Invitees), Data: e.Data}
-			key := sessionKey{o.User, o.Session}
-			h.events[key] = append(h.events[key], ev)
-			h.outs = append(h.outs, conformance.Output{Kind: conformance.OutEvent, User: o.User, Session: o.Session, Event: ev})
-		case kernel.OutHistory:
-			b, err := kernel.MarshalSignalingInfo(o.History.Info)
-			if err != nil {
-				h.t.Fatalf("MarshalSignalingInfo: %v", err)
-			}
-			c := o.History.Conv
-			conv := conformance.Conversation{Group: c.Group, A: c.A, B: c.B}
-			h.hist[conv] = append(h.hist[conv], b)
-			h.outs = append(h.outs, conformance.Output{Kind: conformance.OutHistory, Conv: conv, Payload: b})
-		case kernel.OutPush:
-			p, i := o.Push, o.Push.Info
-			req := conformance.PushRequest{To: p.To, InviteID: p.InviteID, Inviter: p.Inviter, Data: p.Data,
-				Info: conformance.PushInfo{Title: i.Title, Desc: i.Desc, Ext: i.Ext, Sound: i.Sound}}
-			h.pushes = append(h.pushes, req)
-			h.outs = append(h.outs, conformance.Output{Kind: conformance.OutPush, Push: req})
-		}
+	for _, o := range st.Events {
+		e := o.Event
+		ev := conformance.Event{Type: conformance.EventType(e.Type), InviteID: e.InviteID, Inviter: e.Inviter,
+			Invitee: e.Invitee, GroupID: e.GroupID, Invitees: slices.Clone(e.Invitees), Data: e.Data}
+		key := sessionKey{o.User, o.Session}
+		h.events[key] = append(h.events[key], ev)
+		h.outs = append(h.outs, conformance.Output{Kind: conformance.OutEvent, User: o.User, Session: o.Session, Event: ev})
 	}
-	return res
+	for _, o := range st.History {
+		b, err := kernel.MarshalSignalingInfo(o.Info)
+		if err != nil {
+			h.t.Fatalf("MarshalSignalingInfo: %v", err)
+		}
+		c := o.Conv
+		conv := conformance.Conversation{Group: c.Group, A: c.A, B: c.B}
+		h.hist[conv] = append(h.hist[conv], b)
+		h.outs = append(h.outs, conformance.Output{Kind: conformance.OutHistory, Conv: conv, Payload: b})
+	}
+	for _, p := range st.Pushes {
+		i := p.Info
+		req := conformance.PushRequest{To: p.To, InviteID: p.InviteID, Inviter: p.Inviter, Data: p.Data,
+			Info: conformance.PushInfo{Title: i.Title, Desc: i.Desc, Ext: i.Ext, Sound: i.Sound}}
+		h.pushes = append(h.pushes, req)
+		h.outs = append(h.outs, conformance.Output{Kind: conformance.OutPush, Push: req})
+	}
+	return st.Result
 }
 
 func signaling(op kernel.Op, c conformance.Caller, id, data string) kernel.Input {

@@ -52,8 +52,8 @@ func FuzzKernel(f *testing.F) {
 type call struct {
 	at  time.Time // the time given
 	in  kernel.Input
-	res kernel.Result
-	out []kernel.Output
+	res result
+	out []output
 	now int64 // the kernel's time after the call
 }
 
@@ -126,7 +126,7 @@ func checkStep(t *testing.T, step int, s setup, k *kernel.Kernel, src *cycleSour
 	if got := twinA.Snapshot(); !bytes.Equal(got, before) {
 		t.Fatalf("%s: Snapshot after Restore differs from the snapshot restored (%d vs %d bytes)", what(), len(got), len(before))
 	}
-	_, tickOut := twinA.Tick(at)
+	_, tickOut := tickStep(twinA, at)
 	tickOut = copyOutputs(tickOut)
 	afterTick := twinA.Snapshot()
 
@@ -135,10 +135,10 @@ func checkStep(t *testing.T, step int, s setup, k *kernel.Kernel, src *cycleSour
 	if err != nil {
 		t.Fatalf("%s: Restore(Snapshot()): %v", what(), err)
 	}
-	resB, outB := twinB.Apply(at, in)
+	resB, outB := applyStep(twinB, at, in)
 	outB = copyOutputs(outB)
 
-	res, out := k.Apply(at, in)
+	res, out := applyStep(k, at, in)
 	out = copyOutputs(out)
 	c := call{at: at, in: cloneInput(in), res: res, out: out, now: k.Now().UnixNano()}
 
@@ -154,7 +154,7 @@ func checkStep(t *testing.T, step int, s setup, k *kernel.Kernel, src *cycleSour
 	timedOut := map[string]bool{}
 	for i, o := range out {
 		switch o.Kind {
-		case kernel.OutEvent:
+		case outEvent:
 			id := o.Event.InviteID
 			if !slices.Contains(presenceBefore[o.User], o.Session) && !(in.Op == kernel.OpConnect && o.User == in.User && o.Session == in.Session) {
 				t.Fatalf("%s: output %d goes to %s/%s, not connected: %s", what(), i, o.User, o.Session, fmtOutput(o))
@@ -185,7 +185,7 @@ func checkStep(t *testing.T, step int, s setup, k *kernel.Kernel, src *cycleSour
 					t.Fatalf("%s: output %d: %s times out late: its deadline %d had passed at an earlier call (%d)", what(), i, id, v.deadline, prevNow)
 				}
 			}
-		case kernel.OutHistory:
+		case outHistory:
 			if o.History == nil {
 				t.Fatalf("%s: output %d: history output without History", what(), i)
 			}
@@ -193,7 +193,7 @@ func checkStep(t *testing.T, step int, s setup, k *kernel.Kernel, src *cycleSour
 				timedOut[o.History.Info.InviteID] = true
 			}
 			checkEnvelope(t, what(), o.History.Info)
-		case kernel.OutPush:
+		case outPush:
 			if o.Push == nil {
 				t.Fatalf("%s: output %d: push output without Push", what(), i)
 			}
@@ -275,9 +275,9 @@ func checkStep(t *testing.T, step int, s setup, k *kernel.Kernel, src *cycleSour
 	return c
 }
 
-func hasTimeout(out []kernel.Output, id string) bool {
+func hasTimeout(out []output, id string) bool {
 	for _, o := range out {
-		if o.Kind == kernel.OutEvent && o.Event.Type == kernel.EventTimeout && o.Event.InviteID == id {
+		if o.Kind == outEvent && o.Event.Type == kernel.EventTimeout && o.Event.InviteID == id {
 			return true
 		}
 	}
@@ -312,7 +312,7 @@ func replayAll(t *testing.T, s setup, calls []call) {
 	t.Helper()
 	k := kernel.New(s.config(s.source(0)))
 	for i, c := range calls {
-		res, out := k.Apply(c.at, c.in)
+		res, out := applyStep(k, c.at, c.in)
 		if !resultsEqual(res, c.res) || !outputsEqual(out, c.out) {
 			t.Fatalf("replay of call %d (%s) differs:\nfirst:  %s\nreplay: %s\n%s", i, describe(c.in),
 				fmtResult(c.res), fmtResult(res), diffOutputs(out, c.out))
@@ -320,9 +320,9 @@ func replayAll(t *testing.T, s setup, calls []call) {
 	}
 }
 
-// replayLog replays what a durable driver logs (the calls that reported
-// Changed, with InviteID set to Result.InviteID, at the kernel's time; a
-// failed or duplicate call as a Tick)
+// replayLog replays what a durable driver logs (the calls whose Step has a
+// Record, with InviteID set to Result.InviteID, at the kernel's time; a
+// failed or duplicate call as a Tick; the Step's Record must say the same)
 // through the record encoding, then compares the final state with k's.
 func replayLog(t *testing.T, s setup, k *kernel.Kernel, calls []call) {
 	t.Helper()
@@ -346,6 +346,9 @@ func replayLog(t *testing.T, s setup, k *kernel.Kernel, calls []call) {
 		}
 		index++
 		rec := kernel.Record{Index: index, At: time.Unix(0, c.now), Input: in}
+		if got := c.res.Record; got == nil || !recordsEqual(kernel.Record{Index: index, At: got.At, Input: got.Input}, rec) {
+			t.Fatalf("call %d (%s): Step.Record %+v, want %+v", i, describe(c.in), got, rec)
+		}
 		b := kernel.AppendRecord(nil, rec)
 		back, err := kernel.DecodeRecord(b)
 		if err != nil {
@@ -354,10 +357,10 @@ func replayLog(t *testing.T, s setup, k *kernel.Kernel, calls []call) {
 		if !recordsEqual(back, rec) {
 			t.Fatalf("record of call %d does not survive encoding:\n%+v\n%+v", i, rec, back)
 		}
-		res, out := r.Apply(back.At, back.Input)
+		res, out := applyStep(r, back.At, back.Input)
 		want := c.res
 		if in.Op == kernel.OpTick {
-			want = kernel.Result{Changed: true}
+			want = result{Changed: true}
 		}
 		if !resultsEqual(res, want) || !outputsEqual(out, c.out) {
 			t.Fatalf("log replay of call %d (%s) differs:\nwant:   %s\nreplay: %s\n%s", i, describe(in),
@@ -365,10 +368,10 @@ func replayLog(t *testing.T, s setup, k *kernel.Kernel, calls []call) {
 		}
 	}
 	end := time.Unix(0, calls[len(calls)-1].now)
-	if _, out := k.Tick(end); len(out) != 0 {
+	if _, out := tickStep(k, end); len(out) != 0 {
 		t.Fatalf("a Tick at the latest time emitted %d outputs", len(out))
 	}
-	if _, out := r.Tick(end); len(out) != 0 {
+	if _, out := tickStep(r, end); len(out) != 0 {
 		t.Fatalf("log replay: a Tick at the latest time emitted %d outputs", len(out))
 	}
 	if !bytes.Equal(k.Snapshot(), r.Snapshot()) {
@@ -407,9 +410,72 @@ func cloneInput(in kernel.Input) kernel.Input {
 	return in
 }
 
+// outKind tells which field of an output is set.
+type outKind uint8
+
+const (
+	outEvent   outKind = iota + 1 // output.User, output.Session, output.Event
+	outHistory                    // output.History
+	outPush                       // output.Push
+)
+
+// output is one obligation of a kernel.Step, flattened in the Step's
+// order: its events, then its history, then its pushes.
+type output struct {
+	Kind    outKind
+	User    string
+	Session string
+	Event   kernel.Event
+	History *kernel.History
+	Push    *kernel.PushRequest
+}
+
+// result is a Step's Result, and whether the Step asked to log a Record
+// (a copy of which it holds).
+type result struct {
+	kernel.Result
+	Changed bool
+	Record  *kernel.Record
+}
+
+// applyStep is k.Apply with its Step flattened into a deep copy.
+func applyStep(k *kernel.Kernel, at time.Time, in kernel.Input) (result, []output) {
+	st := k.Apply(at, in)
+	res := result{Result: st.Result, Changed: st.Record != nil}
+	if st.Record != nil {
+		rec := *st.Record
+		rec.Input = cloneInput(rec.Input)
+		res.Record = &rec
+	}
+	out := make([]output, 0, len(st.Events)+len(st.History)+len(st.Pushes))
+	for _, e := range st.Events {
+		out = append(out, output{Kind: outEvent, User: e.User, Session: e.Session, Event: e.Event})
+	}
+	for i := range st.History {
+		out = append(out, output{Kind: outHistory, History: &st.History[i]})
+	}
+	for i := range st.Pushes {
+		out = append(out, output{Kind: outPush, Push: &st.Pushes[i]})
+	}
+	return res, copyOutputs(out)
+}
+
+// tickStep is k.Tick, flattened.
+func tickStep(k *kernel.Kernel, at time.Time) (result, []output) {
+	return applyStep(k, at, kernel.Input{Op: kernel.OpTick})
+}
+
+// stepOrder returns the outputs of one step (an operation and the timeouts
+// it let fire) in the order of a kernel.Step: its events, then its
+// history, then its pushes, each kind in the order produced.
+func stepOrder(out []output) []output {
+	slices.SortStableFunc(out, func(a, b output) int { return int(a.Kind) - int(b.Kind) })
+	return out
+}
+
 // copyOutputs deep-copies the kernel's outputs (the kernel reuses them).
-func copyOutputs(out []kernel.Output) []kernel.Output {
-	c := make([]kernel.Output, len(out))
+func copyOutputs(out []output) []output {
+	c := make([]output, len(out))
 	for i, o := range out {
 		o.Event.Invitees = slices.Clone(o.Event.Invitees)
 		if o.History != nil {
@@ -426,7 +492,7 @@ func copyOutputs(out []kernel.Output) []kernel.Output {
 	return c
 }
 
-func outputsEqual(a, b []kernel.Output) bool {
+func outputsEqual(a, b []output) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -438,7 +504,7 @@ func outputsEqual(a, b []kernel.Output) bool {
 	return true
 }
 
-func outputEqual(a, b kernel.Output) bool {
+func outputEqual(a, b output) bool {
 	if a.Kind != b.Kind || a.User != b.User || a.Session != b.Session {
 		return false
 	}
@@ -466,7 +532,7 @@ func outputEqual(a, b kernel.Output) bool {
 	return a.Push == nil || *a.Push == *b.Push
 }
 
-func resultsEqual(a, b kernel.Result) bool {
+func resultsEqual(a, b result) bool {
 	if (a.Err == nil) != (b.Err == nil) || (a.Err != nil && a.Err.Error() != b.Err.Error()) {
 		return false
 	}
@@ -533,23 +599,23 @@ func short(s string) string {
 	return s
 }
 
-func fmtResult(r kernel.Result) string {
+func fmtResult(r result) string {
 	return fmt.Sprintf("{InviteID:%q Err:%v Changed:%v Duplicate:%v}", r.InviteID, r.Err, r.Changed, r.Duplicate)
 }
 
-func fmtOutput(o kernel.Output) string {
+func fmtOutput(o output) string {
 	switch o.Kind {
-	case kernel.OutEvent:
+	case outEvent:
 		e := o.Event
 		return fmt.Sprintf("event %s/%s %v{id=%s inviter=%s invitee=%s group=%s invitees=%q data=%q}",
 			o.User, o.Session, e.Type, e.InviteID, e.Inviter, e.Invitee, e.GroupID, e.Invitees, short(e.Data))
-	case kernel.OutHistory:
+	case outHistory:
 		if o.History == nil {
 			return "history <nil>"
 		}
 		h := o.History
 		return fmt.Sprintf("history %s sender=%s at=+%v %+v", h.Conv, h.Sender, time.Duration(h.At-baseTime), h.Info)
-	case kernel.OutPush:
+	case outPush:
 		if o.Push == nil {
 			return "push <nil>"
 		}
@@ -558,7 +624,7 @@ func fmtOutput(o kernel.Output) string {
 	return fmt.Sprintf("output %+v", o)
 }
 
-func diffOutputs(got, want []kernel.Output) string {
+func diffOutputs(got, want []output) string {
 	var b strings.Builder
 	for i := 0; i < max(len(got), len(want)); i++ {
 		var g, w string

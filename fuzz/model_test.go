@@ -68,9 +68,9 @@ type expect struct {
 }
 
 // step predicts Apply(t, in), t being the effective time, and updates the model.
-func (m *model) step(t int64, in kernel.Input) (expect, []kernel.Output) {
+func (m *model) step(t int64, in kernel.Input) (expect, []output) {
 	m.now = t
-	var out []kernel.Output
+	var out []output
 	fired := m.expire(t, &out)
 	for len(m.reqs) > 0 && t-m.reqs[0].at >= int64(m.lim.window) {
 		m.reqs = m.reqs[1:]
@@ -79,7 +79,7 @@ func (m *model) step(t int64, in kernel.Input) (expect, []kernel.Output) {
 		key := in.User + "\x00" + in.RequestID
 		for _, r := range m.reqs {
 			if r.key == key {
-				return expect{inviteID: r.inviteID, duplicate: true, changed: fired}, out
+				return expect{inviteID: r.inviteID, duplicate: true, changed: fired}, stepOrder(out)
 			}
 		}
 	}
@@ -92,12 +92,12 @@ func (m *model) step(t int64, in kernel.Input) (expect, []kernel.Output) {
 		e.opChanged = true
 	}
 	e.changed = e.opChanged || fired
-	return e, out
+	return e, stepOrder(out)
 }
 
 // expire times out every open invitation due at t, in deadline order, ties
 // in creation order (TMO-1, TMO-2).
-func (m *model) expire(t int64, out *[]kernel.Output) bool {
+func (m *model) expire(t int64, out *[]output) bool {
 	var due []*minv
 	for _, v := range m.open {
 		if v.deadline != 0 && v.deadline <= t {
@@ -139,13 +139,13 @@ func (m *model) close(v *minv) {
 	delete(m.open, v.id)
 }
 
-func (m *model) emitTo(out *[]kernel.Output, user string, ev kernel.Event) {
+func (m *model) emitTo(out *[]output, user string, ev kernel.Event) {
 	for _, s := range m.presence[user] {
-		*out = append(*out, kernel.Output{Kind: kernel.OutEvent, User: user, Session: s, Event: ev})
+		*out = append(*out, output{Kind: outEvent, User: user, Session: s, Event: ev})
 	}
 }
 
-func (m *model) emitToParticipants(out *[]kernel.Output, v *minv, ev kernel.Event) {
+func (m *model) emitToParticipants(out *[]output, v *minv, ev kernel.Event) {
 	m.emitTo(out, v.inviter, ev)
 	for i, u := range v.invitees {
 		if !v.unreached[i] {
@@ -154,7 +154,7 @@ func (m *model) emitToParticipants(out *[]kernel.Output, v *minv, ev kernel.Even
 	}
 }
 
-func (m *model) history(out *[]kernel.Output, v *minv, sender string, a kernel.Action, invitees []string, data string) {
+func (m *model) history(out *[]output, v *minv, sender string, a kernel.Action, invitees []string, data string) {
 	if v.onlineOnly {
 		return
 	}
@@ -162,7 +162,7 @@ func (m *model) history(out *[]kernel.Output, v *minv, sender string, a kernel.A
 	if v.group == "" {
 		conv = kernel.C2C(v.inviter, v.invitees[0])
 	}
-	*out = append(*out, kernel.Output{Kind: kernel.OutHistory, History: &kernel.History{
+	*out = append(*out, output{Kind: outHistory, History: &kernel.History{
 		Conv: conv, Sender: sender, At: m.now,
 		Info: kernel.SignalingInfo{BusinessID: kernel.BusinessID, InviteID: v.id, GroupID: v.group,
 			Inviter: v.inviter, InviteeList: invitees, Data: data, Timeout: v.timeout, ActionType: a},
@@ -251,7 +251,7 @@ func (m *model) malformed(in kernel.Input) bool {
 }
 
 // apply predicts a non-tick input that the request memory did not answer.
-func (m *model) apply(in kernel.Input, out *[]kernel.Output) expect {
+func (m *model) apply(in kernel.Input, out *[]output) expect {
 	if m.malformed(in) {
 		return expect{code: 6017}
 	}
@@ -273,7 +273,7 @@ func (m *model) apply(in kernel.Input, out *[]kernel.Output) expect {
 		m.presence[in.User] = append(m.presence[in.User], in.Session)
 		for _, v := range m.all {
 			if i := slices.Index(v.invitees, in.User); i >= 0 && v.pending[i] && !v.onlineOnly {
-				*out = append(*out, kernel.Output{Kind: kernel.OutEvent, User: in.User, Session: in.Session, Event: m.newInvitation(v)})
+				*out = append(*out, output{Kind: outEvent, User: in.User, Session: in.Session, Event: m.newInvitation(v)})
 			}
 		}
 		return expect{opChanged: true}
@@ -318,7 +318,7 @@ func (m *model) newInvitation(v *minv) kernel.Event {
 		Invitees: v.invitees, Data: v.data}
 }
 
-func (m *model) invite(in kernel.Input, out *[]kernel.Output) expect {
+func (m *model) invite(in kernel.Input, out *[]output) expect {
 	if in.Op == kernel.OpInviteInGroup {
 		g, ok := m.groups[in.Group]
 		switch {
@@ -375,7 +375,7 @@ func (m *model) invite(in kernel.Input, out *[]kernel.Output) expect {
 	}
 	m.history(out, v, v.inviter, kernel.ActionInvite, v.invitees, v.data)
 	if v.push != nil && !v.onlineOnly && v.group == "" && len(m.presence[v.invitees[0]]) == 0 {
-		*out = append(*out, kernel.Output{Kind: kernel.OutPush, Push: &kernel.PushRequest{
+		*out = append(*out, output{Kind: outPush, Push: &kernel.PushRequest{
 			To: v.invitees[0], InviteID: id, Inviter: v.inviter, Data: v.data, Info: *v.push}})
 	}
 	return expect{inviteID: id, opChanged: true}
@@ -405,7 +405,7 @@ func (m *model) draw() (string, int) {
 }
 
 // act predicts cancel, accept, reject and modify.
-func (m *model) act(in kernel.Input, out *[]kernel.Output) expect {
+func (m *model) act(in kernel.Input, out *[]output) expect {
 	v := m.open[in.InviteID]
 	if v == nil {
 		return expect{code: 8010}

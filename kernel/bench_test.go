@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/looplab/fsm"
 )
 
 // benchData is the 16 bytes of data every benchmark invitation carries.
@@ -36,8 +38,8 @@ func BenchmarkInviteAccept(b *testing.B) {
 		if n%2 == 1 {
 			in = &accepts[i]
 		}
-		if res, _ := k.Apply(t0, *in); res.Err != nil {
-			b.Fatal(res.Err)
+		if st := k.Apply(t0, *in); st.Err != nil {
+			b.Fatal(st.Err)
 		}
 	}
 }
@@ -46,11 +48,11 @@ func BenchmarkInviteAccept(b *testing.B) {
 // invitee driven through looplab/fsm directly (the declaration the kernel
 // compiles into its table).
 func BenchmarkLooplabTransition(b *testing.B) {
-	f := newLifecycleFSM(Pending)
+	f := fsm.NewFSM(standingNames[sPending], lifecycleEvents(), nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		f.SetState(stateNames[Pending])
+		f.SetState(standingNames[sPending])
 		if err := f.Event(ctx, transitionNames[tAccept]); err != nil {
 			b.Fatal(err)
 		}
@@ -64,11 +66,11 @@ func BenchmarkTableTransition(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		states[0] = Pending
-		next := lifecycle[states[0]][tAccept]
-		if next == noState {
+		c := &lifecycle[sPending+standing(states[0])][tAccept]
+		if c.refusal != nil {
 			b.Fatal("refused")
 		}
-		states[0] = next
+		states[0] = c.next
 	}
 }
 
@@ -80,8 +82,8 @@ func openInvitations(tb testing.TB, n int, t0 time.Time) *Kernel {
 	for i := range n {
 		in := Invite("a"+strconv.Itoa(i%1000), "b"+strconv.Itoa(i), benchData, 30)
 		in.InviteID = "c" + strconv.Itoa(i)
-		if res, _ := k.Apply(t0, in); res.Err != nil {
-			tb.Fatal(res.Err)
+		if st := k.Apply(t0, in); st.Err != nil {
+			tb.Fatal(st.Err)
 		}
 	}
 	return k
@@ -100,10 +102,10 @@ func BenchmarkTickExpire(b *testing.B) {
 				runtime.GC()
 				b.StartTimer()
 				start := time.Now()
-				_, outs := k.Tick(t0.Add(time.Minute))
+				st := k.Tick(t0.Add(time.Minute))
 				total += time.Since(start)
-				if len(outs) != n || k.Open() != 0 {
-					b.Fatalf("got %d outputs and %d open, want %d and 0", len(outs), k.Open(), n)
+				if len(st.History) != n || k.Open() != 0 {
+					b.Fatalf("got %d history messages and %d open, want %d and 0", len(st.History), k.Open(), n)
 				}
 			}
 			b.ReportMetric(float64(total.Nanoseconds())/float64(b.N*n), "ns/expiry")
@@ -122,7 +124,7 @@ func BenchmarkRetainedHeap(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		k := openInvitations(b, n, t0)
-		k.out = nil // the output buffer is scratch, not per-invitation state
+		k.history = nil // the Step's buffers are scratch, not per-invitation state
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		perInvitation = float64(after.HeapAlloc-before.HeapAlloc) / n

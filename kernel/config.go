@@ -15,7 +15,8 @@ const (
 	maxGeneratedInviteIDTrials = 8
 )
 
-// IDSource draws invite IDs for invites that do not choose one. It is
+// IDSource draws invite IDs for invites that neither choose one nor carry
+// a usable proposal (Input.ProposedInviteID). It is
 // called only from Apply, so it needs no locking. An ID it returns that is
 // already in use is skipped (up to 8 draws, then the invite fails with
 // ErrAlreadyExists). IDs longer than 127 bytes or empty fail the invite.
@@ -42,9 +43,9 @@ type Config struct {
 	MaxRequestIDs     int           // default DefaultMaxRequestIDs
 
 	// IDs draws invite IDs. Default: a deterministic counter ("i1", "i2",
-	// ...) kept in the snapshot; a runtime injects something unguessable.
-	// IDs drawn are recorded in the log (Result.InviteID), so replay never
-	// calls it for an already logged invite.
+	// ...) kept in the snapshot; a runtime injects something unguessable
+	// (or proposes it in the input). The ID taken is in the logged Record,
+	// so replay never calls it for an already logged invite.
 	IDs IDSource
 }
 

@@ -1,41 +1,68 @@
 // Package kernel is beckon's invitation lifecycle as a pure, deterministic
-// state machine: inputs and clock readings go in, a result and outputs come
-// out as data. It has no goroutines, does no I/O, never reads the clock and
-// uses no global randomness (a test enforces this), so the same inputs at the
-// same times give the same outputs, and a log of inputs replays exactly.
+// state machine: inputs and clock readings go in, a Step comes out as data
+// (what to make durable, what to hand to whom, and the answer). It has no
+// goroutines, does no I/O, never reads the clock and uses no global
+// randomness (a test enforces this), so the same inputs at the same times
+// give the same Steps, and a log of inputs replays exactly.
 //
 // # Driving the kernel
 //
-//  1. Create it with New(cfg), or Restore(cfg, snapshot).
-//  2. For each input, call Apply(now, in). First every timeout due at or
-//     before now takes effect, then the input. Times earlier than the latest
-//     time seen are read as that time (the kernel's clock never goes back).
-//  3. If Result.Changed, make Result.ToLog(input) durable (the input with
-//     Input.InviteID set to Result.InviteID, or a Tick) at Now(), not at
-//     the now passed in (it may have been behind the kernel's clock),
-//     together with its OutHistory outputs, before anything else.
-//  4. Then hand the outputs over, in order: events to sessions, history to
-//     conversations, push requests to the push hook. Then answer the caller.
-//     The output slice is the kernel's: it is valid until the next call.
-//  5. Call Tick(now) when NextDeadline() is due; treat it as step 3 and 4
-//     with the input Input{Op: OpTick} (Tick is Apply of OpTick).
-//  6. To compact the log, take Snapshot() after a call and drop the inputs
-//     before it. Restore(cfg, snap) and re-applying the inputs after it, at
-//     their times, gives the same state and outputs as never stopping (DET-1).
+// Create it with New(cfg), or Restore(cfg, snapshot) and re-apply each
+// logged Record after the snapshot at its time (Apply(rec.At, rec.Input),
+// dropping the Step: it was handed over before the stop). Then own it from
+// one goroutine and drive it:
+//
+//	for {
+//		now, in := next() // an input, or Input{Op: OpTick} at NextDeadline()
+//		st := k.Apply(now, in)
+//		if st.Record != nil {
+//			index++
+//			rec := *st.Record
+//			rec.Index = index
+//			store.Append(rec, st.History) // durable, in one write if it can
+//		}
+//		for _, e := range st.Events {
+//			deliver(e.User, e.Session, e.Event)
+//		}
+//		for _, p := range st.Pushes {
+//			pushHook(p)
+//		}
+//		answer(st.Result)
+//	}
+//
+// The ordering rules, stated once (Step's fields say the same):
+//
+//   - Apply first lets every timeout due at or before now take effect,
+//     then applies the input. A time earlier than the latest seen is read
+//     as that time (the kernel's clock never goes back); Record.At is the
+//     time the input took effect.
+//   - Record and History are durable before anything in Events or Pushes
+//     reaches anyone (DLV-3); a driver that batches several steps into one
+//     write keeps this per batch.
+//   - Events go out in order; then Pushes; then the Result is answered. A
+//     batching driver may hand over all events of a batch before its
+//     pushes (they go to another destination).
+//   - A Step points into buffers the next call reuses: copy what you keep.
+//
+// To compact the log, take Snapshot() after a call and drop the records
+// before it. Restore(cfg, snap) and re-applying the records after it, at
+// their times, gives the same state and Steps as never stopping (DET-1).
+// Records need no ID source: each carries the invite ID taken.
 //
 // # Semantics the rules leave open (decided here)
 //
 //   - Checks run in this order and the first failure is the answer:
 //     request ID memory (IDM-1; a known (user, request ID) returns the first
 //     result, whatever the input); then the form of each field in the order
-//     User, Session, RequestID, InviteID, Group, Invitees, Timeout, Push,
-//     OnlineUserOnly, Data (6017 for a malformed field or one the Op does
-//     not use; 8001 for Data above the limit); then state:
+//     User, Session, RequestID, InviteID, ProposedInviteID, Group, Invitees,
+//     Timeout, Push, OnlineUserOnly, Data (6017 for a malformed field or one
+//     the Op does not use; 8001 for Data above the limit); then state:
 //     invite: group unknown 10010, inviter not a member 10007, invitee not a
 //     member 6017, inviter at MaxOpenPerInviter 6017, invite ID in use 8012;
 //     cancel/accept/reject/modify: unknown or closed invitation 8010, then
 //     role (see the rules), modify of online-only 8011 after the participant
-//     check.
+//     check. The lifecycle table (lifecycle.go, docs/lifecycle.md) decides
+//     all of the latter.
 //   - Only successful operations are remembered for IDM-1; a failure may be
 //     retried with the same request ID. Request IDs are kept for
 //     Config.RequestIDWindow and at most Config.MaxRequestIDs of them (the
@@ -47,8 +74,8 @@
 //   - Timeouts due at one Apply/Tick fire in deadline order, ties in
 //     creation order. Each fires: the inviter's event, then each timed-out
 //     invitee's, then one history message.
-//   - An operation's outputs: its events first, then its history message,
-//     then its push request.
+//   - Within a Step's Events and History, the timeouts' come first, then
+//     the operation's.
 //   - An online-only invitation reaches only the invitees online at invite
 //     time. An invitee it did not reach never hears of it (ONL-1): no event
 //     of it, not even its own timeout; it stays pending all the same (it may
@@ -64,5 +91,7 @@
 //     Membership changes never touch invitations already made.
 //   - The open-invitation limit counts invitations whose inviter is the user
 //     and that are still open.
-//   - The default invite ID source is a counter ("i1", "i2", ...).
+//   - An invite without a chosen ID takes Input.ProposedInviteID unless an
+//     open invitation has it; else it draws from Config.IDs, by default a
+//     counter ("i1", "i2", ...).
 package kernel

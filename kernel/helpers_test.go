@@ -48,22 +48,75 @@ func (f *fx) setNow(d time.Duration) *fx {
 	return f
 }
 
-// do applies in at f.now; the outputs are a deep copy.
-func (f *fx) do(in kernel.Input) (kernel.Result, []kernel.Output) {
-	res, outs := f.k.Apply(f.now, in)
+// result is a Step's Result, and whether the Step asked to log a Record
+// (a copy of which it holds).
+type result struct {
+	kernel.Result
+	Changed bool
+	Record  *kernel.Record
+}
+
+// outKind tells which field of an output is set.
+type outKind uint8
+
+const (
+	outEvent   outKind = iota + 1 // output.User, output.Session, output.Event
+	outHistory                    // output.History
+	outPush                       // output.Push
+)
+
+// output is one obligation of a Step, flattened in the Step's order: its
+// events, then its history, then its pushes.
+type output struct {
+	Kind    outKind
+	User    string
+	Session string
+	Event   kernel.Event
+	History *kernel.History
+	Push    *kernel.PushRequest
+}
+
+// flatten is a deep copy of st as a result and outputs.
+func flatten(st kernel.Step) (result, []output) {
+	res := result{Result: st.Result, Changed: st.Record != nil}
+	if st.Record != nil {
+		rec := *st.Record
+		res.Record = &rec
+	}
+	var outs []output
+	for _, e := range st.Events {
+		outs = append(outs, output{Kind: outEvent, User: e.User, Session: e.Session, Event: e.Event})
+	}
+	for i := range st.History {
+		outs = append(outs, output{Kind: outHistory, History: &st.History[i]})
+	}
+	for i := range st.Pushes {
+		outs = append(outs, output{Kind: outPush, Push: &st.Pushes[i]})
+	}
 	return res, cloneOutputs(outs)
 }
 
+// apply is k.Apply, flattened.
+func apply(k *kernel.Kernel, now time.Time, in kernel.Input) (result, []output) {
+	return flatten(k.Apply(now, in))
+}
+
+// tick is k.Tick, flattened.
+func tick(k *kernel.Kernel, now time.Time) (result, []output) { return flatten(k.Tick(now)) }
+
+// do applies in at f.now.
+func (f *fx) do(in kernel.Input) (result, []output) { return apply(f.k, f.now, in) }
+
 // ok applies in and requires success that changed state; it returns the
 // outputs.
-func (f *fx) ok(in kernel.Input) []kernel.Output {
+func (f *fx) ok(in kernel.Input) []output {
 	f.t.Helper()
 	_, outs := f.okID(in)
 	return outs
 }
 
 // okID is ok that also returns Result.InviteID.
-func (f *fx) okID(in kernel.Input) (string, []kernel.Output) {
+func (f *fx) okID(in kernel.Input) (string, []output) {
 	f.t.Helper()
 	res, outs := f.do(in)
 	if res.Err != nil {
@@ -76,10 +129,10 @@ func (f *fx) okID(in kernel.Input) (string, []kernel.Output) {
 }
 
 // fail applies in and requires it to fail with class, naming field, with
-// no output, no state change (same snapshot bytes) and Changed false.
-func (f *fx) fail(in kernel.Input, class *kernel.Error, field string) kernel.Result {
+// no output, no state change (same snapshot bytes) and nothing to log.
+func (f *fx) fail(in kernel.Input, class *kernel.Error, field string) result {
 	f.t.Helper()
-	if res, outs := f.k.Tick(f.now); len(outs) != 0 || res.Err != nil {
+	if res, outs := f.tick(); len(outs) != 0 || res.Err != nil {
 		f.t.Fatalf("fail(%s): bringing the kernel to the test's time fired:\n%s", in.Op, formatOutputs(outs))
 	}
 	before := f.k.Snapshot()
@@ -97,11 +150,8 @@ func (f *fx) fail(in kernel.Input, class *kernel.Error, field string) kernel.Res
 	return res
 }
 
-// tick runs Tick at f.now and returns its outputs.
-func (f *fx) tick() (kernel.Result, []kernel.Output) {
-	res, outs := f.k.Tick(f.now)
-	return res, cloneOutputs(outs)
-}
+// tick runs Tick at f.now.
+func (f *fx) tick() (result, []output) { return tick(f.k, f.now) }
 
 // connect connects each session of user, requiring success.
 func (f *fx) connect(user string, sessions ...string) {
@@ -151,11 +201,11 @@ func checkErr(t testing.TB, err error, class *kernel.Error, field string) {
 
 // cloneOutputs deep-copies outputs (the kernel reuses its slice and may
 // share Invitees); empty lists become nil so expectations can use nil.
-func cloneOutputs(outs []kernel.Output) []kernel.Output {
+func cloneOutputs(outs []output) []output {
 	if len(outs) == 0 {
 		return nil
 	}
-	c := make([]kernel.Output, len(outs))
+	c := make([]output, len(outs))
 	for i, o := range outs {
 		o.Event.Invitees = cloneList(o.Event.Invitees)
 		if o.History != nil {
@@ -179,16 +229,21 @@ func cloneList(l []string) []string {
 	return slices.Clone(l)
 }
 
-// wantOutputs requires got to be exactly want, in order.
-func wantOutputs(t testing.TB, got, want []kernel.Output) {
+// wantOutputs requires got to be exactly want, in the Step's order: want
+// may list each operation's and timeout's outputs together (say, the
+// events of a timeout, its history, then those of the next one); the
+// comparison takes its events, then its history, then its pushes, each in
+// the order listed.
+func wantOutputs(t testing.TB, got, want []output) {
 	t.Helper()
 	want = cloneOutputs(want)
+	slices.SortStableFunc(want, func(a, b output) int { return int(a.Kind) - int(b.Kind) })
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("outputs differ\n got:\n%s\nwant:\n%s", formatOutputs(got), formatOutputs(want))
 	}
 }
 
-func formatOutputs(outs []kernel.Output) string {
+func formatOutputs(outs []output) string {
 	if len(outs) == 0 {
 		return "    (none)"
 	}
@@ -196,14 +251,14 @@ func formatOutputs(outs []kernel.Output) string {
 	for i, o := range outs {
 		fmt.Fprintf(&b, "    %2d ", i)
 		switch o.Kind {
-		case kernel.OutEvent:
+		case outEvent:
 			e := o.Event
 			fmt.Fprintf(&b, "event %s/%s %s id=%q inviter=%q invitee=%q group=%q invitees=%q data=%q",
 				o.User, o.Session, e.Type, e.InviteID, e.Inviter, e.Invitee, e.GroupID, e.Invitees, e.Data)
-		case kernel.OutHistory:
+		case outHistory:
 			h := *o.History
 			fmt.Fprintf(&b, "history %s sender=%q at=%s info=%+v", h.Conv, h.Sender, time.Unix(0, h.At).Sub(t0), h.Info)
-		case kernel.OutPush:
+		case outPush:
 			fmt.Fprintf(&b, "push %+v", *o.Push)
 		default:
 			fmt.Fprintf(&b, "kind %d %+v", o.Kind, o)
@@ -214,26 +269,26 @@ func formatOutputs(outs []kernel.Output) string {
 }
 
 // deliver is ev handed to each "user/session" recipient, in order.
-func deliver(ev kernel.Event, recipients ...string) []kernel.Output {
-	outs := make([]kernel.Output, 0, len(recipients))
+func deliver(ev kernel.Event, recipients ...string) []output {
+	outs := make([]output, 0, len(recipients))
 	for _, r := range recipients {
 		user, session, ok := strings.Cut(r, "/")
 		if !ok {
 			panic("recipient " + r + " is not user/session")
 		}
-		outs = append(outs, kernel.Output{Kind: kernel.OutEvent, User: user, Session: session, Event: ev})
+		outs = append(outs, output{Kind: outEvent, User: user, Session: session, Event: ev})
 	}
 	return outs
 }
 
 // seq concatenates output lists.
-func seq(parts ...any) []kernel.Output {
-	var outs []kernel.Output
+func seq(parts ...any) []output {
+	var outs []output
 	for _, p := range parts {
 		switch p := p.(type) {
-		case kernel.Output:
+		case output:
 			outs = append(outs, p)
-		case []kernel.Output:
+		case []output:
 			outs = append(outs, p...)
 		default:
 			panic(fmt.Sprintf("seq: %T", p))
@@ -282,16 +337,16 @@ func (v inv) conv() kernel.Conversation {
 
 // hist is the history message of action on v, sent by sender at time
 // when, concerning invitees, with data.
-func (v inv) hist(action kernel.Action, sender string, when time.Time, invitees []string, data string) kernel.Output {
-	return kernel.Output{Kind: kernel.OutHistory, History: &kernel.History{
+func (v inv) hist(action kernel.Action, sender string, when time.Time, invitees []string, data string) output {
+	return output{Kind: outHistory, History: &kernel.History{
 		Conv: v.conv(), Sender: sender, At: when.UnixNano(),
 		Info: kernel.SignalingInfo{BusinessID: 1, InviteID: v.id, GroupID: v.group, Inviter: v.inviter,
 			InviteeList: invitees, Data: data, Timeout: v.timeout, ActionType: action},
 	}}
 }
 
-func pushOut(to, id, inviter, data string, info kernel.PushInfo) kernel.Output {
-	return kernel.Output{Kind: kernel.OutPush, Push: &kernel.PushRequest{To: to, InviteID: id, Inviter: inviter, Data: data, Info: info}}
+func pushOut(to, id, inviter, data string, info kernel.PushInfo) output {
+	return output{Kind: outPush, Push: &kernel.PushRequest{To: to, InviteID: id, Inviter: inviter, Data: data, Info: info}}
 }
 
 // errText is err as comparable text ("" for nil).
@@ -346,7 +401,7 @@ func withReq(in kernel.Input, req string) kernel.Input {
 }
 
 // countKind counts the outputs of kind.
-func countKind(outs []kernel.Output, kind kernel.OutputKind) int {
+func countKind(outs []output, kind outKind) int {
 	n := 0
 	for _, o := range outs {
 		if o.Kind == kind {

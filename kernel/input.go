@@ -36,37 +36,44 @@ func (o Op) String() string {
 
 // Input is one thing that happens. Which fields matter depends on Op:
 //
-//	Op            User      Session  InviteID           Group   Invitees          Data  OnlineUserOnly Timeout Push
-//	Invite        inviter   -        optional, chosen   -       exactly one       yes   yes            yes     optional
-//	InviteInGroup inviter   -        optional, chosen   group   1..MaxInvitees    yes   yes            yes     - (must be nil)
-//	Cancel        inviter   -        required           -       -                 yes   -              -       -
-//	Accept        invitee   -        required           -       -                 yes   -              -       -
-//	Reject        invitee   -        required           -       -                 yes   -              -       -
-//	Modify        any participant -  required           -       -                 yes   -              -       -
-//	Connect       user      session  -                  -       -                 -     -              -       -
-//	Disconnect    user      session  -                  -       -                 -     -              -       -
-//	SetGroup      -         -        -                  group   members (may be empty)
-//	JoinGroup     user      -        -                  group   -
-//	LeaveGroup    user      -        -                  group   -
+//	Op            User      Session  InviteID          ProposedInviteID  Group   Invitees          Data  OnlineUserOnly Timeout Push
+//	Invite        inviter   -        optional, chosen  optional          -       exactly one       yes   yes            yes     optional
+//	InviteInGroup inviter   -        optional, chosen  optional          group   1..MaxInvitees    yes   yes            yes     - (must be nil)
+//	Cancel        inviter   -        required          -                 -       -                 yes   -              -       -
+//	Accept        invitee   -        required          -                 -       -                 yes   -              -       -
+//	Reject        invitee   -        required          -                 -       -                 yes   -              -       -
+//	Modify        any participant -  required          -                 -       -                 yes   -              -       -
+//	Connect       user      session  -                 -                 -       -                 -     -              -       -
+//	Disconnect    user      session  -                 -                 -       -                 -     -              -       -
+//	SetGroup      -         -        -                 -                 group   members (may be empty)
+//	JoinGroup     user      -        -                 -                 group   -
+//	LeaveGroup    user      -        -                 -                 group   -
 //	Tick          -
 //
 // Session is optional on the signaling operations (it names the acting
 // device; events still go to every device, DLV-1). RequestID, optional on
 // the signaling operations, makes a retry by the same user safe (IDM-1).
+// ProposedInviteID is the driver's proposal for the ID of an invite whose
+// caller chose none (InviteID empty; with InviteID set it is 6017): the
+// kernel takes it unless an open invitation has it, and then draws from
+// Config.IDs, so a driver can draw unguessable IDs off its kernel's
+// goroutine. The logged Record carries the ID taken as InviteID, so replay
+// needs no proposal and no ID source.
 // Fields an Op does not use must be zero: a non-zero one is
 // ErrInvalidParameters, so that a mistaken call is never half-understood.
 type Input struct {
-	Op             Op
-	User           string
-	Session        string
-	RequestID      string
-	InviteID       string
-	Group          string
-	Invitees       []string
-	Data           string
-	OnlineUserOnly bool
-	Timeout        int // whole seconds; 0 = never times out
-	Push           *PushInfo
+	Op               Op
+	User             string
+	Session          string
+	RequestID        string
+	InviteID         string
+	ProposedInviteID string
+	Group            string
+	Invitees         []string
+	Data             string
+	OnlineUserOnly   bool
+	Timeout          int // whole seconds; 0 = never times out
+	Push             *PushInfo
 }
 
 // PushInfo is the offline push request of a 1:1 invitation (the SDK's

@@ -18,9 +18,11 @@ type Kernel struct {
 	deadlines deadlineHeap
 	requests  requestMemory
 
-	out     []Output      // reused output buffer
-	history []History     // reused buffer the OutHistory outputs point into
-	pushes  []PushRequest // reused buffer the OutPush outputs point into
+	// The buffers a Step points into, reused by each call.
+	rec     Record
+	history []History
+	events  []SessionEvent
+	pushes  []PushRequest
 }
 
 // user is what the kernel tracks of one user; it exists while any field
@@ -93,11 +95,11 @@ func New(cfg Config) *Kernel {
 }
 
 // Apply applies in at time now: first every timeout due at or before now
-// (see Tick), then the input. It returns the input's result and every
-// output, timeouts first. The output slice belongs to the kernel and is
-// valid until the next call. See the package doc for what to do with them.
-func (k *Kernel) Apply(now time.Time, in Input) (Result, []Output) {
-	k.out, k.history, k.pushes = k.out[:0], k.history[:0], k.pushes[:0]
+// (see Tick), then the input. It returns what the driver must do, timeouts'
+// effects first; the Step points into buffers of the kernel, valid until
+// the next call. See the package doc for the driving loop.
+func (k *Kernel) Apply(now time.Time, in Input) Step {
+	k.history, k.events, k.pushes = k.history[:0], k.events[:0], k.pushes[:0]
 	t := now.UnixNano()
 	if t < k.now {
 		t = k.now
@@ -105,16 +107,24 @@ func (k *Kernel) Apply(now time.Time, in Input) (Result, []Output) {
 	k.now = t
 	fired := k.expire(t)
 	k.requests.expire(t, k.cfg.RequestIDWindow)
-	res := k.step(&in) // a Tick is validated too: fields it does not use must be zero
-	res.Changed = res.Changed || fired
-	return res, k.out
+	res, changed := k.step(&in) // a Tick is validated too: fields it does not use must be zero
+	st := Step{Result: res, History: k.history, Events: k.events, Pushes: k.pushes}
+	switch {
+	case res.Err == nil && !res.Duplicate && (changed || fired):
+		in.InviteID, in.ProposedInviteID = res.InviteID, ""
+		k.rec = Record{At: k.Now(), Input: in}
+		st.Record = &k.rec
+	case fired:
+		k.rec = Record{At: k.Now(), Input: Input{Op: OpTick}}
+		st.Record = &k.rec
+	}
+	return st
 }
 
 // Tick lets time pass to now: every invitation whose deadline is at or
 // before now times out, in deadline order (ties in creation order). It is
-// Apply(now, Input{Op: OpTick}); a driver that logs inputs logs it as such
-// when it reports Changed.
-func (k *Kernel) Tick(now time.Time) (Result, []Output) {
+// Apply(now, Input{Op: OpTick}).
+func (k *Kernel) Tick(now time.Time) Step {
 	return k.Apply(now, Input{Op: OpTick})
 }
 
@@ -160,17 +170,19 @@ func (k *Kernel) Sessions() iter.Seq2[string, string] {
 	}
 }
 
-// step applies one input at k.now (a tick is only validated).
-func (k *Kernel) step(in *Input) Result {
+// step applies one input at k.now (a tick is only validated); it reports
+// whether the input changed the state.
+func (k *Kernel) step(in *Input) (Result, bool) {
 	if in.RequestID != "" && in.Op <= OpModify {
 		if id, ok := k.requests.lookup(in.User, in.RequestID); ok {
-			return Result{InviteID: id, Duplicate: true}
+			return Result{InviteID: id, Duplicate: true}, false
 		}
 	}
 	if err := k.validate(in); err != nil {
-		return Result{Err: err, InviteID: in.InviteID}
+		return Result{Err: err, InviteID: in.InviteID}, false
 	}
 	var res Result
+	changed := true
 	switch in.Op {
 	case OpInvite, OpInviteInGroup:
 		res = k.invite(in)
@@ -183,23 +195,27 @@ func (k *Kernel) step(in *Input) Result {
 	case OpModify:
 		res = k.modify(in)
 	case OpConnect:
-		res = k.connect(in)
+		changed = k.connect(in)
 	case OpDisconnect:
-		res = k.disconnect(in)
+		changed = k.disconnect(in)
 	case OpSetGroup, OpJoinGroup, OpLeaveGroup:
-		res = k.membership(in)
+		res, changed = k.membership(in)
+	case OpTick:
+		changed = false
 	}
-	if res.Err == nil && in.RequestID != "" {
+	if res.Err != nil {
+		return res, false
+	}
+	if in.RequestID != "" {
 		k.requests.remember(in.User, in.RequestID, res.InviteID, k.now, k.cfg.MaxRequestIDs)
-		res.Changed = true
 	}
-	return res
+	return res, changed
 }
 
 // emitTo hands ev to every connected session of user u named name.
 func (k *Kernel) emitTo(name string, u *user, ev *Event) {
 	for _, s := range u.sessions {
-		k.out = append(k.out, Output{Kind: OutEvent, User: name, Session: s, Event: *ev})
+		k.events = append(k.events, SessionEvent{User: name, Session: s, Event: *ev})
 	}
 }
 
@@ -230,7 +246,6 @@ func (k *Kernel) record(inv *invitation, sender string, action Action, invitees 
 			OnlineUserOnly: inv.onlineOnly,
 		},
 	})
-	k.out = append(k.out, Output{Kind: OutHistory, History: &k.history[len(k.history)-1]})
 }
 
 func (k *Kernel) newInvitationEvent(inv *invitation) Event {

@@ -2,8 +2,9 @@ package kernel
 
 import "slices"
 
-// This file holds every transition of the kernel: the effect of each
-// operation once validate has accepted its form.
+// This file holds the effect of each operation once validate has accepted
+// its form; whether cancel, accept, reject, modify and timeout may happen,
+// and what state they lead to, is the lifecycle table's (lifecycle.go).
 
 func (k *Kernel) invite(in *Input) Result {
 	if in.Op == OpInviteInGroup {
@@ -29,7 +30,7 @@ func (k *Kernel) invite(in *Input) Result {
 		if _, used := k.invites[id]; used {
 			return Result{InviteID: id, Err: fail(ErrAlreadyExists, "InviteID", id, "an open invitation has this ID; choose another or leave it empty")}
 		}
-	} else {
+	} else if id = in.ProposedInviteID; id == "" || k.invites[id] != nil {
 		var err error
 		if id, err = k.drawInviteID(); err != nil {
 			return Result{Err: err}
@@ -69,9 +70,8 @@ func (k *Kernel) invite(in *Input) Result {
 	if inv.push != nil && !inv.onlineOnly && inv.group == "" && len(inv.members[0].u.sessions) == 0 {
 		k.pushes = append(k.pushes, PushRequest{
 			To: inv.invitees[0], InviteID: inv.id, Inviter: inv.inviter, Data: inv.data, Info: *inv.push})
-		k.out = append(k.out, Output{Kind: OutPush, Push: &k.pushes[len(k.pushes)-1]})
 	}
-	return Result{InviteID: id, Changed: true}
+	return Result{InviteID: id}
 }
 
 // insert adds a new open invitation to every index.
@@ -116,28 +116,28 @@ func (k *Kernel) drawInviteID() (string, error) {
 	return "", fail(ErrAlreadyExists, "InviteID", "", "%d drawn invite IDs were all in use", maxGeneratedInviteIDTrials)
 }
 
-func (k *Kernel) lookup(in *Input) (*invitation, error) {
-	inv, ok := k.invites[in.InviteID]
-	if !ok {
-		return nil, fail(ErrInvalidInviteID, "InviteID", in.InviteID, "no open invitation has this ID (unknown, or already closed)")
+// decide looks up the lifecycle table for in's caller doing t on the
+// invitation in.InviteID: it returns the invitation, the caller's invitee
+// index (-1 if it is none) and the state the transition moves invitees to,
+// or the table's refusal.
+func (k *Kernel) decide(in *Input, t transition) (*invitation, int, State, error) {
+	inv := k.invites[in.InviteID]
+	row, i := standingOf(inv, in.User)
+	c := &lifecycle[row][t]
+	if c.refusal != nil {
+		return nil, -1, noState, c.refusal.err(in.User, in.InviteID)
 	}
-	return inv, nil
+	return inv, i, c.next, nil
 }
 
 func (k *Kernel) cancel(in *Input) Result {
-	inv, err := k.lookup(in)
+	inv, _, next, err := k.decide(in, tCancel)
 	if err != nil {
 		return Result{InviteID: in.InviteID, Err: err}
 	}
-	if in.User != inv.inviter {
-		if inv.inviteeIndex(in.User) >= 0 {
-			return Result{InviteID: inv.id, Err: fail(ErrNoPermission, "User", in.User, "an invitee cannot cancel; only the inviter can")}
-		}
-		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User, "not a participant of invitation %q", inv.id)}
-	}
 	for i := range inv.members {
 		if m := &inv.members[i]; m.state == Pending {
-			m.state = lifecycle[m.state][tCancel]
+			m.state = next
 		}
 	}
 	inv.pending = 0
@@ -145,26 +145,16 @@ func (k *Kernel) cancel(in *Input) Result {
 	k.emitToParticipants(inv, &ev)
 	k.record(inv, in.User, ActionCancel, inv.invitees, in.Data)
 	k.close(inv)
-	return Result{InviteID: inv.id, Changed: true}
+	return Result{InviteID: inv.id}
 }
 
 // answer is accept or reject.
 func (k *Kernel) answer(in *Input, t transition) Result {
-	inv, err := k.lookup(in)
+	inv, i, next, err := k.decide(in, t)
 	if err != nil {
 		return Result{InviteID: in.InviteID, Err: err}
 	}
-	i := inv.inviteeIndex(in.User)
-	if i < 0 {
-		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User, "not an invitee of invitation %q", inv.id)}
-	}
-	m := &inv.members[i]
-	next := lifecycle[m.state][t]
-	if next == noState {
-		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User,
-			"the invitee already left pending (%s) in invitation %q", m.state, inv.id)}
-	}
-	m.state = next
+	inv.members[i].state = next
 	inv.pending--
 	k.unindexPending(inv, i)
 	ev := Event{Type: EventAccepted, InviteID: inv.id, Invitee: in.User, Data: in.Data}
@@ -177,25 +167,19 @@ func (k *Kernel) answer(in *Input, t transition) Result {
 	if inv.pending == 0 {
 		k.close(inv)
 	}
-	return Result{InviteID: inv.id, Changed: true}
+	return Result{InviteID: inv.id}
 }
 
 func (k *Kernel) modify(in *Input) Result {
-	inv, err := k.lookup(in)
+	inv, _, _, err := k.decide(in, tModify)
 	if err != nil {
 		return Result{InviteID: in.InviteID, Err: err}
-	}
-	if in.User != inv.inviter && inv.inviteeIndex(in.User) < 0 {
-		return Result{InviteID: inv.id, Err: fail(ErrInvalidInviteID, "User", in.User, "not a participant of invitation %q", inv.id)}
-	}
-	if inv.onlineOnly {
-		return Result{InviteID: inv.id, Err: fail(ErrNoPermission, "InviteID", inv.id, "an online-only invitation cannot be modified")}
 	}
 	inv.data = in.Data
 	ev := Event{Type: EventModified, InviteID: inv.id, Data: in.Data}
 	k.emitToParticipants(inv, &ev)
 	k.record(inv, in.User, ActionModify, inv.invitees, in.Data)
-	return Result{InviteID: inv.id, Changed: true}
+	return Result{InviteID: inv.id}
 }
 
 // expire times out every invitation due at or before now; it reports
@@ -207,7 +191,7 @@ func (k *Kernel) expire(now int64) bool {
 	if n := k.deadlines.due(now); n > 1 {
 		// A mass expiry (say, after downtime): size the buffers once.
 		k.history = slices.Grow(k.history, n)
-		k.out = slices.Grow(k.out, n)
+		k.events = slices.Grow(k.events, n)
 	}
 	for len(k.deadlines) > 0 && k.deadlines[0].deadline <= now {
 		k.timeout(k.deadlines[0].inv)
@@ -225,9 +209,10 @@ func (k *Kernel) timeout(inv *invitation) {
 			}
 		}
 	}
+	next := lifecycle[pendingStanding(inv)][tTimeout].next
 	for i := range inv.members {
 		if m := &inv.members[i]; m.state == Pending {
-			m.state = lifecycle[m.state][tTimeout]
+			m.state = next
 		}
 	}
 	inv.pending = 0
@@ -289,36 +274,39 @@ func (inv *invitation) inviteeIndex(user string) int {
 	return -1
 }
 
-func (k *Kernel) connect(in *Input) Result {
+// connect reports whether the session was not connected yet.
+func (k *Kernel) connect(in *Input) bool {
 	u := k.userOf(in.User)
 	for _, s := range u.sessions {
 		if s == in.Session {
-			return Result{}
+			return false
 		}
 	}
 	u.sessions = append(u.sessions, in.Session)
 	for _, inv := range u.pending {
-		k.out = append(k.out, Output{Kind: OutEvent, User: in.User, Session: in.Session, Event: k.newInvitationEvent(inv)})
+		k.events = append(k.events, SessionEvent{User: in.User, Session: in.Session, Event: k.newInvitationEvent(inv)})
 	}
-	return Result{Changed: true}
+	return true
 }
 
-func (k *Kernel) disconnect(in *Input) Result {
+// disconnect reports whether the session was connected.
+func (k *Kernel) disconnect(in *Input) bool {
 	u := k.users[in.User]
 	if u == nil {
-		return Result{}
+		return false
 	}
 	for i, s := range u.sessions {
 		if s == in.Session {
 			u.sessions = append(u.sessions[:i:i], u.sessions[i+1:]...)
 			k.release(in.User, u)
-			return Result{Changed: true}
+			return true
 		}
 	}
-	return Result{}
+	return false
 }
 
-func (k *Kernel) membership(in *Input) Result {
+// membership reports whether the membership changed.
+func (k *Kernel) membership(in *Input) (Result, bool) {
 	switch in.Op {
 	case OpSetGroup:
 		members := make(map[string]struct{}, len(in.Invitees))
@@ -326,20 +314,20 @@ func (k *Kernel) membership(in *Input) Result {
 			members[u] = struct{}{}
 		}
 		k.groups[in.Group] = members
-		return Result{Changed: true}
+		return Result{}, true
 	}
 	members, ok := k.groups[in.Group]
 	if !ok {
-		return Result{Err: fail(ErrGroupNotFound, "Group", in.Group, "the group is unknown: set its members first")}
+		return Result{Err: fail(ErrGroupNotFound, "Group", in.Group, "the group is unknown: set its members first")}, false
 	}
 	_, member := members[in.User]
 	if in.Op == OpJoinGroup && !member {
 		members[in.User] = struct{}{}
-		return Result{Changed: true}
+		return Result{}, true
 	}
 	if in.Op == OpLeaveGroup && member {
 		delete(members, in.User)
-		return Result{Changed: true}
+		return Result{}, true
 	}
-	return Result{}
+	return Result{}, false
 }

@@ -1,73 +1,56 @@
 package kernel
 
+// Step is what one Apply or Tick asks of its driver. Its fields are
+// obligations, to be met in the order they are listed. Its slices and
+// Record point into buffers of the kernel, reused by the next call: read
+// them before it, copy what you keep.
+type Step struct {
+	// Record, if not nil, is the input to make durable: the call's input
+	// with InviteID set to the result's and no ProposedInviteID, or a Tick
+	// when the call failed or was a retry (IDM-1) but let timeouts fire
+	// (replayed, a failed input might not fail the same way). At is
+	// Kernel.Now(); Index is 0: the driver numbers its log. Persist it and
+	// History together, in one durable write when the store can, before
+	// anything in Events or Pushes reaches anyone (DLV-3). Nil: the call
+	// changed nothing, and there is nothing to log.
+	Record *Record
+	// History is the signaling messages to append to their conversations
+	// (HIS-1), in order.
+	History []History
+	// Events go out once Record and History are durable, each to its one
+	// session; in this order, which per recipient is the order of delivery
+	// (DLV-1, DLV-2).
+	Events []SessionEvent
+	// Pushes go to the offline push hook after this step's Events, each at
+	// most once (SYN-2).
+	Pushes []PushRequest
+	// Result is the answer for the caller: hand it back last.
+	Result
+}
+
+// SessionEvent is an event for one session of a user: the kernel has
+// already expanded a user's event to each of its connected sessions, in
+// connection order (DLV-1).
+type SessionEvent struct {
+	User    string
+	Session string
+	Event   Event
+}
+
 // Result is the answer to one Apply.
 type Result struct {
 	// InviteID is the invitation the operation acted on: for a successful
-	// invite, the ID it created (chosen by the caller or drawn from
-	// Config.IDs); for a retry (IDM-1), the first call's.
+	// invite, the ID it created (chosen by the caller, proposed by the
+	// driver, or drawn from Config.IDs); for a retry (IDM-1), the first
+	// call's.
 	InviteID string
 	// Err is nil on success, else an error wrapping one of the Err* classes.
 	// A failed operation changed no invitation and emitted no event of its
 	// own (timeouts due by then still took effect, see Apply).
 	Err error
-	// Changed reports that the call changed the kernel's state. The driver
-	// must then make the input durable (with Input.InviteID set to
-	// Result.InviteID) before it hands any output to anyone.
-	Changed bool
 	// Duplicate reports that the call was a retry answered from the
 	// request-ID memory (IDM-1): it emitted nothing.
 	Duplicate bool
-}
-
-// ToLog returns what a durable driver persists for the call that gave r
-// with input in, and whether it must persist anything:
-//   - nothing when the call changed no state;
-//   - in, with InviteID set to r.InviteID, when the operation succeeded;
-//   - Input{Op: OpTick} when the operation failed or was a retry answered
-//     from memory but timeouts due before it fired: replayed, a failed input
-//     might not fail the same way (say, an invite that failed because the ID
-//     source drew a bad ID), so only its time is logged.
-func (r Result) ToLog(in Input) (Input, bool) {
-	switch {
-	case !r.Changed:
-		return Input{}, false
-	case r.Err != nil || r.Duplicate:
-		return Input{Op: OpTick}, true
-	}
-	in.InviteID = r.InviteID
-	return in, true
-}
-
-// OutputKind tells which field of an Output is set.
-type OutputKind uint8
-
-// The output kinds.
-const (
-	OutEvent   OutputKind = iota + 1 // Output.Event, to one session of Output.User
-	OutHistory                       // Output.History, to a conversation
-	OutPush                          // Output.Push, to the push hook
-)
-
-// Output is one thing the driver must do, in the order the kernel returned
-// the outputs, and only after the input that caused it is durable:
-//
-//   - OutEvent: hand Event to session Session of user User. The kernel has
-//     already expanded a user's event to each of its connected sessions
-//     (DLV-1) in connection order; per recipient, the order of outputs is the
-//     order of delivery (DLV-2).
-//   - OutHistory: append History.Info to conversation History.Conv (HIS-1).
-//     Store it in the same durable write as the input when the store can.
-//   - OutPush: hand Push to the offline push hook (SYN-2), at most once.
-//
-// History and Push point into buffers of the kernel, like the output slice
-// itself: read them before the next call, copy what you keep.
-type Output struct {
-	Kind    OutputKind
-	User    string       // OutEvent: the receiving user
-	Session string       // OutEvent: the receiving session of User
-	Event   Event        // OutEvent
-	History *History     // OutHistory
-	Push    *PushRequest // OutPush
 }
 
 // EventType names the six callbacks of the SDK.
@@ -102,7 +85,7 @@ func (t EventType) String() string {
 //	Timeout        InviteID Invitees(timed out: all of them for the inviter, itself for an invitee)
 //	Modified       InviteID Data
 //
-// Invitees may be shared between outputs and with the kernel: read it,
+// Invitees may be shared between events and with the kernel: read it,
 // never modify it. It stays valid after the next call: the kernel never
 // changes an invitee list once made.
 type Event struct {

@@ -8,11 +8,11 @@ import (
 )
 
 // Record is one logged input: what a durable driver writes before it
-// delivers outputs (step 3 of the contract) and re-applies on recovery.
+// hands a Step's events over (Step.Record) and re-applies on recovery.
 type Record struct {
 	Index uint64    // position in the log, assigned by the driver, 1-based and gapless
 	At    time.Time // Kernel.Now() after the Apply: the time the input took effect at
-	Input Input     // with InviteID set to Result.InviteID
+	Input Input     // with InviteID set to Result.InviteID, and no ProposedInviteID
 }
 
 // recordVersion is the first byte of every encoded record.
@@ -24,7 +24,8 @@ const recordVersion = 1
 // bit 1 Push present), varint Timeout, then the strings User, Session,
 // RequestID, InviteID, Group, Data, uvarint count and strings of Invitees,
 // and if Push is present Title, Desc, Ext, Sound; each string is a uvarint
-// length and its bytes.
+// length and its bytes. Input.ProposedInviteID is not encoded: the
+// kernel's Records never carry one.
 func AppendRecord(dst []byte, r Record) []byte {
 	in := &r.Input
 	dst = append(dst, recordVersion)

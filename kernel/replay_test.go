@@ -167,16 +167,16 @@ func (x timedInput) withInput(in kernel.Input) timedInput {
 // observed is what one Apply gave: the result (error as text), a deep copy
 // of the outputs, and the snapshot after it.
 type observed struct {
-	res  kernel.Result
+	res  result
 	err  string
-	outs []kernel.Output
+	outs []output
 	snap []byte
 }
 
 func observe(k *kernel.Kernel, now time.Time, in kernel.Input) observed {
-	res, outs := k.Apply(now, in)
+	res, outs := apply(k, now, in)
 	o := observed{res: res, err: errText(res.Err), outs: cloneOutputs(outs), snap: k.Snapshot()}
-	o.res.Err = nil
+	o.res.Err, o.res.Record = nil, nil
 	return o
 }
 
@@ -270,7 +270,7 @@ func testDET1Property(t *testing.T) {
 			// The uninterrupted kernel also saw the unlogged inputs after the
 			// last logged one; at the same final time both states agree.
 			ku := mustRestore(t, cfg, run[len(run)-1].snap)
-			if res, outs := k.Tick(times[len(times)-1]); res.Changed || len(outs) != 0 {
+			if res, outs := tick(k, times[len(times)-1]); res.Changed || len(outs) != 0 {
 				t.Fatalf("log replay: the final tick fired what the run did not log:\n%s", formatOutputs(outs))
 			}
 			if !bytes.Equal(k.Snapshot(), ku.Snapshot()) {
@@ -286,17 +286,20 @@ func checkStepInvariants(t *rapid.T, i int, st timedInput, o observed, openBefor
 	if o.res.Duplicate && failed {
 		t.Fatalf("step %d (%v): a duplicate with an error", i, st)
 	}
-	// Timeout outputs come first; a failure or a duplicate emits nothing else.
+	// Timeouts' events and history come first among the step's events and
+	// history; a failure or a duplicate emits nothing else.
 	opOutputs := 0
+	var opSeen [outPush + 1]bool
 	for j, out := range o.outs {
-		isTimeout := (out.Kind == kernel.OutEvent && out.Event.Type == kernel.EventTimeout) ||
-			(out.Kind == kernel.OutHistory && out.History.Info.ActionType == kernel.ActionTimeout)
+		isTimeout := (out.Kind == outEvent && out.Event.Type == kernel.EventTimeout) ||
+			(out.Kind == outHistory && out.History.Info.ActionType == kernel.ActionTimeout)
 		if !isTimeout {
 			opOutputs++
-		} else if opOutputs > 0 {
+			opSeen[out.Kind] = true
+		} else if opSeen[out.Kind] {
 			t.Fatalf("step %d (%v): timeout output %d after the operation's own outputs:\n%s", i, st, j, formatOutputs(o.outs))
 		}
-		if out.Kind == kernel.OutHistory {
+		if out.Kind == outHistory {
 			js, err := kernel.MarshalSignalingInfo(out.History.Info)
 			if err != nil {
 				t.Fatalf("step %d: %v", i, err)

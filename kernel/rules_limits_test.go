@@ -44,7 +44,7 @@ func TestRulesRetries(t *testing.T) {
 		}
 		// The memory survives Snapshot/Restore.
 		k := mustRestore(t, kernel.Config{}, f.k.Snapshot())
-		if res, outs := k.Apply(f.now, first); !res.Duplicate || res.InviteID != id || len(outs) != 0 {
+		if res, outs := apply(k, f.now, first); !res.Duplicate || res.InviteID != id || len(outs) != 0 {
 			t.Errorf("retry after restore: %+v", res)
 		}
 	})
@@ -108,22 +108,22 @@ func TestRulesRetries(t *testing.T) {
 			t.Skip("100k operations")
 		}
 		k := kernel.New(kernel.Config{})
-		if res, _ := k.Apply(t0, kernel.Invite("alice", "bob", "", 0)); res.Err != nil {
+		if res, _ := apply(k, t0, kernel.Invite("alice", "bob", "", 0)); res.Err != nil {
 			t.Fatal(res.Err)
 		}
 		in := kernel.Modify("alice", "i1", "")
 		for i := 0; i <= kernel.DefaultMaxRequestIDs; i++ {
 			in.RequestID = strconv.Itoa(i)
-			if res, _ := k.Apply(t0, in); res.Err != nil || res.Duplicate {
+			if res, _ := apply(k, t0, in); res.Err != nil || res.Duplicate {
 				t.Fatalf("request %d: %+v", i, res)
 			}
 		}
 		in.RequestID = "1"
-		if res, _ := k.Apply(t0, in); !res.Duplicate {
+		if res, _ := apply(k, t0, in); !res.Duplicate {
 			t.Errorf("request 1 of %d forgotten", kernel.DefaultMaxRequestIDs+1)
 		}
 		in.RequestID = "0"
-		if res, _ := k.Apply(t0, in); res.Duplicate {
+		if res, _ := apply(k, t0, in); res.Duplicate {
 			t.Errorf("request 0 still remembered after %d newer ones", kernel.DefaultMaxRequestIDs)
 		}
 	})
@@ -157,15 +157,15 @@ func TestRulesDeterminism(t *testing.T) {
 			{13, kernel.Reject("al", "i3", "")},
 		}
 		type step struct {
-			res  kernel.Result
+			res  result
 			err  string
-			outs []kernel.Output
+			outs []output
 			snap []byte
 		}
 		run := func(k *kernel.Kernel, from int) []step {
 			steps := []step{}
 			for _, x := range script[from:] {
-				res, outs := k.Apply(at(secs(int(x.d))), x.in)
+				res, outs := apply(k, at(secs(int(x.d))), x.in)
 				st := step{res: res, err: errText(res.Err), outs: cloneOutputs(outs), snap: k.Snapshot()}
 				st.res.Err = nil
 				steps = append(steps, st)
@@ -179,7 +179,7 @@ func TestRulesDeterminism(t *testing.T) {
 		}
 		fired := 0
 		for _, st := range a {
-			fired += countKind(st.outs, kernel.OutEvent)
+			fired += countKind(st.outs, outEvent)
 		}
 		if fired < 15 {
 			t.Fatalf("the script emitted only %d events; it tests little", fired)
@@ -415,11 +415,11 @@ func TestRulesLimits(t *testing.T) {
 		run := func(from int) {
 			for i := from; i < from+n; i++ {
 				u := "user-" + strconv.Itoa(i)
-				res, _ := k.Apply(t0, kernel.Invite("inviter-"+strconv.Itoa(i), u, "", 0))
+				res, _ := apply(k, t0, kernel.Invite("inviter-"+strconv.Itoa(i), u, "", 0))
 				if res.Err != nil {
 					t.Fatal(res.Err)
 				}
-				if res, _ := k.Apply(t0, kernel.Reject(u, res.InviteID, "")); res.Err != nil {
+				if res, _ := apply(k, t0, kernel.Reject(u, res.InviteID, "")); res.Err != nil {
 					t.Fatal(res.Err)
 				}
 			}

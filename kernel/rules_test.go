@@ -261,7 +261,7 @@ func TestRulesOnlineOnly(t *testing.T) {
 		id2, outs := f.okID(in2)
 		all = append(all, outs...)
 		all = append(all, f.ok(kernel.Cancel("alice", id2, "c"))...)
-		if n := countKind(all, kernel.OutHistory); n != 0 || countKind(all, kernel.OutEvent) != len(all) {
+		if n := countKind(all, outHistory); n != 0 || countKind(all, outEvent) != len(all) {
 			t.Errorf("online-only invitations wrote %d history messages:\n%s", n, formatOutputs(all))
 		}
 		if len(all) == 0 {

@@ -127,11 +127,11 @@ func TestRulesTimeout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res, _ := k.Apply(dec.At, dec.Input); res.Err != nil || !res.Changed {
+			if res, _ := apply(k, dec.At, dec.Input); res.Err != nil || !res.Changed {
 				t.Fatalf("replay of %s: %+v", dec.Input.Op, res)
 			}
 		}
-		res, outs := k.Tick(at(secs(60)))
+		res, outs := tick(k, at(secs(60)))
 		if !res.Changed {
 			t.Errorf("recovery tick: Changed false")
 		}
@@ -140,7 +140,7 @@ func TestRulesTimeout(t *testing.T) {
 			deliver(evTimeout(id, "carol"), "alice/a1", "alice/a2"),
 			deliver(evTimeout(id, "carol"), "carol/c1"),
 			v.hist(kernel.ActionTimeout, "alice", at(secs(60)), list("carol"), "")))
-		if res, outs := k.Tick(at(secs(61))); res.Changed || len(outs) != 0 {
+		if res, outs := tick(k, at(secs(61))); res.Changed || len(outs) != 0 {
 			t.Errorf("second recovery tick fired again: %+v", res)
 		}
 
@@ -154,13 +154,13 @@ func TestRulesTimeout(t *testing.T) {
 		}
 		log = append(log, kernel.Record{Index: uint64(len(log) + 1), At: f.now, Input: kernel.Input{Op: kernel.OpTick}})
 		k = mustRestore(t, cfg, snap)
-		var last []kernel.Output
+		var last []output
 		for _, r := range log {
-			_, o := k.Apply(r.At, r.Input)
+			_, o := apply(k, r.At, r.Input)
 			last = cloneOutputs(o)
 		}
 		wantOutputs(t, last, outs)
-		if res, outs := k.Tick(at(secs(60))); res.Changed || len(outs) != 0 {
+		if res, outs := tick(k, at(secs(60))); res.Changed || len(outs) != 0 {
 			t.Errorf("tick after the replayed timeout fired again: %+v\n%s", res, formatOutputs(outs))
 		}
 		if !bytes.Equal(k.Snapshot(), mustTickSnapshot(t, f.k, at(secs(60)))) {
@@ -173,7 +173,7 @@ func TestRulesTimeout(t *testing.T) {
 // returns its snapshot.
 func mustTickSnapshot(t *testing.T, k *kernel.Kernel, when time.Time) []byte {
 	t.Helper()
-	if res, outs := k.Tick(when); res.Changed || len(outs) != 0 {
+	if res, outs := tick(k, when); res.Changed || len(outs) != 0 {
 		t.Fatalf("tick fired: %+v", res)
 	}
 	return k.Snapshot()
@@ -267,7 +267,7 @@ func TestRulesDelivery(t *testing.T) {
 
 	t.Run("DLV-2_per_recipient_order_and_nothing_after_the_closing_event", func(t *testing.T) {
 		f := world(t)
-		var got []kernel.Output
+		var got []output
 		id, outs := f.okID(kernel.InviteInGroup("alice", "g", list("bob", "carol"), "0", 10))
 		got = append(got, outs...)
 		got = append(got, f.setNow(secs(1)).ok(kernel.Modify("alice", id, "1"))...)
@@ -278,7 +278,7 @@ func TestRulesDelivery(t *testing.T) {
 		received := func(user string) []kernel.EventType {
 			var types []kernel.EventType
 			for _, o := range got {
-				if o.Kind == kernel.OutEvent && o.User == user {
+				if o.Kind == outEvent && o.User == user {
 					types = append(types, o.Event.Type)
 				}
 			}
@@ -439,7 +439,7 @@ func TestRulesSync(t *testing.T) {
 			t.Errorf("online-only invite to an offline user:\n%s", formatOutputs(outs))
 		}
 		// No push info: no push.
-		if _, outs := f.okID(kernel.Invite("alice", "zed", "d", 0)); countKind(outs, kernel.OutPush) != 0 {
+		if _, outs := f.okID(kernel.Invite("alice", "zed", "d", 0)); countKind(outs, outPush) != 0 {
 			t.Errorf("push without push info:\n%s", formatOutputs(outs))
 		}
 		// The kernel keeps its own copy of the push info: a caller reusing
@@ -473,7 +473,7 @@ func TestRulesHistory(t *testing.T) {
 		if kernel.C2C("zoe", "adam") != kernel.C2C("adam", "zoe") {
 			t.Errorf("C2C is not symmetric")
 		}
-		var all []kernel.Output
+		var all []output
 		all = append(all, outs...)
 		all = append(all, f.ok(kernel.Modify("adam", id, "m"))...)
 		all = append(all, f.ok(kernel.Accept("adam", id, "a"))...)
@@ -488,8 +488,8 @@ func TestRulesHistory(t *testing.T) {
 		all = append(all, f.ok(kernel.Cancel("bea", cid, "c"))...)
 		var got []string
 		for _, o := range all {
-			if o.Kind != kernel.OutHistory {
-				t.Fatalf("unexpected output (nobody is online):\n%s", formatOutputs([]kernel.Output{o}))
+			if o.Kind != outHistory {
+				t.Fatalf("unexpected output (nobody is online):\n%s", formatOutputs([]output{o}))
 			}
 			got = append(got, o.History.Conv.String()+":"+o.History.Info.InviteID)
 		}
@@ -565,7 +565,7 @@ func TestRulesHistory(t *testing.T) {
 		all = append(all, f.ok(kernel.Accept("carol", id, "é\"\\<>&\u2028"))...)
 		n := 0
 		for _, o := range all {
-			if o.Kind != kernel.OutHistory {
+			if o.Kind != outHistory {
 				continue
 			}
 			n++

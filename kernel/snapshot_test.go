@@ -75,9 +75,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		kernel.Connect("bob", "b2"),
 	} {
 		for _, when := range []time.Time{at(secs(5)), at(secs(40))} {
-			ra, oa := k.Apply(when, in)
+			ra, oa := apply(k, when, in)
 			ca := cloneOutputs(oa)
-			rb, ob := r.Apply(when, in)
+			rb, ob := apply(r, when, in)
 			if errText(ra.Err) != errText(rb.Err) || ra.Changed != rb.Changed || ra.Duplicate != rb.Duplicate ||
 				ra.InviteID != rb.InviteID {
 				t.Errorf("%s at %v: %+v vs restored %+v", in.Op, when, ra, rb)
@@ -227,12 +227,12 @@ func restoredOK(t *testing.T, b []byte) bool {
 	// Drive it: every user acts on every open invitation, then time passes.
 	for _, u := range []string{"alice", "bob", "carol", "dave", "eve", "zed"} {
 		for _, id := range []string{"i1", "chosen", "i3", "i5"} {
-			k.Apply(k.Now(), kernel.Accept(u, id, ""))
-			k.Apply(k.Now(), kernel.Modify(u, id, ""))
+			apply(k, k.Now(), kernel.Accept(u, id, ""))
+			apply(k, k.Now(), kernel.Modify(u, id, ""))
 		}
-		k.Apply(k.Now(), kernel.Connect(u, "new"))
+		apply(k, k.Now(), kernel.Connect(u, "new"))
 	}
-	k.Tick(k.Now().Add(1000 * time.Hour))
+	tick(k, k.Now().Add(1000*time.Hour))
 	return true
 }
 
@@ -251,7 +251,7 @@ func TestSnapshotSessionsAfterRestore(t *testing.T) {
 	var got []string
 	for user, session := range k.Sessions() {
 		got = append(got, user+"/"+session)
-		if res, _ := k.Apply(f.now, kernel.Disconnect(user, session)); res.Err != nil || !res.Changed {
+		if res, _ := apply(k, f.now, kernel.Disconnect(user, session)); res.Err != nil || !res.Changed {
 			t.Fatalf("disconnect %s/%s: %+v", user, session, res)
 		}
 	}
@@ -266,7 +266,7 @@ func TestSnapshotSessionsAfterRestore(t *testing.T) {
 		t.Errorf("Online(bob) %v, Open %d", k.Online("bob"), k.Open())
 	}
 	// The invitation is still pending for bob: his next device rings.
-	res, outs := k.Apply(f.now, kernel.Connect("bob", "b2"))
+	res, outs := apply(k, f.now, kernel.Connect("bob", "b2"))
 	if res.Err != nil || len(outs) != 1 || outs[0].Event.Type != kernel.EventNewInvitation {
 		t.Errorf("bob reconnecting: %+v\n%s", res, formatOutputs(cloneOutputs(outs)))
 	}

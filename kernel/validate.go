@@ -13,24 +13,41 @@ const (
 	required            // must not be zero
 )
 
-// fieldUse is, per Op, the use of User, Session, RequestID, InviteID,
-// Group, Invitees, Timeout, Push, OnlineUserOnly, Data (the check order).
-var fieldUse = [opCount][10]use{
-	OpInvite:        {required, optional, optional, optional, unused, required, optional, optional, optional, optional},
-	OpInviteInGroup: {required, optional, optional, optional, required, required, optional, unused, optional, optional},
-	OpCancel:        {required, optional, optional, required, unused, unused, unused, unused, unused, optional},
-	OpAccept:        {required, optional, optional, required, unused, unused, unused, unused, unused, optional},
-	OpReject:        {required, optional, optional, required, unused, unused, unused, unused, unused, optional},
-	OpModify:        {required, optional, optional, required, unused, unused, unused, unused, unused, optional},
-	OpConnect:       {required, required, unused, unused, unused, unused, unused, unused, unused, unused},
-	OpDisconnect:    {required, required, unused, unused, unused, unused, unused, unused, unused, unused},
-	OpSetGroup:      {unused, unused, unused, unused, required, optional, unused, unused, unused, unused},
-	OpJoinGroup:     {required, unused, unused, unused, required, unused, unused, unused, unused, unused},
-	OpLeaveGroup:    {required, unused, unused, unused, required, unused, unused, unused, unused, unused},
+// The fields of an Input, in the order validate checks them.
+const (
+	fUser = iota
+	fSession
+	fRequestID
+	fInviteID
+	fProposedInviteID
+	fGroup
+	fInvitees
+	fTimeout
+	fPush
+	fOnlineUserOnly
+	fData
+
+	fieldCount
+)
+
+var fieldNames = [fieldCount]string{"User", "Session", "RequestID", "InviteID", "ProposedInviteID", "Group",
+	"Invitees", "Timeout", "Push", "OnlineUserOnly", "Data"}
+
+// fieldUse is, per Op, the use of each field, in the order above.
+var fieldUse = [opCount][fieldCount]use{
+	OpInvite:        {required, optional, optional, optional, optional, unused, required, optional, optional, optional, optional},
+	OpInviteInGroup: {required, optional, optional, optional, optional, required, required, optional, unused, optional, optional},
+	OpCancel:        {required, optional, optional, required, unused, unused, unused, unused, unused, unused, optional},
+	OpAccept:        {required, optional, optional, required, unused, unused, unused, unused, unused, unused, optional},
+	OpReject:        {required, optional, optional, required, unused, unused, unused, unused, unused, unused, optional},
+	OpModify:        {required, optional, optional, required, unused, unused, unused, unused, unused, unused, optional},
+	OpConnect:       {required, required, unused, unused, unused, unused, unused, unused, unused, unused, unused},
+	OpDisconnect:    {required, required, unused, unused, unused, unused, unused, unused, unused, unused, unused},
+	OpSetGroup:      {unused, unused, unused, unused, unused, required, optional, unused, unused, unused, unused},
+	OpJoinGroup:     {required, unused, unused, unused, unused, required, unused, unused, unused, unused, unused},
+	OpLeaveGroup:    {required, unused, unused, unused, unused, required, unused, unused, unused, unused, unused},
 	OpTick:          {},
 }
-
-var fieldNames = [10]string{"User", "Session", "RequestID", "InviteID", "Group", "Invitees", "Timeout", "Push", "OnlineUserOnly", "Data"}
 
 // validate checks the form of every field of in, in the documented order.
 // It looks at no state.
@@ -40,35 +57,40 @@ func (k *Kernel) validate(in *Input) error {
 	}
 	uses := &fieldUse[in.Op]
 	maxID := k.cfg.MaxIDBytes
-	present := [10]bool{in.User != "", in.Session != "", in.RequestID != "", in.InviteID != "", in.Group != "",
-		len(in.Invitees) > 0, in.Timeout != 0, in.Push != nil, in.OnlineUserOnly, in.Data != ""}
-	for f := 0; f < 10; f++ {
+	present := [fieldCount]bool{in.User != "", in.Session != "", in.RequestID != "", in.InviteID != "",
+		in.ProposedInviteID != "", in.Group != "", len(in.Invitees) > 0, in.Timeout != 0, in.Push != nil,
+		in.OnlineUserOnly, in.Data != ""}
+	for f := range fieldCount {
 		name := fieldNames[f]
 		switch {
 		case uses[f] == unused && present[f]:
 			return fail(ErrInvalidParameters, name, in.fieldValue(f), "%s does not use this field; leave it empty", in.Op)
-		case uses[f] == required && !present[f] && f != 5:
+		case uses[f] == required && !present[f] && f != fInvitees:
 			return fail(ErrInvalidParameters, name, "", "%s needs this field", in.Op)
-		case !present[f] && f != 5:
+		case !present[f] && f != fInvitees:
 			continue
 		}
 		var err error
 		switch f {
-		case 0, 1, 2, 4: // IDs
+		case fUser, fSession, fRequestID, fGroup:
 			err = checkID(name, in.fieldValue(f), maxID)
-		case 3:
+		case fInviteID:
 			err = checkID(name, in.InviteID, MaxInviteIDBytes)
-		case 5:
+		case fProposedInviteID:
+			if err = checkID(name, in.ProposedInviteID, MaxInviteIDBytes); err == nil && in.InviteID != "" {
+				err = fail(ErrInvalidParameters, name, in.ProposedInviteID, "the caller chose InviteID; leave this field empty")
+			}
+		case fInvitees:
 			err = k.checkInvitees(in)
-		case 6:
+		case fTimeout:
 			if in.Timeout < 0 || in.Timeout > k.cfg.MaxTimeoutSeconds {
 				err = fail(ErrInvalidParameters, name, itoa(in.Timeout), "the timeout must be 0 (none) to %d seconds", k.cfg.MaxTimeoutSeconds)
 			}
-		case 7:
+		case fPush:
 			if in.Push.Desc == "" {
 				err = fail(ErrInvalidParameters, "Push.Desc", "", "push info needs a desc")
 			}
-		case 9:
+		case fData:
 			if len(in.Data) > k.cfg.MaxDataBytes {
 				err = fail(ErrBodySizeLimit, name, "", "the data is %d bytes, above the limit of %d (Config.MaxDataBytes)", len(in.Data), k.cfg.MaxDataBytes)
 			} else if !utf8.ValidString(in.Data) {
@@ -85,19 +107,21 @@ func (k *Kernel) validate(in *Input) error {
 // fieldValue is field f of in as text, for error messages.
 func (in *Input) fieldValue(f int) string {
 	switch f {
-	case 0:
+	case fUser:
 		return in.User
-	case 1:
+	case fSession:
 		return in.Session
-	case 2:
+	case fRequestID:
 		return in.RequestID
-	case 3:
+	case fInviteID:
 		return in.InviteID
-	case 4:
+	case fProposedInviteID:
+		return in.ProposedInviteID
+	case fGroup:
 		return in.Group
-	case 6:
+	case fTimeout:
 		return itoa(in.Timeout)
-	case 8:
+	case fOnlineUserOnly:
 		return "true"
 	}
 	return ""
