@@ -739,7 +739,7 @@ var mutantBases = []struct {
 	name string
 	new  func(TB) Harness
 }{
-	{"kernel", kernelHarnessWith(kernelConfig(suiteLimits))},
+	{"kernel", func(t TB) Harness { return Kernel.New(Kernel.Config(suiteLimits))(t) }},
 	{"model", modelHarnessWith(suiteLimits)},
 }
 
@@ -798,7 +798,7 @@ func TestMutantsCaughtByProperties(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				rapid.Check(rt, StateMachine(func(tb TB) Harness { return mu.wrap(kernelHarnessWith(kernelConfig(propLimits))(tb)) }))
+				rapid.Check(rt, StateMachine(func(tb TB) Harness { return mu.wrap(Kernel.New(Kernel.Config(propLimits))(tb)) }))
 			}()
 			<-done
 			if !rt.failed {
