@@ -399,6 +399,10 @@ func (h *harness) Restart(downtime time.Duration) {
 	h.Advance(downtime)
 }
 
+// Durable returns the kernel's snapshot now and the records logged since
+// the harness last kept a snapshot: real encodings, for seed corpora.
+func (h *harness) Durable() (snapshot []byte, records [][]byte) { return h.k.Snapshot(), h.log }
+
 func (h *harness) OpenInvitations() int { return h.k.Open() }
 
 func (h *harness) TakeOutputs() []conformance.Output {
