@@ -219,6 +219,8 @@ func init() {
 		if id := s.invite(A, B, InviteArgs{InviteID: long}); id != long {
 			s.failf("Invite(id=127 bytes)", fmt.Sprintf("invite ID %q", id), "the chosen ID")
 		}
+		s.cancel(A, long+"i", "", CodeInvalidParameters)
+		s.cancel(A, long, "", 0)
 	})
 
 	register("INV-6", "unless-retry", func(s *sys) {
@@ -261,6 +263,20 @@ func init() {
 		s.expect(B, "phone", evCancel(id, A, ""))
 		s.expect(B, "laptop", evCancel(id, A, ""))
 		s.quiet()
+	})
+
+	register("ONL-1", "unreached-invitee-hears-no-timeout", func(s *sys) {
+		T := s.tmo(3)
+		s.group(G, A, B, C)
+		s.on(A, "phone")
+		s.on(B, "phone")
+		id := s.ginvite(A, GroupInviteArgs{Group: G, Invitees: ids(B, C), OnlineUserOnly: true, Timeout: T})
+		s.expect(B, "phone", evNew(id, A, G, ids(B, C), ""))
+		s.on(C, "phone")
+		s.advance(sec(T))
+		s.expect(A, "phone", evTimeout(id, B, C))
+		s.expect(B, "phone", evTimeout(id, B))
+		s.quiet() // carol timed out too, but never received the invitation
 	})
 
 	register("ONL-2", "no-history", func(s *sys) {

@@ -152,13 +152,15 @@ func init() {
 	})
 
 	register("CAN-3", "one-to-one", func(s *sys) {
+		T := s.tmo(3)
 		s.on(A, "phone")
 		s.on(B, "phone", "laptop")
-		id := s.invite(A, B, InviteArgs{Data: "ring"})
+		id := s.invite(A, B, InviteArgs{Data: "ring", Timeout: T})
 		s.cancel(A, id, "stop", 0)
 		s.expect(A, "phone", evCancel(id, A, "stop"))
 		s.expectAll(B, []string{"phone", "laptop"}, evNew(id, A, "", ids(B), "ring"), evCancel(id, A, "stop"))
 		s.cancel(A, id, "again", CodeInvalidInviteID)
+		s.advance(sec(T + 1)) // a cancelled invitation never times out
 		s.quiet()
 	})
 

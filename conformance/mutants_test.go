@@ -388,6 +388,62 @@ func (m mRedeliverOnlineOnly) Connect(user, session string) int {
 	return code
 }
 
+// ONL-1: an online-only invitee offline at invite time hears its timeout.
+type mTimeoutToUnreached struct {
+	*extraEvents
+	unreached map[string][]string
+}
+
+func (m mTimeoutToUnreached) note(invitees []string, onlineOnly bool) []string {
+	var l []string
+	for _, u := range invitees {
+		if onlineOnly && !m.online(u) {
+			l = append(l, u)
+		}
+	}
+	return l
+}
+
+func (m mTimeoutToUnreached) Invite(c Caller, a InviteArgs) (string, int) {
+	off := m.note([]string{a.Invitee}, a.OnlineUserOnly)
+	id, code := m.extraEvents.Invite(c, a)
+	if code == 0 {
+		m.unreached[id] = off
+	}
+	return id, code
+}
+
+func (m mTimeoutToUnreached) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	off := m.note(a.Invitees, a.OnlineUserOnly)
+	id, code := m.extraEvents.InviteInGroup(c, a)
+	if code == 0 {
+		m.unreached[id] = off
+	}
+	return id, code
+}
+
+func (m mTimeoutToUnreached) Advance(d time.Duration) {
+	var open []*tinv
+	for _, v := range m.invs {
+		if !v.closed {
+			open = append(open, v)
+		}
+	}
+	m.extraEvents.Advance(d)
+	for _, v := range open {
+		if !v.closed || v.cancelled {
+			continue
+		}
+		for _, u := range m.unreached[v.id] {
+			for _, k := range m.sessions {
+				if m.connected[k] && k.user == u && !v.answered[u] {
+					m.extra[k] = append(m.extra[k], evTimeout(v.id, u))
+				}
+			}
+		}
+	}
+}
+
 // DLV-1: new invitations broadcast to everyone online, participants or not.
 type mBroadcast struct{ *extraEvents }
 
@@ -718,6 +774,9 @@ var mutants = []mutant{
 		return &mRetryTwice{track(h), map[sessKey][]Event{}, map[[2]string][]delivery{}}
 	}},
 	{"request IDs shared between users", "IDM-1", func(h Harness) Harness { return &mRequestIDGlobal{track(h), map[string]string{}} }},
+	{"online-only invitee offline at invite time hears its timeout", "ONL-1", func(h Harness) Harness {
+		return mTimeoutToUnreached{&extraEvents{track(h), map[sessKey][]Event{}}, map[string][]string{}}
+	}},
 	{"new invitation sent to non-participants", "DLV-1", func(h Harness) Harness {
 		return mBroadcast{&extraEvents{track(h), map[sessKey][]Event{}}}
 	}},
@@ -739,7 +798,7 @@ var mutantBases = []struct {
 	name string
 	new  func(TB) Harness
 }{
-	{"kernel", kernelHarnessWith(kernelConfig(suiteLimits))},
+	{"kernel", func(t TB) Harness { return Kernel.New(Kernel.Config(suiteLimits))(t) }},
 	{"model", modelHarnessWith(suiteLimits)},
 }
 
@@ -798,7 +857,7 @@ func TestMutantsCaughtByProperties(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				rapid.Check(rt, StateMachine(func(tb TB) Harness { return mu.wrap(kernelHarnessWith(kernelConfig(propLimits))(tb)) }))
+				rapid.Check(rt, StateMachine(func(tb TB) Harness { return mu.wrap(Kernel.New(Kernel.Config(propLimits))(tb)) }))
 			}()
 			<-done
 			if !rt.failed {

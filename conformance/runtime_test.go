@@ -135,7 +135,7 @@ func runtimeHarnessWith(stack *rtStack, lim Limits, timers bool) func(TB) Harnes
 }
 
 func newRuntimeHarness(t TB, stack *rtStack, lim Limits, timers bool) *runtimeHarness {
-	h := &runtimeHarness{t: t, stack: stack, lim: lim, cfg: kernelConfig(lim), clk: newRTClock(timers),
+	h := &runtimeHarness{t: t, stack: stack, lim: lim, cfg: Kernel.Config(lim), clk: newRTClock(timers),
 		ids: beckon.SequentialInviteIDs("i"), dlv: newRTDelivery()}
 	h.store, h.reopen = stack.open(t)
 	t.Cleanup(func() {
@@ -238,6 +238,10 @@ func inviteOpts(c Caller, inviteID string, onlineOnly bool, timeout int) []becko
 		o = append(o, beckon.TimeoutSeconds(timeout))
 	}
 	return o
+}
+
+func signalingInput(op kernel.Op, c Caller, id, data string) kernel.Input {
+	return kernel.Input{Op: op, User: c.User, Session: c.Session, RequestID: c.RequestID, InviteID: id, Data: data}
 }
 
 func kernelPush(p *PushInfo) *kernel.PushInfo {
@@ -451,18 +455,15 @@ func (h *runtimeHarness) recoveryEvents(at time.Time) []rtEvent {
 	if err != nil {
 		h.t.Fatalf("%s runtime harness: Load: %v", h.stack.name, err)
 	}
-	k := kernel.New(h.cfg)
-	if snap != nil {
-		if k, err = kernel.Restore(h.cfg, snap); err != nil {
-			h.t.Fatalf("%s runtime harness: Restore (snapshot at %d): %v", h.stack.name, snapIndex, err)
-		}
-	}
-	for _, rec := range records {
-		k.Apply(rec.At, rec.Input)
+	outs, err := Kernel.Recover(h.cfg, snap, records, at)
+	if err != nil {
+		h.t.Fatalf("%s runtime harness: recovery (snapshot at %d): %v", h.stack.name, snapIndex, err)
 	}
 	var evs []rtEvent
-	for _, o := range k.Tick(at).Events {
-		evs = append(evs, rtEvent{sessKey{o.User, o.Session}, suiteEvent(o.Event)})
+	for _, o := range outs {
+		if o.Kind == OutEvent {
+			evs = append(evs, rtEvent{sessKey{o.User, o.Session}, o.Event})
+		}
 	}
 	return evs
 }

@@ -130,7 +130,7 @@ func boltSeedFile(tb testing.TB, path string) []byte {
 		tb.Fatal(err)
 	}
 	k := kernel.New(kernel.Config{})
-	at := time.Unix(0, baseTime)
+	at := time.Unix(1_700_000_000, 0)
 	var index uint64
 	apply := func(in kernel.Input) {
 		at = at.Add(time.Second)

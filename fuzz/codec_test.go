@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckonhq/beckon/conformance"
+	"github.com/beckonhq/beckon/conformance/kernelharness"
 	"github.com/beckonhq/beckon/kernel"
 )
 
@@ -21,7 +23,7 @@ const snapshotMagic = "BECKONSN"
 // ErrNotSignalingMessage or returns a valid envelope that encodes back
 // (MarshalSignalingInfo) to one that parses to the same info (HIS-3).
 func FuzzSignalingInfo(f *testing.F) {
-	for _, b := range signalingSeeds() {
+	for _, b := range signalingSeeds(f) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
@@ -102,7 +104,7 @@ func padJSON(obj []byte, n int) []byte {
 // returns a record that AppendRecord encodes to the same bytes; the record
 // can then be applied without panic.
 func FuzzRecord(f *testing.F) {
-	for _, b := range corpusFromRuns().records {
+	for _, b := range corpusFromRuns(f).records {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -128,7 +130,7 @@ func FuzzRecord(f *testing.F) {
 // FuzzSnapshot: Restore of anything either fails with ErrCorrupt or gives a
 // kernel whose Snapshot is the input, byte for byte, and that keeps working.
 func FuzzSnapshot(f *testing.F) {
-	for _, b := range corpusFromRuns().snapshots {
+	for _, b := range corpusFromRuns(f).snapshots {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -140,7 +142,7 @@ func FuzzSnapshot(f *testing.F) {
 // between the magic and the CRC, which the target adds, so that mutations
 // reach the decoder's structure checks.
 func FuzzSnapshotBody(f *testing.F) {
-	for _, b := range corpusFromRuns().snapshots {
+	for _, b := range corpusFromRuns(f).snapshots {
 		f.Add(b[len(snapshotMagic) : len(b)-4])
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -221,7 +223,7 @@ func exercise(t *testing.T, k *kernel.Kernel) {
 	}
 }
 
-// runCorpus holds real encodings collected from running kernelSeeds.
+// runCorpus holds real encodings collected from a run of the kernel.
 type runCorpus struct {
 	snapshots [][]byte
 	records   [][]byte
@@ -230,49 +232,73 @@ type runCorpus struct {
 
 var corpusCache *runCorpus
 
-// corpusFromRuns drives a kernel through every kernelSeeds input and keeps
-// its snapshots (after every swap step and at the end), the records a
-// durable driver would log, and the history payloads.
-func corpusFromRuns() *runCorpus {
+// users are the users of the corpus run and of exercise.
+var users = []string{"u0", "u1", "u2", "u3"}
+
+// corpusFromRuns drives the kernel harness (conformance/kernelharness)
+// through a call of every kind, timeouts and a restart included, and keeps
+// its snapshots, the records it logged (those read before the harness's
+// next snapshot took them in) and the history payloads.
+func corpusFromRuns(t conformance.TB) *runCorpus {
 	if corpusCache != nil {
 		return corpusCache
 	}
 	c := &runCorpus{}
-	for _, data := range kernelSeeds() {
-		r := &reader{b: data}
-		s := decodeSetup(r.next())
-		k := kernel.New(s.config(s.source(0)))
-		g := &gen{r: r, lim: s.lim, m: newModel(s)}
-		clock := baseTime
-		var index uint64
-		for len(r.b) > 0 {
-			kind := int(r.next() % kindCount)
-			switch kind {
-			case kAdvance:
-				clock += int64(advances[r.next()%16])
-				continue
-			case kSwap:
-				c.snapshots = append(c.snapshots, k.Snapshot())
-				continue
-			}
-			in := g.input(kind)
-			st := k.Apply(time.Unix(0, clock), in)
-			g.m.step(max(clock, g.m.now), in) // keeps gen's view of invite IDs
-			if st.Record != nil && st.Err == nil && !st.Duplicate {
-				index++
-				rec := *st.Record
-				rec.Index = index
-				c.records = append(c.records, kernel.AppendRecord(nil, rec))
-			}
-			for _, h := range st.History {
-				b, err := kernel.MarshalSignalingInfo(h.Info)
-				if err != nil {
-					panic(err)
-				}
-				c.envelopes = append(c.envelopes, b)
-			}
+	h := kernelharness.New(kernel.Config{})(t).(interface {
+		conformance.Harness
+		conformance.Restarter
+		Durable() ([]byte, [][]byte)
+	})
+	seen := map[string]bool{}
+	keep := func(l *[][]byte, b []byte) {
+		if !seen[string(b)] {
+			seen[string(b)] = true
+			*l = append(*l, b)
 		}
-		c.snapshots = append(c.snapshots, k.Snapshot())
+	}
+	by := func(u string) conformance.Caller { return conformance.Caller{User: u} }
+	push := &conformance.PushInfo{Title: "t", Desc: "call", Ext: "e", Sound: "s"}
+	var id string
+	for _, step := range []func(){
+		func() { h.Connect("u0", "s0") },
+		func() { h.Connect("u1", "s0") },
+		func() { h.Connect("u1", "s1") },
+		func() { h.SetGroup("g0", users) },
+		func() {
+			id, _ = h.Invite(conformance.Caller{User: "u0", Session: "s0", RequestID: "r0"},
+				conformance.InviteArgs{Invitee: "u1", Data: "d", Timeout: 30})
+		},
+		func() {
+			h.Invite(by("u2"), conformance.InviteArgs{Invitee: "u3", InviteID: "x0", Data: "hello", Push: push, Timeout: 5})
+		},
+		func() {
+			h.InviteInGroup(by("u0"), conformance.GroupInviteArgs{Group: "g0", Invitees: []string{"u1", "u2", "u3"}, Data: "ü", Timeout: 3})
+		},
+		func() {
+			h.InviteInGroup(by("u1"), conformance.GroupInviteArgs{Group: "g0", Invitees: []string{"u0"}, OnlineUserOnly: true})
+		},
+		func() { h.Modify(by("u1"), id, "m") },
+		func() { h.Accept(conformance.Caller{User: "u1", Session: "s1"}, id, "a") },
+		func() { h.JoinGroup("g0", "u4") },
+		func() { h.LeaveGroup("g0", "u2") },
+		func() { h.Advance(3 * time.Second) },
+		func() { h.Reject(by("u3"), "x0", "busy") },
+		func() { h.Restart(time.Second) },
+		func() { h.Disconnect("u1", "s0") },
+		func() { h.Cancel(by("u1"), "i4", "bye") },
+		func() { h.Advance(10 * time.Second) },
+	} {
+		step()
+		snap, records := h.Durable()
+		keep(&c.snapshots, snap)
+		for _, r := range records {
+			keep(&c.records, r)
+		}
+	}
+	for _, conv := range []conformance.Conversation{conformance.C2C("u0", "u1"), conformance.C2C("u2", "u3"), conformance.GroupConv("g0")} {
+		for _, b := range h.History(conv) {
+			keep(&c.envelopes, b)
+		}
 	}
 	// A record with push info and every field set.
 	c.records = append(c.records, kernel.AppendRecord(nil, kernel.Record{Index: 1 << 40, At: time.Unix(-5, 7),
@@ -285,8 +311,8 @@ func corpusFromRuns() *runCorpus {
 
 // signalingSeeds are real history payloads, hand-written envelopes near the
 // edges, and inputs at and just above MaxSignalingMessageBytes.
-func signalingSeeds() [][]byte {
-	seeds := append([][]byte(nil), corpusFromRuns().envelopes...)
+func signalingSeeds(t conformance.TB) [][]byte {
+	seeds := append([][]byte(nil), corpusFromRuns(t).envelopes...)
 	for _, s := range []string{
 		`{"businessID":1,"inviteID":"i1","groupID":"","inviter":"u0","inviteeList":["u1"],"data":"d","timeout":30,"actionType":1,"onlineUserOnly":false}`,
 		`{"businessID":1,"inviteID":"i1","inviter":"u0","actionType":6}`,

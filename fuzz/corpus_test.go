@@ -16,8 +16,7 @@ func TestWriteSeedCorpus(t *testing.T) {
 	if os.Getenv("BECKON_FUZZ_WRITE_SEEDS") != "1" {
 		t.Skip("set BECKON_FUZZ_WRITE_SEEDS=1 to rewrite the committed seeds")
 	}
-	c := corpusFromRuns()
-	ks := kernelSeeds()
+	c := corpusFromRuns(t)
 	write := func(target, name string, b []byte) {
 		dir := filepath.Join("testdata", "fuzz", target)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -27,9 +26,6 @@ func TestWriteSeedCorpus(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-	for i, name := range map[int]string{0: "accept", 3: "group", 9: "request-ids", 11: "swaps"} {
-		write("FuzzKernel", name, ks[i])
 	}
 	for i, b := range c.snapshots[len(c.snapshots)-3:] {
 		write("FuzzSnapshot", fmt.Sprintf("run-%d", i), b)

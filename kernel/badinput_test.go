@@ -13,14 +13,19 @@ import (
 )
 
 // badFixture is world plus group h (alice, bob), an open 1:1 invitation
-// "open1" (alice to bob) and an open group invitation "gopen" (alice to
-// bob and carol in g).
+// "open1" (alice to bob), an open group invitation "gopen" (alice to bob,
+// who accepted, and carol in g) and an open online-only invitation "onl1"
+// (alice to dave).
 func badFixture(t *testing.T) *fx {
 	t.Helper()
 	f := world(t)
 	f.group("h", "alice", "bob")
 	f.ok(withID(kernel.Invite("alice", "bob", "", 30), "open1"))
 	f.ok(withID(kernel.InviteInGroup("alice", "g", list("bob", "carol"), "", 30), "gopen"))
+	f.ok(kernel.Accept("bob", "gopen", ""))
+	onl := withID(kernel.Invite("alice", "dave", "", 30), "onl1")
+	onl.OnlineUserOnly = true
+	f.ok(onl)
 	return f
 }
 
@@ -44,32 +49,8 @@ var allOps = []kernel.Op{kernel.OpInvite, kernel.OpInviteInGroup, kernel.OpCance
 	kernel.OpModify, kernel.OpConnect, kernel.OpDisconnect, kernel.OpSetGroup, kernel.OpJoinGroup, kernel.OpLeaveGroup,
 	kernel.OpTick}
 
-type use int
-
-const (
-	unused use = iota
-	optional
-	required
-)
-
-// idUse is this test's own reading of the Input table of input.go: the use
-// of User, Session, RequestID, InviteID and Group per Op.
-var idUse = map[kernel.Op][5]use{
-	kernel.OpInvite:        {required, optional, optional, optional, unused},
-	kernel.OpInviteInGroup: {required, optional, optional, optional, required},
-	kernel.OpCancel:        {required, optional, optional, required, unused},
-	kernel.OpAccept:        {required, optional, optional, required, unused},
-	kernel.OpReject:        {required, optional, optional, required, unused},
-	kernel.OpModify:        {required, optional, optional, required, unused},
-	kernel.OpConnect:       {required, required, unused, unused, unused},
-	kernel.OpDisconnect:    {required, required, unused, unused, unused},
-	kernel.OpSetGroup:      {unused, unused, unused, unused, required},
-	kernel.OpJoinGroup:     {required, unused, unused, unused, required},
-	kernel.OpLeaveGroup:    {required, unused, unused, unused, required},
-	kernel.OpTick:          {unused, unused, unused, unused, unused},
-}
-
-var idFields = [5]string{"User", "Session", "RequestID", "InviteID", "Group"}
+// idFields are the ID fields, the first six of the field-use table.
+var idFields = kernel.FieldNames[:6]
 
 func setID(in *kernel.Input, field int, v string) {
 	switch field {
@@ -82,6 +63,8 @@ func setID(in *kernel.Input, field int, v string) {
 	case 3:
 		in.InviteID = v
 	case 4:
+		in.ProposedInviteID = v
+	case 5:
 		in.Group = v
 	}
 }
@@ -117,14 +100,14 @@ func badCases() []badCase {
 	}
 	inv6017 := kernel.ErrInvalidParameters
 	for _, op := range allOps {
-		uses := idUse[op]
+		uses := kernel.FieldUse[op]
 		for f, name := range idFields {
 			switch uses[f] {
-			case unused:
+			case kernel.UseUnused:
 				add(op, name+"_unused_set", inv6017, name, func(in *kernel.Input) { setID(in, f, "v") })
 			default:
 				for _, bad := range badIDs {
-					if bad.name == "empty" && uses[f] == optional {
+					if bad.name == "empty" && uses[f] == kernel.UseOptional {
 						continue
 					}
 					id := bad.id
@@ -232,6 +215,16 @@ func badCases() []badCase {
 		add(op, "InviteID_unknown", kernel.ErrInvalidInviteID, "InviteID", func(in *kernel.Input) { in.InviteID = "open2" })
 		add(op, "InviteID_case_differs", kernel.ErrInvalidInviteID, "InviteID", func(in *kernel.Input) { in.InviteID = "OPEN1" })
 	}
+	// Roles and states (CAN-1, ACC-1, ACC-2, REJ-1, REJ-2, MOD-2, ONL-3).
+	add(kernel.OpCancel, "by_an_invitee", kernel.ErrNoPermission, "User", func(in *kernel.Input) { in.User = "bob" })
+	for _, op := range []kernel.Op{kernel.OpCancel, kernel.OpAccept, kernel.OpReject, kernel.OpModify} {
+		add(op, "by_a_stranger", kernel.ErrInvalidInviteID, "User", func(in *kernel.Input) { in.User = "eve" })
+	}
+	for _, op := range []kernel.Op{kernel.OpAccept, kernel.OpReject} {
+		add(op, "by_the_inviter", kernel.ErrInvalidInviteID, "User", func(in *kernel.Input) { in.User = "alice" })
+		add(op, "already_answered", kernel.ErrInvalidInviteID, "User", func(in *kernel.Input) { in.InviteID = "gopen" })
+	}
+	add(kernel.OpModify, "online_only", kernel.ErrNoPermission, "InviteID", func(in *kernel.Input) { in.InviteID = "onl1" })
 	for _, op := range []kernel.Op{kernel.OpJoinGroup, kernel.OpLeaveGroup} {
 		add(op, "unknown_group", kernel.ErrGroupNotFound, "Group", func(in *kernel.Input) { in.Group = "nosuch" })
 	}
@@ -296,10 +289,13 @@ func TestBadInput(t *testing.T) {
 			c.mut(&in)
 			res := f.fail(in, c.class, c.field)
 			if res.Duplicate {
-				t.Errorf("Duplicate set on a failure")
+				t.Errorf("Duplicate: got true on a failure, want false")
 			}
-			if f.k.Open() != 2 {
-				t.Errorf("Open() = %d, want 2", f.k.Open())
+			if c.class == kernel.ErrAlreadyExists && res.InviteID != in.InviteID {
+				t.Errorf("Result.InviteID of an ID in use: got %q, want %q", res.InviteID, in.InviteID)
+			}
+			if f.k.Open() != 3 {
+				t.Errorf("Open(): got %d, want 3", f.k.Open())
 			}
 		})
 	}

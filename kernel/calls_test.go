@@ -3,6 +3,7 @@ package kernel_test
 // End-to-end calls with exact output lists.
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/beckonhq/beckon/kernel"
@@ -139,4 +140,49 @@ func TestCallClockNeverGoesBack(t *testing.T) {
 	}
 	f.setNow(secs(105))
 	f.ok(kernel.Accept("bob", id, ""))
+}
+
+// TestCallRecipientOrder: a user's sessions hear in connection order, not
+// by name; a session that reconnects comes last. The acting session hears
+// too, and eve, online but no participant, hears nothing.
+func TestCallRecipientOrder(t *testing.T) {
+	f := newFx(t, kernel.Config{})
+	f.connect("bob", "zz", "aa", "mm")
+	f.connect("alice", "a1")
+	f.connect("eve", "e1")
+	id, outs := f.okID(kernel.Invite("alice", "bob", "", 0))
+	call := inv{id, "alice", "", list("bob"), 0}
+	wantOutputs(t, outs, seq(
+		deliver(evNew(id, "alice", "", list("bob"), ""), "bob/zz", "bob/aa", "bob/mm"),
+		call.hist(kernel.ActionInvite, "alice", t0, list("bob"), "")))
+	f.ok(kernel.Disconnect("bob", "aa"))
+	in := kernel.Modify("bob", id, "m")
+	in.Session = "mm"
+	wantOutputs(t, f.ok(in), seq(
+		deliver(evModified(id, "m"), "alice/a1", "bob/zz", "bob/mm"),
+		call.hist(kernel.ActionModify, "bob", t0, list("bob"), "m")))
+	f.connect("bob", "aa")
+	in = kernel.Cancel("alice", id, "bye")
+	in.Session = "a1"
+	wantOutputs(t, f.ok(in), seq(
+		deliver(evCancelled(id, "alice", "bye"), "alice/a1", "bob/zz", "bob/mm", "bob/aa"),
+		call.hist(kernel.ActionCancel, "alice", t0, list("bob"), "bye")))
+}
+
+// TestCallPush: bob is offline, so his invitation's history is followed by
+// a push request; the kernel keeps its own copy of the push info: a caller
+// reusing its PushInfo after Apply does not change the invitation.
+func TestCallPush(t *testing.T) {
+	f := newFx(t, kernel.Config{})
+	p := &kernel.PushInfo{Title: "Alice", Desc: "is calling", Ext: `{"k":1}`, Sound: "ring.caf"}
+	in := kernel.Invite("alice", "bob", "d", 30)
+	in.Push = p
+	id, outs := f.okID(in)
+	wantOutputs(t, outs, seq(
+		inv{id, "alice", "", list("bob"), 30}.hist(kernel.ActionInvite, "alice", t0, list("bob"), "d"),
+		pushOut("bob", id, "alice", "d", *p)))
+	p.Desc = "changed by the caller"
+	if snap := f.k.Snapshot(); bytes.Contains(snap, []byte("changed by the caller")) || !bytes.Contains(snap, []byte("is calling")) {
+		t.Errorf("the invitation's push info: got the caller's PushInfo after Apply, want the kernel's own copy")
+	}
 }

@@ -6,6 +6,8 @@ package kernel_test
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -203,4 +205,34 @@ func TestSignalingDataSurvivesTheEnvelope(t *testing.T) {
 			t.Errorf("data %q accepted, but its history envelope carries %q (%v)", data, got.Data, err)
 		}
 	}
+}
+
+// TestConversationKeys: a 1:1 conversation has one key whichever user
+// names it first, and keys of different pairs never collide.
+func TestConversationKeys(t *testing.T) {
+	if got := kernel.C2C("zoe", "adam").String(); got != "c2c:4:adamzoe" {
+		t.Errorf("C2C(zoe, adam): got %q, want %q", got, "c2c:4:adamzoe")
+	}
+	if kernel.C2C("zoe", "adam") != kernel.C2C("adam", "zoe") {
+		t.Errorf("C2C(zoe, adam): got %v, want C2C(adam, zoe) %v", kernel.C2C("zoe", "adam"), kernel.C2C("adam", "zoe"))
+	}
+	if a, b := kernel.C2C("a", "bc").String(), kernel.C2C("ab", "c").String(); a == b {
+		t.Errorf("keys of C2C(a, bc) and C2C(ab, c): got both %q, want different", a)
+	}
+	if got := kernel.GroupConversation("g").String(); got != "group:g" {
+		t.Errorf("GroupConversation(g): got %q, want %q", got, "group:g")
+	}
+}
+
+// equalInfo compares two envelopes, an empty invitee list equal to nil.
+func equalInfo(a, b kernel.SignalingInfo) bool {
+	a.InviteeList, b.InviteeList = cloneList(a.InviteeList), cloneList(b.InviteeList)
+	return reflect.DeepEqual(a, b)
+}
+
+// isNotSignaling reports whether err is ErrNotSignalingMessage (and not
+// the other 6017 class).
+func isNotSignaling(err error) bool {
+	return errors.Is(err, kernel.ErrNotSignalingMessage) && !errors.Is(err, kernel.ErrInvalidParameters) &&
+		kernel.Code(err) == 6017
 }

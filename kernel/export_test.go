@@ -1,0 +1,14 @@
+package kernel
+
+// The field-use table of validate.go (the code of input.go's Input table),
+// for the bad-input table of badinput_test.go, which derives its cases
+// from it rather than writing the table again.
+var (
+	FieldUse   = fieldUse
+	FieldNames = fieldNames
+)
+
+const (
+	UseUnused   = unused
+	UseOptional = optional
+)
