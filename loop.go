@@ -3,8 +3,10 @@ package beckon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/beckonhq/beckon/kernel"
@@ -294,11 +296,13 @@ func (r *Runtime) persist(b *batch) error {
 	return nil
 }
 
-// deliver hands over b's events and push requests, in order.
+// deliver hands over b's events and push requests, in order. A panic of
+// the Delivery or the PushHook is recovered and logged as that call's
+// error: the deliverer must go on for the other recipients and batches.
 func (r *Runtime) deliver(b *batch) {
 	for i := range b.events {
 		e := &b.events[i]
-		if err := r.delivery.Deliver(e.user, e.session, e.ev); err != nil {
+		if err := safely(func() error { return r.delivery.Deliver(e.user, e.session, e.ev) }); err != nil {
 			level := slog.LevelWarn
 			if errors.Is(err, port.ErrNoSession) {
 				level = slog.LevelDebug // a session that just went away
@@ -309,11 +313,22 @@ func (r *Runtime) deliver(b *batch) {
 		}
 	}
 	for _, req := range b.pushes {
-		if err := r.push.Push(req); err != nil {
+		if err := safely(func() error { return r.push.Push(req) }); err != nil {
 			r.log.Warn("beckon: offline push failed", slog.String("to", req.To),
 				slog.String("inviteID", req.InviteID), slog.Any("err", err))
 		}
 	}
+}
+
+// safely calls fn and turns a panic of it into an error carrying the panic
+// value and the stack.
+func safely(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return fn()
 }
 
 // stop ends the runtime for good: it records why (err, or ErrClosed if

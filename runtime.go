@@ -138,8 +138,14 @@ func New(opts ...Option) (*Runtime, error) {
 // every later one, fail with ErrClosed without being applied. Close then
 // closes the store and delivery that New created (not those given with
 // WithStore or WithDelivery). It returns the store failure that stopped the
-// runtime, if one did, else nil; later calls return the same. Do not call
-// it from a Listener callback: it waits for the callbacks to finish.
+// runtime, if one did, else nil; later calls return the same.
+//
+// Close never waits for a Listener callback: it returns once the batches
+// in flight are durable and handed to the delivery (at most two
+// Store.Appends and their deliveries), whatever the callbacks do, so a
+// callback may call it. The callbacks of events handed over before it may
+// still run after it returns (the default hub's goroutines finish them and
+// exit); a callback that blocks forever keeps its goroutine.
 func (r *Runtime) Close() error {
 	r.closeOnce.Do(func() {
 		r.mu.Lock()
