@@ -19,7 +19,8 @@ import (
 //   - the loop (run) owns the kernel: it takes queued requests, applies
 //     them and collects their records and outputs into a batch;
 //   - the committer (commitLoop) makes a batch durable with one
-//     Store.Append (and saves the snapshot the batch may carry);
+//     Store.Append (and saves the snapshot the batch may carry; only a
+//     failed Append stops the runtime);
 //   - the deliverer (deliverLoop) hands a durable batch's events and push
 //     requests over and answers its callers (DLV-3).
 //
@@ -280,8 +281,12 @@ func (r *Runtime) deliverLoop() {
 }
 
 // persist makes b's records and history durable with one Append, then
-// saves its snapshot if it has one. On a store failure it returns an
-// ErrStoreFailed.
+// saves its snapshot if it has one. A failed Append returns an
+// ErrStoreFailed. A failed SaveSnapshot does not: the batch is durable
+// once Append returned, so its callers get their true results and its
+// events go out; the store keeps its previous snapshot and every record
+// after it (recovery replays more), and the loop takes the next snapshot
+// at the next due point, WithSnapshotEvery records later.
 func (r *Runtime) persist(b *batch) error {
 	if len(b.records) > 0 {
 		if err := r.store.Append(Batch{Records: b.records, History: b.history}); err != nil {
@@ -290,7 +295,8 @@ func (r *Runtime) persist(b *batch) error {
 	}
 	if b.snapshot != nil {
 		if err := r.store.SaveSnapshot(b.snapIndex, b.snapshot); err != nil {
-			return &storeError{op: "save snapshot", err: err}
+			r.log.Error("beckon: saving a snapshot failed; the runtime goes on and tries again at the next one due",
+				slog.Uint64("index", b.snapIndex), slog.Any("err", err))
 		}
 	}
 	return nil

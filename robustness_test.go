@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
 	"github.com/beckonhq/beckon"
+	"github.com/beckonhq/beckon/adapters/memory"
 	"github.com/beckonhq/beckon/kernel"
 )
 
@@ -204,5 +206,57 @@ func TestCloseDoesNotWaitForCallbacks(t *testing.T) {
 				t.Errorf("Invite after Close from a callback: got %v, want ErrClosed", err)
 			}
 		})
+	})
+}
+
+// snapshotFailStore is a memory store whose SaveSnapshot fails while fail
+// is set.
+type snapshotFailStore struct {
+	*memory.Store
+	fail atomic.Bool
+}
+
+func (s *snapshotFailStore) SaveSnapshot(index uint64, snap []byte) error {
+	if s.fail.Load() {
+		return errors.New("disk full")
+	}
+	return s.Store.SaveSnapshot(index, snap)
+}
+
+// A snapshot that fails to save does not fail the batch: once Append made
+// it durable, its callers get their true results and its events go out;
+// the failure is logged and the next snapshot due is saved.
+func TestSnapshotFailureKeepsDurableResults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log logBuffer
+		store := &snapshotFailStore{Store: memory.NewStore()}
+		store.fail.Store(true)
+		rt := newRuntime(t, beckon.WithStore(store), beckon.WithSnapshotEvery(1), beckon.WithLogger(log.logger()))
+		alice, ra := login(t, rt, "alice", "phone")
+		bob, rb := login(t, rt, "bob", "phone")
+		id, err := alice.Invite(ctx, "bob", "")
+		if err != nil {
+			t.Fatalf("Invite, durable but its snapshot failed: got %v, want nil", err)
+		}
+		must(t, bob.Accept(ctx, id, "ok"))
+		synctest.Wait()
+		want(t, "bob", rb, "new c1 from=alice group= invitees=bob", "accepted c1 by=bob ok")
+		want(t, "alice", ra, "accepted c1 by=bob ok")
+		if err := rt.Err(); err != nil {
+			t.Errorf("Err() after failed snapshots: got %v, want nil (only a failed Append stops the runtime)", err)
+		}
+		wantLogged(t, "the failed snapshot", &log, "snapshot", "disk full")
+		if i, _, _, err := store.Load(); err != nil || i != 0 {
+			t.Fatalf("store while snapshots fail: snapshot at %d (%v), want none", i, err)
+		}
+
+		store.fail.Store(false)
+		_, err = alice.Invite(ctx, "bob", "")
+		must(t, err)
+		i, snap, records, err := store.Load()
+		must(t, err)
+		if i == 0 || snap == nil || len(records) != 0 {
+			t.Errorf("store once snapshots work again: snapshot at %d, %d records after it; want a snapshot covering every record", i, len(records))
+		}
 	})
 }

@@ -23,10 +23,13 @@ import (
 // the call returns (copy what you keep); slices returned belong to the
 // caller.
 //
-// Errors: any error from Append or SaveSnapshot means the write may not be
-// durable; the runtime then fails the operations of that batch and stops
-// (it never answers success for an input it could not persist). After
-// Close, every call, Close included, returns an error matching ErrClosed.
+// Errors: any error from Append means the batch may not be durable; the
+// runtime then fails the operations of that batch and stops (it never
+// answers success for an input it could not persist). An error from
+// SaveSnapshot means the snapshot was not saved and nothing changed (the
+// previous snapshot and the records after it are all kept); the runtime
+// logs it and tries again at its next snapshot. After Close, every call,
+// Close included, returns an error matching ErrClosed.
 type Store interface {
 	// Load returns what the runtime restores at start: the latest snapshot
 	// (nil if none) with the index it was saved at (0 if none), and every
@@ -47,8 +50,10 @@ type Store interface {
 
 	// SaveSnapshot stores a snapshot that covers every record up to and
 	// including index, replacing the previous one; the store may then drop
-	// those records. index is at least the current snapshot's and at most
-	// the last record's; else ErrBadIndex. History is not affected.
+	// those records. It is atomic: on an error the store still holds the
+	// previous snapshot and every record. index is at least the current
+	// snapshot's and at most the last record's; else ErrBadIndex. History
+	// is not affected.
 	SaveSnapshot(index uint64, snapshot []byte) error
 
 	// History lists the messages of a conversation with Seq > after, oldest
