@@ -15,6 +15,13 @@ import (
 // ErrInvalidParameters, ErrInvalidInviteID and the others, whose SDK code
 // Code reads (8010, 8011, ...). After Close every call returns
 // ErrNotLoggedIn (6014); after the runtime closed, ErrClosed (6013).
+//
+// The ctx of an operation bounds its wait in the runtime's queue, not its
+// whole duration (see Runtime.Do): if ctx ends before the runtime takes
+// the operation, it is never applied and ctx's error is returned; once
+// taken, it is applied and made durable whatever ctx does, and the call
+// returns its true result, even after ctx's deadline. A nil ctx, or a nil
+// CallOption, fails with 6017.
 type Client struct {
 	rt         *Runtime
 	user       string

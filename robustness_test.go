@@ -260,3 +260,66 @@ func TestSnapshotFailureKeepsDurableResults(t *testing.T) {
 		}
 	})
 }
+
+// A context bounds only the wait in the queue. Once the loop has taken an
+// operation, it is applied and made durable whatever the context does, so
+// the call returns its true result even if the context ended meanwhile;
+// an operation still queued when its context ends is never applied.
+func TestContextEndsAfterOrBeforeTheOperationIsTaken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newGateStore()
+		rt := newRuntime(t, beckon.WithStore(store))
+		alice, _ := login(t, rt, "alice", "phone")
+		_, rb := login(t, rt, "bob", "phone")
+		release := store.hold()
+
+		type result struct {
+			id  string
+			err error
+		}
+		invite := func(c context.Context, data string) <-chan result {
+			out := make(chan result, 1)
+			go func() {
+				id, err := alice.Invite(c, "bob", data)
+				out <- result{id, err}
+			}()
+			return out
+		}
+		takenCtx, cancelTaken := context.WithCancel(ctx)
+		taken := invite(takenCtx, "taken") // applied, then held in Append
+		<-store.entered
+		next := invite(ctx, "next") // applied, waits for the committer
+		synctest.Wait()
+		queuedCtx, cancelQueued := context.WithCancel(ctx)
+		queued := invite(queuedCtx, "queued") // the loop waits: it stays queued
+		synctest.Wait()
+
+		cancelTaken()
+		cancelQueued()
+		if r := <-queued; !errors.Is(r.err, context.Canceled) {
+			t.Errorf("Invite whose ctx ended while queued: got (%q, %v), want context.Canceled", r.id, r.err)
+		}
+		synctest.Wait()
+		select {
+		case r := <-taken:
+			t.Fatalf("Invite taken by the loop returned (%q, %v) before its batch was durable", r.id, r.err)
+		default:
+		}
+		release()
+		if r := <-taken; r.err != nil || r.id != "c1" {
+			t.Errorf("Invite taken before its ctx ended: got (%q, %v), want its true result (c1, nil)", r.id, r.err)
+		}
+		if r := <-next; r.err != nil || r.id != "c2" {
+			t.Errorf("Invite behind it: got (%q, %v), want (c2, nil)", r.id, r.err)
+		}
+		synctest.Wait()
+		want(t, "bob", rb, "new c1 from=alice group= invitees=bob taken", "new c2 from=alice group= invitees=bob next")
+		_, _, records, err := store.Load()
+		must(t, err)
+		for _, r := range records {
+			if r.Input.Op == kernel.OpInvite && r.Input.Data == "queued" {
+				t.Errorf("the invite whose ctx ended while queued was logged: %+v", r)
+			}
+		}
+	})
+}

@@ -184,9 +184,16 @@ func (r *Runtime) closeOwned() {
 // kernel's result once it is durable and its events are handed over. It is
 // the raw path under Client and the membership methods, for adapters that
 // act for remote sessions. The error is the kernel's (Result.Err) or the
-// runtime's (ErrClosed, ErrStoreFailed) or ctx's. If ctx ends while the
-// input is still queued, it is not applied and ctx's error is returned;
-// once the loop has taken it, Do waits for the outcome (one batch).
+// runtime's (ErrClosed, ErrStoreFailed) or ctx's; a nil ctx is refused
+// with 6017.
+//
+// ctx bounds the wait in the queue only. If it ends before the loop takes
+// the input, the input is never applied and Do returns ctx's error. Once
+// the loop has taken it, the input is applied and will be made durable
+// whatever ctx does, so Do waits for that and returns the true outcome
+// (ctx's error would report an applied input as not done): that wait is
+// for the store commits in flight, the batch before and the input's own,
+// and with a slow store it can outlast ctx's deadline.
 func (r *Runtime) Do(ctx context.Context, in kernel.Input) (kernel.Result, error) {
 	return r.submit(ctx, in)
 }
