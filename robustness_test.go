@@ -13,6 +13,7 @@ import (
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/memory"
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 )
 
 // logBuffer is a slog handler's output, safe for concurrent use.
@@ -321,5 +322,30 @@ func TestContextEndsAfterOrBeforeTheOperationIsTaken(t *testing.T) {
 				t.Errorf("the invite whose ctx ended while queued was logged: %+v", r)
 			}
 		}
+	})
+}
+
+// A store serves one runtime at a time: a second runtime on it is refused
+// at New with port.ErrLocked, and the store is free again after Close.
+func TestSecondRuntimeOnOneStoreIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := memory.NewStore()
+		first, err := beckon.New(beckon.WithStore(store), beckon.WithLogger(quiet))
+		must(t, err)
+		second, err := beckon.New(beckon.WithStore(store), beckon.WithLogger(quiet))
+		if !errors.Is(err, port.ErrLocked) || !strings.Contains(err.Error(), "close that runtime first") {
+			if second != nil {
+				second.Close()
+			}
+			t.Fatalf("New on a store another runtime uses: got %v, want an error matching port.ErrLocked saying what to do", err)
+		}
+		alice, err := first.Login(ctx, "alice", "phone", beckon.ListenerFuncs{})
+		must(t, err)
+		_, err = alice.Invite(ctx, "bob", "")
+		must(t, err) // the first runtime is unaffected
+		must(t, first.Close())
+		again, err := beckon.New(beckon.WithStore(store), beckon.WithLogger(quiet))
+		must(t, err) // a restart on the same store
+		must(t, again.Close())
 	})
 }

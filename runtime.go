@@ -37,6 +37,7 @@ type Runtime struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	owned    []func() error // closers of what New created
+	release  func()         // of the store's claim
 	every    uint64         // snapshot interval in records
 	maxBatch int
 
@@ -72,6 +73,10 @@ type sessionKey struct{ user, session string }
 // still knows and lets time pass to now, so that deadlines that passed
 // while it was down fire once (TMO-4). The events of recovery are dropped
 // (no session is there to hear them); its records and history are logged.
+//
+// A store serves one runtime at a time: New claims it (Store.Claim) and
+// Close releases it, so New on a store that another runtime still uses
+// fails with an error matching port.ErrLocked.
 func New(opts ...Option) (*Runtime, error) {
 	var s settings
 	for _, o := range opts {
@@ -123,7 +128,17 @@ func New(opts ...Option) (*Runtime, error) {
 		r.predrawn = newPredrawnIDs()
 		kcfg.IDs = r.predrawn
 	}
+	release, err := r.store.Claim()
+	if err != nil {
+		r.closeOwned()
+		if errors.Is(err, port.ErrLocked) {
+			return nil, fmt.Errorf("beckon: the store serves another runtime; close that runtime first, or give this one its own store: %w", err)
+		}
+		return nil, fmt.Errorf("beckon: claiming the store: %w", err)
+	}
+	r.release = release
 	if err := r.recover(kcfg); err != nil {
+		r.release()
 		r.closeOwned()
 		return nil, err
 	}
@@ -155,6 +170,7 @@ func (r *Runtime) Close() error {
 		r.mu.Unlock()
 		r.signal()
 		<-r.done
+		r.release()
 		r.closeOwned()
 		if r.err != ErrClosed {
 			r.closeErr = r.err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -216,4 +217,20 @@ func classifyOpenError(err error, timeout time.Duration) error {
 		return corruptf("bbolt cannot read its header: %v", err)
 	}
 	return err
+}
+
+// Claim makes the caller the store's one user until release (see
+// port.Store); a second Claim meanwhile fails with ErrLocked. Across
+// processes the file lock taken by Open does the same.
+func (s *Store) Claim() (release func(), err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.usable(); err != nil {
+		return nil, storeError(s.path, "claim", err)
+	}
+	if !s.claimed.CompareAndSwap(false, true) {
+		return nil, storeError(s.path, "claim", fmt.Errorf("%w: it serves another runtime; close that runtime first, or give this one its own store", ErrLocked))
+	}
+	var once sync.Once
+	return func() { once.Do(func() { s.claimed.Store(false) }) }, nil
 }
