@@ -231,8 +231,12 @@ func TestRaceInviteAndLoginOfTheInvitee(t *testing.T) {
 			}
 		})
 		wg.Wait()
+		// Close does not wait for callbacks: a cancel, which bob hears
+		// after whatever he heard of the invite (DLV-2), marks the end.
+		must(t, alice.Cancel(ctx, "c1", ""))
+		waitFor(t, rb, 2)
 		must(t, rt.Close())
-		want(t, "bob", rb, "new c1 from=alice group= invitees=bob")
+		want(t, "bob", rb, "new c1 from=alice group= invitees=bob", "cancelled c1 by=alice")
 	}
 }
 
