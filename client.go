@@ -15,6 +15,13 @@ import (
 // ErrInvalidParameters, ErrInvalidInviteID and the others, whose SDK code
 // Code reads (8010, 8011, ...). After Close every call returns
 // ErrNotLoggedIn (6014); after the runtime closed, ErrClosed (6013).
+//
+// The ctx of an operation bounds its wait in the runtime's queue, not its
+// whole duration (see Runtime.Do): if ctx ends before the runtime takes
+// the operation, it is never applied and ctx's error is returned; once
+// taken, it is applied and made durable whatever ctx does, and the call
+// returns its true result, even after ctx's deadline. A nil ctx, or a nil
+// CallOption, fails with 6017.
 type Client struct {
 	rt         *Runtime
 	user       string
@@ -24,19 +31,24 @@ type Client struct {
 }
 
 // Login connects session of user and returns its Client. Events for the
-// session go to l (nil ignores them), starting with ReceiveNewInvitation
-// for every invitation still pending for the user that is not online-only
-// (SYN-1). A user may be logged in on several sessions at once; each gets
-// every event of the user (DLV-1). Logging in a session that is already
-// logged in fails with ErrSessionInUse.
+// session go to l, starting with ReceiveNewInvitation for every invitation
+// still pending for the user that is not online-only (SYN-1). A user may be
+// logged in on several sessions at once; each gets every event of the user
+// (DLV-1). Logging in a session that is already logged in fails with
+// ErrSessionInUse. A nil ctx, or a Listener that cannot be called (nil, a
+// nil EventFunc, a nil pointer), fails with 6017 (ErrInvalidParameters):
+// pass ListenerFuncs{} to ignore every event.
 func (r *Runtime) Login(ctx context.Context, user, session string, l Listener) (*Client, error) {
+	if err := checkContext(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkListener(l); err != nil {
+		return nil, err
+	}
 	if r.registry == nil {
 		return nil, ErrNoSessionRegistry
 	}
-	handle := func(Event) {} // no listener: the events are dropped
-	if l != nil {
-		handle = func(ev Event) { dispatch(l, ev) }
-	}
+	handle := r.handler(user, session, l)
 	key := sessionKey{user, session}
 	r.mu.Lock()
 	closed, inUse := r.closed, r.sessions[key]

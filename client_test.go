@@ -391,13 +391,13 @@ func TestLoginAndClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := newRuntime(t)
 		alice, _ := login(t, rt, "alice", "phone")
-		_, err := rt.Login(ctx, "alice", "phone", nil)
+		_, err := rt.Login(ctx, "alice", "phone", beckon.ListenerFuncs{})
 		if !errors.Is(err, beckon.ErrSessionInUse) {
 			t.Errorf("second login of one session: %v", err)
 		}
-		_, err = rt.Login(ctx, "alice", "", nil)
+		_, err = rt.Login(ctx, "alice", "", beckon.ListenerFuncs{})
 		wantCode(t, "empty session ID", err, 6017)
-		_, err = rt.Login(ctx, "", "s", nil)
+		_, err = rt.Login(ctx, "", "s", beckon.ListenerFuncs{})
 		wantCode(t, "empty user ID", err, 6017)
 
 		bob, rb := login(t, rt, "bob", "phone")
@@ -428,7 +428,7 @@ func TestLoginAndClose(t *testing.T) {
 			t.Errorf("invite after runtime Close: %v (code %d)", err, beckon.Code(err))
 		}
 		must(t, alice.Close()) // closing a client of a closed runtime is fine
-		_, err = rt.Login(ctx, "carol", "phone", nil)
+		_, err = rt.Login(ctx, "carol", "phone", beckon.ListenerFuncs{})
 		if !errors.Is(err, beckon.ErrClosed) {
 			t.Errorf("login after Close: %v", err)
 		}

@@ -25,7 +25,7 @@
 //	if err != nil {
 //		return err // 6017: a malformed user or session ID, or a session already logged in
 //	}
-//	alice, err := rt.Login(ctx, "alice", "phone", nil) // nil: no callbacks
+//	alice, err := rt.Login(ctx, "alice", "phone", beckon.ListenerFuncs{}) // no callbacks
 //	if err != nil {
 //		return err
 //	}

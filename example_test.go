@@ -60,8 +60,14 @@ func ExampleCode() {
 		log.Fatal(err)
 	}
 	defer rt.Close()
-	alice, _ := rt.Login(ctx, "alice", "phone", nil)
-	bob, _ := rt.Login(ctx, "bob", "phone", nil)
+	alice, err := rt.Login(ctx, "alice", "phone", beckon.ListenerFuncs{}) // no callbacks
+	if err != nil {
+		log.Fatal(err)
+	}
+	bob, err := rt.Login(ctx, "bob", "phone", beckon.ListenerFuncs{}) // no callbacks
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	id, _ := alice.Invite(ctx, "bob", "")
 	fmt.Println(beckon.Code(bob.Accept(ctx, id, "")))
@@ -140,8 +146,14 @@ func ExampleClient_History() {
 		log.Fatal(err)
 	}
 	defer rt.Close()
-	alice, _ := rt.Login(ctx, "alice", "phone", nil)
-	bob, _ := rt.Login(ctx, "bob", "phone", nil)
+	alice, err := rt.Login(ctx, "alice", "phone", beckon.ListenerFuncs{}) // no callbacks
+	if err != nil {
+		log.Fatal(err)
+	}
+	bob, err := rt.Login(ctx, "bob", "phone", beckon.ListenerFuncs{}) // no callbacks
+	if err != nil {
+		log.Fatal(err)
+	}
 	id, _ := alice.Invite(ctx, "bob", "v1")
 	alice.Modify(ctx, id, "v2")
 	bob.Reject(ctx, id, "busy")

@@ -23,10 +23,10 @@ func newDefaultIDsRuntime(t *testing.T, draw func() string) (alice, bob *Client)
 	}
 	rt.drawID = draw // before any invite: no caller draws yet
 	ctx := context.Background()
-	if alice, err = rt.Login(ctx, "alice", "phone", nil); err != nil {
+	if alice, err = rt.Login(ctx, "alice", "phone", ListenerFuncs{}); err != nil {
 		t.Fatal(err)
 	}
-	if bob, err = rt.Login(ctx, "bob", "phone", nil); err != nil {
+	if bob, err = rt.Login(ctx, "bob", "phone", ListenerFuncs{}); err != nil {
 		t.Fatal(err)
 	}
 	return alice, bob
@@ -88,7 +88,7 @@ func TestDefaultInviteIDsConcurrent(t *testing.T) {
 	ids := make(chan string, callers*each)
 	var wg sync.WaitGroup
 	for c := range callers {
-		inviter, err := rt.Login(ctx, "a"+strconv.Itoa(c), "s", nil)
+		inviter, err := rt.Login(ctx, "a"+strconv.Itoa(c), "s", ListenerFuncs{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,15 @@
 package beckon
 
-import "slices"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"slices"
+
+	"github.com/beckonhq/beckon/kernel"
+)
 
 // Listener receives the six signaling callbacks of one session (the SDK's
 // TIMSetSignaling...Callback functions, set all at once at Login).
@@ -16,9 +25,18 @@ import "slices"
 // milliseconds (memory.StallAfter), until the hub adds a goroutine. Lists
 // passed to a callback are the callback's own.
 //
+// A callback that panics does not take the process down: the runtime
+// recovers the panic, logs it (user, session, event, stack) at Error level
+// with its logger, and the session goes on receiving its next events;
+// nothing else is affected.
+//
 // Close does not wait for queued callbacks (so a callback may call it): a
 // Listener shared by a closed login and a new login of the same session may
-// see the old login's last calls overlap the new one's first.
+// see the old login's last calls overlap the new one's first. Neither does
+// Runtime.Close: callbacks of events handed over before it may still run
+// after it returns.
+//
+// Login needs a Listener: to ignore every event, pass ListenerFuncs{}.
 type Listener interface {
 	// OnReceiveNewInvitation: an invitation that names this user as an
 	// invitee (INV-5), or one still pending for them when the session
@@ -122,6 +140,40 @@ func (f EventFunc) OnInvitationTimeout(inviteID string, inviteeList []string) {
 // OnInvitationModified calls f with an EventModified.
 func (f EventFunc) OnInvitationModified(inviteID, data string) {
 	f(Event{Type: EventModified, InviteID: inviteID, Data: data})
+}
+
+// checkListener returns the 6017 error of a Listener that cannot be called:
+// nil, a nil EventFunc, or a nil pointer (or map, ...) in the interface.
+func checkListener(l Listener) error {
+	nilValue := l == nil
+	if !nilValue {
+		switch v := reflect.ValueOf(l); v.Kind() {
+		case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+			nilValue = v.IsNil()
+		}
+	}
+	if !nilValue {
+		return nil
+	}
+	return &kernel.OpError{Class: kernel.ErrInvalidParameters, Field: "listener", Value: fmt.Sprintf("%T(nil)", l),
+		Msg: "Login needs a Listener that can be called; to ignore every event pass beckon.ListenerFuncs{}"}
+}
+
+// handler returns the function the session registry calls with the
+// session's events: it dispatches ev to l and recovers a panic of l (see
+// Listener).
+func (r *Runtime) handler(user, session string, l Listener) func(Event) {
+	return func(ev Event) {
+		defer func() {
+			if v := recover(); v != nil {
+				r.log.LogAttrs(context.Background(), slog.LevelError, "beckon: a Listener callback panicked; the session goes on with its next event",
+					slog.String("user", user), slog.String("session", session),
+					slog.String("event", ev.Type.String()), slog.String("inviteID", ev.InviteID),
+					slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+			}
+		}()
+		dispatch(l, ev)
+	}
 }
 
 // dispatch calls the listener method of ev, with its own copy of the list.

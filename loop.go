@@ -3,8 +3,10 @@ package beckon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/beckonhq/beckon/kernel"
@@ -17,7 +19,8 @@ import (
 //   - the loop (run) owns the kernel: it takes queued requests, applies
 //     them and collects their Steps into a batch;
 //   - the committer (commitLoop) makes a batch durable with one
-//     Store.Append (and saves the snapshot the batch may carry);
+//     Store.Append (and saves the snapshot the batch may carry; only a
+//     failed Append stops the runtime);
 //   - the deliverer (deliverLoop) hands a durable batch's events, then its
 //     push requests, over and answers its callers (DLV-3). All events of
 //     the batch go before all its pushes, which go to another destination:
@@ -262,8 +265,12 @@ func (r *Runtime) deliverLoop() {
 }
 
 // persist makes b's records and history durable with one Append, then
-// saves its snapshot if it has one. On a store failure it returns an
-// ErrStoreFailed.
+// saves its snapshot if it has one. A failed Append returns an
+// ErrStoreFailed. A failed SaveSnapshot does not: the batch is durable
+// once Append returned, so its callers get their true results and its
+// events go out; the store keeps its previous snapshot and every record
+// after it (recovery replays more), and the loop takes the next snapshot
+// at the next due point, WithSnapshotEvery records later.
 func (r *Runtime) persist(b *batch) error {
 	if len(b.records) > 0 {
 		if err := r.store.Append(Batch{Records: b.records, History: b.history}); err != nil {
@@ -272,17 +279,21 @@ func (r *Runtime) persist(b *batch) error {
 	}
 	if b.snapshot != nil {
 		if err := r.store.SaveSnapshot(b.snapIndex, b.snapshot); err != nil {
-			return &storeError{op: "save snapshot", err: err}
+			r.log.Error("beckon: saving a snapshot failed; the runtime goes on and tries again at the next one due",
+				slog.Uint64("index", b.snapIndex), slog.Any("err", err))
 		}
 	}
 	return nil
 }
 
-// deliver hands over b's events, then its push requests, each in order.
+// deliver hands over b's events, then its push requests, each in order. A
+// panic of the Delivery or the PushHook is recovered and logged as that
+// call's error: the deliverer must go on for the other recipients and
+// batches.
 func (r *Runtime) deliver(b *batch) {
 	for i := range b.events {
 		e := &b.events[i]
-		if err := r.delivery.Deliver(e.User, e.Session, e.Event); err != nil {
+		if err := safely(func() error { return r.delivery.Deliver(e.User, e.Session, e.Event) }); err != nil {
 			level := slog.LevelWarn
 			if errors.Is(err, port.ErrNoSession) {
 				level = slog.LevelDebug // a session that just went away
@@ -293,11 +304,22 @@ func (r *Runtime) deliver(b *batch) {
 		}
 	}
 	for _, req := range b.pushes {
-		if err := r.push.Push(req); err != nil {
+		if err := safely(func() error { return r.push.Push(req) }); err != nil {
 			r.log.Warn("beckon: offline push failed", slog.String("to", req.To),
 				slog.String("inviteID", req.InviteID), slog.Any("err", err))
 		}
 	}
+}
+
+// safely calls fn and turns a panic of it into an error carrying the panic
+// value and the stack.
+func safely(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return fn()
 }
 
 // stop ends the runtime for good: it records why (err, or ErrClosed if

@@ -31,8 +31,20 @@ func newRequest() any { return &request{done: make(chan struct{}, 1)} }
 // finish answers the request's caller.
 func (q *request) finish() { q.done <- struct{}{} }
 
+// checkContext returns the 6017 error of a nil ctx.
+func checkContext(ctx context.Context) error {
+	if ctx == nil {
+		return &kernel.OpError{Class: kernel.ErrInvalidParameters, Field: "ctx", Value: "nil",
+			Msg: "a nil context.Context; pass context.Background(), or a context that ends when the caller gives up"}
+	}
+	return nil
+}
+
 // submit queues in for the loop and waits for its outcome.
 func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, error) {
+	if err := checkContext(ctx); err != nil {
+		return kernel.Result{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		return kernel.Result{}, err
 	}

@@ -37,6 +37,7 @@ type Runtime struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	owned    []func() error // closers of what New created
+	release  func()         // of the store's claim
 	every    uint64         // snapshot interval in records
 	maxBatch int
 
@@ -72,6 +73,10 @@ type sessionKey struct{ user, session string }
 // still knows and lets time pass to now, so that deadlines that passed
 // while it was down fire once (TMO-4). The events of recovery are dropped
 // (no session is there to hear them); its records and history are logged.
+//
+// A store serves one runtime at a time: New claims it (Store.Claim) and
+// Close releases it, so New on a store that another runtime still uses
+// fails with an error matching port.ErrLocked.
 func New(opts ...Option) (*Runtime, error) {
 	var s settings
 	for _, o := range opts {
@@ -123,7 +128,17 @@ func New(opts ...Option) (*Runtime, error) {
 		r.drawID = newUUID
 		kcfg.IDs = UUIDInviteIDs(nil)
 	}
+	release, err := r.store.Claim()
+	if err != nil {
+		r.closeOwned()
+		if errors.Is(err, port.ErrLocked) {
+			return nil, fmt.Errorf("beckon: the store serves another runtime; close that runtime first, or give this one its own store: %w", err)
+		}
+		return nil, fmt.Errorf("beckon: claiming the store: %w", err)
+	}
+	r.release = release
 	if err := r.recover(kcfg); err != nil {
+		r.release()
 		r.closeOwned()
 		return nil, err
 	}
@@ -138,8 +153,14 @@ func New(opts ...Option) (*Runtime, error) {
 // every later one, fail with ErrClosed without being applied. Close then
 // closes the store and delivery that New created (not those given with
 // WithStore or WithDelivery). It returns the store failure that stopped the
-// runtime, if one did, else nil; later calls return the same. Do not call
-// it from a Listener callback: it waits for the callbacks to finish.
+// runtime, if one did, else nil; later calls return the same.
+//
+// Close never waits for a Listener callback: it returns once the batches
+// in flight are durable and handed to the delivery (at most two
+// Store.Appends and their deliveries), whatever the callbacks do, so a
+// callback may call it. The callbacks of events handed over before it may
+// still run after it returns (the default hub's goroutines finish them and
+// exit); a callback that blocks forever keeps its goroutine.
 func (r *Runtime) Close() error {
 	r.closeOnce.Do(func() {
 		r.mu.Lock()
@@ -149,6 +170,7 @@ func (r *Runtime) Close() error {
 		r.mu.Unlock()
 		r.signal()
 		<-r.done
+		r.release()
 		r.closeOwned()
 		if r.err != ErrClosed {
 			r.closeErr = r.err
@@ -178,9 +200,16 @@ func (r *Runtime) closeOwned() {
 // kernel's result once it is durable and its events are handed over. It is
 // the raw path under Client and the membership methods, for adapters that
 // act for remote sessions. The error is the kernel's (Result.Err) or the
-// runtime's (ErrClosed, ErrStoreFailed) or ctx's. If ctx ends while the
-// input is still queued, it is not applied and ctx's error is returned;
-// once the loop has taken it, Do waits for the outcome (one batch).
+// runtime's (ErrClosed, ErrStoreFailed) or ctx's; a nil ctx is refused
+// with 6017.
+//
+// ctx bounds the wait in the queue only. If it ends before the loop takes
+// the input, the input is never applied and Do returns ctx's error. Once
+// the loop has taken it, the input is applied and will be made durable
+// whatever ctx does, so Do waits for that and returns the true outcome
+// (ctx's error would report an applied input as not done): that wait is
+// for the store commits in flight, the batch before and the input's own,
+// and with a slow store it can outlast ctx's deadline.
 func (r *Runtime) Do(ctx context.Context, in kernel.Input) (kernel.Result, error) {
 	return r.submit(ctx, in)
 }

@@ -205,8 +205,10 @@ func TestRaceManyCallers(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	must(t, rt.Close()) // waits for every callback
+	must(t, rt.Close()) // the callbacks already handed their events still run
 	for i, r := range recs {
+		waitFor(t, r[0], rounds)
+		waitFor(t, r[1], 2*rounds)
 		inviter, invitee := r[0].got(), r[1].got()
 		if len(inviter) != rounds || len(invitee) != 2*rounds {
 			t.Errorf("pair %d: inviter heard %d, invitee %d; want %d and %d", i, len(inviter), len(invitee), rounds, 2*rounds)
@@ -229,8 +231,12 @@ func TestRaceInviteAndLoginOfTheInvitee(t *testing.T) {
 			}
 		})
 		wg.Wait()
+		// Close does not wait for callbacks: a cancel, which bob hears
+		// after whatever he heard of the invite (DLV-2), marks the end.
+		must(t, alice.Cancel(ctx, "c1", ""))
+		waitFor(t, rb, 2)
 		must(t, rt.Close())
-		want(t, "bob", rb, "new c1 from=alice group= invitees=bob")
+		want(t, "bob", rb, "new c1 from=alice group= invitees=bob", "cancelled c1 by=alice")
 	}
 }
 

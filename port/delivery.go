@@ -40,7 +40,9 @@ type Delivery interface {
 // pair already registered, and with ErrClosed after Close if the registry
 // has one. After unregister, Deliver to the session returns ErrNoSession;
 // the events it accepted before are still handled. unregister may be
-// called more than once and from inside handle.
+// called more than once and from inside handle. A registry with a Close
+// must not wait in it for a handler: Runtime.Close closes the default one,
+// and a handler may call Runtime.Close or block.
 type SessionRegistry interface {
 	Delivery
 	Register(user, session string, handle func(kernel.Event)) (unregister func(), err error)

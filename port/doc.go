@@ -2,7 +2,7 @@
 // adapters through (Store, Delivery, SessionRegistry, PushHook), the data
 // they exchange (Batch, HistoryMessage), and the errors every adapter
 // returns for the same situations (ErrClosed, ErrNoSession,
-// ErrSessionTaken, ErrBadIndex), so that the runtime matches them without
+// ErrSessionTaken, ErrLocked, ErrBadIndex), so that the runtime matches them without
 // knowing the adapter.
 //
 // Dependencies go one way: kernel <- port <- adapters <- runtime (the root

@@ -18,6 +18,12 @@ var (
 	// registered. Unregister it first, or use another session ID.
 	ErrSessionTaken = errors.New("session is already registered; unregister it first or use another session ID")
 
+	// ErrLocked: the store already serves a runtime: Claim while another
+	// claim holds (a second runtime given the same Store), or a file store
+	// whose lock another process holds. Close the runtime that uses it
+	// first, or give each runtime its own store.
+	ErrLocked = errors.New("store is in use")
+
 	// ErrBadIndex: Append of records that do not continue the log (a gap,
 	// a repeat or a step back), or SaveSnapshot at an index outside the
 	// log. Nothing was written.

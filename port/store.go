@@ -9,7 +9,7 @@ import (
 // Store is the durable side of the runtime: the log of applied inputs, its
 // snapshots, and the signaling history.
 //
-// Calls: New calls Load once, then Append (and SaveSnapshot) for what
+// Calls: New calls Claim, then Load once, then Append (and SaveSnapshot) for what
 // recovery logs, on its caller's goroutine before the runtime's goroutines
 // start. From then on the committer goroutine alone calls Append and
 // SaveSnapshot, one call at a time, a batch's SaveSnapshot after its
@@ -17,17 +17,28 @@ import (
 // Client.History) at any time, concurrently with everything else. The
 // runtime closes only a store it created itself, after its goroutines
 // have exited; a store given to it is closed by its owner, after
-// Runtime.Close.
+// Runtime.Close. A store serves one runtime at a time: the runtime holds
+// its claim from New to Close, so a second runtime on the same store is
+// refused at New (ErrLocked) rather than failing at its first write.
 //
 // Ownership: slices passed in belong to the caller and may be reused once
 // the call returns (copy what you keep); slices returned belong to the
 // caller.
 //
-// Errors: any error from Append or SaveSnapshot means the write may not be
-// durable; the runtime then fails the operations of that batch and stops
-// (it never answers success for an input it could not persist). After
-// Close, every call, Close included, returns an error matching ErrClosed.
+// Errors: any error from Append means the batch may not be durable; the
+// runtime then fails the operations of that batch and stops (it never
+// answers success for an input it could not persist). An error from
+// SaveSnapshot means the snapshot was not saved and nothing changed (the
+// previous snapshot and the records after it are all kept); the runtime
+// logs it and tries again at its next snapshot. After Close, every call,
+// Close included, returns an error matching ErrClosed.
 type Store interface {
+	// Claim makes the caller the store's one user until it calls release:
+	// a Claim while another claim holds fails with an error matching
+	// ErrLocked, and one after Close with ErrClosed. release may be called
+	// more than once; the store is free to be claimed again after it.
+	Claim() (release func(), err error)
+
 	// Load returns what the runtime restores at start: the latest snapshot
 	// (nil if none) with the index it was saved at (0 if none), and every
 	// record after it, in Index order without gaps (the first has Index
@@ -47,8 +58,10 @@ type Store interface {
 
 	// SaveSnapshot stores a snapshot that covers every record up to and
 	// including index, replacing the previous one; the store may then drop
-	// those records. index is at least the current snapshot's and at most
-	// the last record's; else ErrBadIndex. History is not affected.
+	// those records. It is atomic: on an error the store still holds the
+	// previous snapshot and every record. index is at least the current
+	// snapshot's and at most the last record's; else ErrBadIndex. History
+	// is not affected.
 	SaveSnapshot(index uint64, snapshot []byte) error
 
 	// History lists the messages of a conversation with Seq > after, oldest

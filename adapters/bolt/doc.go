@@ -65,8 +65,8 @@
 // conversation's journal messages continue its folded ones without a gap
 // or an overlap. Every value carries a CRC-32C of its bucket, key and
 // bytes, since bbolt keeps no checksums of its data pages; a journal
-// entry's CRC covers the folded value it carries, which has its own.
-// layout.go has the details. A file of a higher schema version is refused
+// entry's CRC covers the folded value it carries, which has its own. A
+// file of a higher schema version is refused
 // (ErrNewerSchema). A file of schema 1 (no journal: every message in
 // history) is read as it is, and the first write of a session migrates it
 // to schema 2 in that write's transaction by adding the empty journal; a
@@ -75,7 +75,10 @@
 // # Damage and foreign files
 //
 // Nothing is ever initialised in place: Open creates a store only where no
-// file exists (built under a temporary name, then linked into place), and
+// file exists (built under a temporary name, "<name>.creating-NNNN", then
+// linked into place; the temporary files of a create killed midway are
+// removed by the next Open of the path, under a lock of the directory that
+// every create holds, so never one of a create in progress), and
 // refuses an empty file, a file that is not a bbolt database, or a bbolt
 // database without beckon's schema (ErrNotStore). Before bbolt maps a file,
 // Open reads its two meta pages and freelist itself, with bounds checks, so
@@ -93,7 +96,9 @@
 //
 // A store held by another process, or by another Open in this process
 // (bbolt's flock belongs to the open file), gives ErrLocked after the lock
-// timeout (DefaultLockTimeout, WithLockTimeout): Open never hangs.
+// timeout (DefaultLockTimeout, WithLockTimeout): Open never hangs. A Store
+// serves one runtime at a time (Claim): beckon.New refuses one that
+// another runtime uses, with ErrLocked. ErrLocked is port.ErrLocked.
 //
 // # Settings
 //

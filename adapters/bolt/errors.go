@@ -3,6 +3,8 @@ package bolt
 import (
 	"errors"
 	"fmt"
+
+	"github.com/beckonhq/beckon/port"
 )
 
 // Sentinel errors. Every error this package returns names the store's path
@@ -11,10 +13,11 @@ import (
 // store unusable; port.ErrBadIndex) or an I/O error of the operating
 // system, so callers can match with errors.Is.
 var (
-	// ErrLocked: another process, or another Open in this process, holds
-	// the store's file lock, and it was not released within the lock
-	// timeout (WithLockTimeout).
-	ErrLocked = errors.New("store is in use")
+	// ErrLocked (port.ErrLocked itself): another process, or another Open
+	// in this process, holds the store's file lock, and it was not released
+	// within the lock timeout (WithLockTimeout); or Claim of a Store that
+	// already serves a runtime.
+	ErrLocked = port.ErrLocked
 
 	// ErrCorrupt: the file is damaged, truncated, or does not hold what a
 	// beckon store holds where it should. Nothing was changed. Errors about

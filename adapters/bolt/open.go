@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -26,25 +27,125 @@ import (
 // Check).
 //
 // A new store is built under a temporary name beside path
-// ("<name>.creating-*") and linked into place once complete, so a crash
-// while creating leaves either nothing at path or a whole empty store.
+// ("<name>.creating-NNNN") and linked into place once complete, so a crash
+// while creating leaves either nothing at path or a whole empty store. The
+// temporary files such a crash leaves are removed by the next Open of path
+// (see removeStale).
 func Open(path string, opts ...Option) (*Store, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, storeError(path, "open", err)
 	}
+	unlock, locked, err := lockDir(path, o.lockTimeout)
+	if err != nil {
+		return nil, storeError(path, "open", err)
+	}
+	if locked {
+		removeStale(path)
+	}
+	err = prepare(path, o)
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	return open(path, o)
+}
+
+// prepare creates a new store if nothing is at path. The directory's lock
+// is held, where there is one.
+func prepare(path string, o options) error {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if err := create(path, o); err != nil {
-			return nil, storeError(path, "create", err)
+			return storeError(path, "create", err)
 		}
 	case err != nil:
-		return nil, storeError(path, "open", err)
+		return storeError(path, "open", err)
 	case fi.IsDir():
-		return nil, storeError(path, "open", fmt.Errorf("%w: it is a directory", ErrNotStore))
+		return storeError(path, "open", fmt.Errorf("%w: it is a directory", ErrNotStore))
 	}
-	return open(path, o)
+	return nil
+}
+
+// creatingInfix is what create puts between path's base name and the
+// random digits of its temporary file.
+const creatingInfix = ".creating-"
+
+// lockDir takes the lock of path's directory that every Open holds while
+// it removes stale temporary files and creates a store, so that no Open
+// removes the temporary file of a create in progress (in this process or
+// another). A SIGKILLed holder's lock goes with it. Where the directory
+// cannot be locked (a platform without flock, a directory that cannot be
+// opened), unlock is a no-op and locked is false: stale files are then
+// left alone.
+func lockDir(path string, timeout time.Duration) (unlock func(), locked bool, err error) {
+	nothing := func() {}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return nothing, false, nil
+	}
+	locked, err = lockFile(d, timeout)
+	switch {
+	case errors.Is(err, ErrLocked):
+		_ = d.Close()
+		return nil, false, fmt.Errorf("%w: another Open is creating a store in its directory (gave up after %v)", ErrLocked, timeout)
+	case err != nil || !locked:
+		_ = d.Close()
+		return nothing, false, nil
+	}
+	return func() {
+		unlockFile(d)
+		_ = d.Close()
+	}, true, nil
+}
+
+// removeStale removes the temporary files that creates of a store at path
+// left when their process died: the regular files beside path named
+// exactly "<name>.creating-" and decimal digits (what os.CreateTemp makes of
+// create's pattern), never path itself nor anything else. The caller holds
+// the directory's lock, which every create holds throughout, so none of
+// them belongs to a create in progress; a file whose own lock is held (by
+// a bbolt that still has it open) is skipped all the same. Errors are
+// ignored: a file left behind is harmless, and the next Open tries again.
+func removeStale(path string) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isCreatingName(e.Name(), base) {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		f, err := os.OpenFile(name, os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if locked, err := lockFile(f, 0); err == nil && locked {
+			_ = os.Remove(name)
+		}
+		_ = f.Close()
+	}
+}
+
+// isCreatingName reports whether name is a temporary name of create for a
+// store named base.
+func isCreatingName(name, base string) bool {
+	digits, ok := strings.CutPrefix(name, base+creatingInfix)
+	if !ok || digits == "" {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // boltOptions are the bbolt settings of every store. Durability: NoSync
@@ -67,7 +168,7 @@ func create(path string, o options) error {
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, base+".creating-*")
+	f, err := os.CreateTemp(dir, base+creatingInfix+"*")
 	if err != nil {
 		return err
 	}
@@ -216,4 +317,20 @@ func classifyOpenError(err error, timeout time.Duration) error {
 		return corruptf("bbolt cannot read its header: %v", err)
 	}
 	return err
+}
+
+// Claim makes the caller the store's one user until release (see
+// port.Store); a second Claim meanwhile fails with ErrLocked. Across
+// processes the file lock taken by Open does the same.
+func (s *Store) Claim() (release func(), err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.usable(); err != nil {
+		return nil, storeError(s.path, "claim", err)
+	}
+	if !s.claimed.CompareAndSwap(false, true) {
+		return nil, storeError(s.path, "claim", fmt.Errorf("%w: it serves another runtime; close that runtime first, or give this one its own store", ErrLocked))
+	}
+	var once sync.Once
+	return func() { once.Do(func() { s.claimed.Store(false) }) }, nil
 }

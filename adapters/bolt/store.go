@@ -26,7 +26,8 @@ type Store struct {
 	bmu    sync.Mutex
 	broken error // set when a write panicked: the store refuses further calls
 
-	wrote atomic.Bool // a write transaction committed
+	wrote   atomic.Bool // a write transaction committed
+	claimed atomic.Bool // a runtime holds it (see Claim)
 
 	journalLimit int // fold when an Append leaves this many messages in the journal
 

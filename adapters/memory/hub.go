@@ -1,7 +1,10 @@
 package memory
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -40,6 +43,13 @@ const maxIdleWorkers = 4
 // grow without limit (the memory it takes is the cost of never blocking the
 // runtime). Handlers should return quickly and hand long work elsewhere.
 //
+// A handler that panics is recovered: the panic is logged with
+// slog.Default() (user, session, event, stack) and the session goes on
+// receiving its next events; no other session is affected.
+//
+// Close never waits for a handler, so a handler may call it and a blocked
+// one cannot hold it up (see Close).
+//
 // Hub implements port.Delivery and port.SessionRegistry. It is safe for
 // concurrent use.
 type Hub struct {
@@ -52,7 +62,6 @@ type Hub struct {
 	workers int        // live worker goroutines
 	idle    int        // workers waiting on work
 	waking  int        // idle workers signalled that have not looked at ready yet
-	running sync.WaitGroup
 
 	// The stall watch: while ready is non-empty a timer looks at its head
 	// every StallAfter; the same head twice in a row has waited a whole
@@ -68,6 +77,7 @@ type sessionKey struct{ user, session string }
 // session is one registered session. Every field but handle is guarded by
 // the hub's mu.
 type session struct {
+	key       sessionKey
 	handle    func(kernel.Event)
 	queue     []kernel.Event
 	spare     []kernel.Event // the slice a worker handed back, reused for queue
@@ -92,7 +102,7 @@ func (h *Hub) Register(user, session string, handle func(kernel.Event)) (unregis
 		return nil, fmt.Errorf("memory: Register of %q/%q needs a handler", user, session)
 	}
 	key := sessionKey{user, session}
-	s := newSession(handle)
+	s := newSession(key, handle)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
@@ -136,30 +146,26 @@ func (h *Hub) Deliver(user, session string, ev kernel.Event) error {
 	return nil
 }
 
-// Close unregisters every session and waits until the events queued before
-// are handled and the hub's goroutines have exited. Do not call it from a
-// handler (it would wait for itself).
+// Close unregisters every session and returns at once: Register and
+// Deliver fail from then on, and it never waits for a handler, so it may
+// be called from one, and a handler that blocks cannot hold it up. The
+// events queued before are still handed to their handlers, by the hub's
+// goroutines, which exit once every queue is empty (a goroutine blocked in
+// a handler exits when the handler returns). Later calls return nil.
 func (h *Hub) Close() error {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.closed = true
 	for _, s := range h.sessions {
 		s.stopped = true
 	}
 	clear(h.sessions)
 	h.work.Broadcast()
-	h.mu.Unlock()
-	h.running.Wait()
-	h.mu.Lock()
-	if h.watch != nil {
-		h.watch.Stop()
-		h.watching = false
-	}
-	h.mu.Unlock()
 	return nil
 }
 
-func newSession(handle func(kernel.Event)) *session {
-	return &session{handle: handle}
+func newSession(key sessionKey, handle func(kernel.Event)) *session {
+	return &session{key: key, handle: handle}
 }
 
 // schedule puts s, which has events and no worker, in ready, and makes sure
@@ -195,7 +201,6 @@ func (h *Hub) enqueue(s *session) {
 // startWorker starts one more worker. h.mu is held.
 func (h *Hub) startWorker() {
 	h.workers++
-	h.running.Add(1)
 	go h.worker()
 }
 
@@ -217,16 +222,19 @@ func (h *Hub) checkStall() {
 
 // worker takes sessions from ready and hands each one's queued events to
 // its handler, until the hub is closed and nothing is left, or there are
-// enough idle workers.
+// enough idle workers. It holds h.mu except while handlers run.
 func (h *Hub) worker() {
-	defer h.running.Done()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for {
 		s := h.ready.pop()
 		if s == nil {
 			if h.closed || h.idle >= maxIdleWorkers {
 				h.workers--
+				if h.closed && h.workers == 0 && h.watch != nil {
+					h.watch.Stop()
+					h.watching = false
+				}
+				h.mu.Unlock()
 				return
 			}
 			h.idle++
@@ -241,7 +249,7 @@ func (h *Hub) worker() {
 		s.queue, s.spare = s.spare[:0], nil
 		h.mu.Unlock()
 		for i := range batch {
-			s.handle(batch[i])
+			handleSafely(s, batch[i])
 			batch[i] = kernel.Event{}
 		}
 		h.mu.Lock()
@@ -252,6 +260,20 @@ func (h *Hub) worker() {
 			s.scheduled = false
 		}
 	}
+}
+
+// handleSafely calls s's handler with ev and recovers a panic of it, so
+// that the worker, the hub's lock and the other sessions are unaffected.
+func handleSafely(s *session, ev kernel.Event) {
+	defer func() {
+		if v := recover(); v != nil {
+			slog.Default().LogAttrs(context.Background(), slog.LevelError, "memory hub: a handler panicked; the session goes on with its next event",
+				slog.String("user", s.key.user), slog.String("session", s.key.session),
+				slog.String("event", ev.Type.String()), slog.String("inviteID", ev.InviteID),
+				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	s.handle(ev)
 }
 
 // readyQueue is a FIFO of sessions.

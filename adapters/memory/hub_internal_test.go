@@ -40,6 +40,7 @@ func TestHubBurstUsesFewGoroutines(t *testing.T) {
 			t.Errorf("up to %d goroutines handled the bursts, want <= %d", most, maxIdleWorkers)
 		}
 		h.Close()
+		synctest.Wait() // Close does not wait for the goroutines; they exit once idle
 		if h.workers != 0 {
 			t.Errorf("%d goroutines left after Close", h.workers)
 		}

@@ -15,6 +15,9 @@ import (
 // errStoreClosed is what every call after Close returns.
 var errStoreClosed = fmt.Errorf("memory store: %w", port.ErrClosed)
 
+// errStoreClaimed is what Claim returns while another claim holds.
+var errStoreClaimed = fmt.Errorf("memory store: %w: it serves another runtime; close that runtime first, or give this one its own store", port.ErrLocked)
+
 // Store keeps the log, the latest snapshot and the history in memory. It
 // implements port.Store and is the reference for every other adapter.
 //
@@ -30,10 +33,12 @@ var errStoreClosed = fmt.Errorf("memory store: %w", port.ErrClosed)
 // place however many conversations it touches. The history holds at most
 // MaxHistory messages. Nothing survives the
 // process; a Store given to a second Runtime (after the first is closed)
-// plays the part of a disk across a restart. It is safe for concurrent use.
+// plays the part of a disk across a restart. It serves one runtime at a
+// time (Claim). It is safe for concurrent use.
 type Store struct {
 	mu        sync.RWMutex
 	closed    bool
+	claimed   bool                               // a runtime holds it (see Claim)
 	snapIndex uint64                             // index the snapshot covers, 0 if none
 	snapshot  []byte                             // nil if none
 	log       log                                // every record after snapIndex
@@ -177,6 +182,28 @@ func (c *convIndex) add(pos uint32) {
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{convs: make(map[kernel.Conversation]*convIndex)}
+}
+
+// Claim makes the caller the store's one user until release; a second
+// Claim meanwhile fails with port.ErrLocked.
+func (s *Store) Claim() (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return nil, errStoreClosed
+	case s.claimed:
+		return nil, errStoreClaimed
+	}
+	s.claimed = true
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.claimed = false
+			s.mu.Unlock()
+		})
+	}, nil
 }
 
 // Load decodes the records after the snapshot and returns them with a

@@ -28,10 +28,10 @@ func Login(tb testing.TB, rt *beckon.Runtime, n int) Pairs {
 	p := Pairs{Inviters: make([]*beckon.Client, n), Invitees: make([]*beckon.Client, n)}
 	var err error
 	for i := range n {
-		if p.Inviters[i], err = rt.Login(context.Background(), "a"+strconv.Itoa(i), "s", nil); err != nil {
+		if p.Inviters[i], err = rt.Login(context.Background(), "a"+strconv.Itoa(i), "s", beckon.ListenerFuncs{}); err != nil {
 			tb.Fatal(err)
 		}
-		if p.Invitees[i], err = rt.Login(context.Background(), "b"+strconv.Itoa(i), "s", nil); err != nil {
+		if p.Invitees[i], err = rt.Login(context.Background(), "b"+strconv.Itoa(i), "s", beckon.ListenerFuncs{}); err != nil {
 			tb.Fatal(err)
 		}
 	}

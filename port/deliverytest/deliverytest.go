@@ -51,6 +51,7 @@ func Run(t *testing.T, newRegistry func(t *testing.T) port.SessionRegistry) {
 		{"Unregister", checkUnregister},
 		{"UnregisterFromHandler", checkUnregisterFromHandler},
 		{"Close", checkClose},
+		{"CloseFromHandler", checkCloseFromHandler},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.run(t, kept(t)) })
@@ -240,6 +241,30 @@ func checkClose(t *testing.T, r port.SessionRegistry) {
 		if err := r.Deliver(user, "s", event("x")); !errors.Is(err, port.ErrClosed) {
 			t.Errorf("Deliver to %s after Close: got %v, want an error matching port.ErrClosed", user, err)
 		}
+	}
+}
+
+// Close does not wait for a handler: one may call it, and one that blocks
+// does not hold it up.
+func checkCloseFromHandler(t *testing.T, r port.SessionRegistry) {
+	c, ok := r.(io.Closer)
+	if !ok {
+		t.Skip("the registry has no Close")
+	}
+	release := make(chan struct{})
+	defer close(release)
+	mustRegister(t, r, "alice", "s", func(kernel.Event) { <-release })
+	closed := make(chan error, 1)
+	mustRegister(t, r, "bob", "s", func(kernel.Event) { closed <- c.Close() })
+	mustDeliver(t, r, "alice", "s", event("blocks"))
+	mustDeliver(t, r, "bob", "s", event("closes"))
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close from a handler, another handler blocked: got %v, want nil", err)
+		}
+	case <-time.After(patience):
+		t.Fatalf("Close from a handler, another handler blocked: still waiting after %v, want it to return", patience)
 	}
 }
 

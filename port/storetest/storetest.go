@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) port.Store, reopen func(t *te
 		{"HistoryPaging", checkHistoryPaging},
 		{"CallerOwnsSlices", checkCallerOwnsSlices},
 		{"HistoryDuringAppend", checkHistoryDuringAppend},
+		{"ClaimIsExclusive", checkClaimIsExclusive},
 		{"Close", checkClose},
 	}
 	for _, c := range checks {
@@ -56,6 +57,38 @@ func Run(t *testing.T, newStore func(t *testing.T) port.Store, reopen func(t *te
 		}
 		checkReopen(t, kept(t, newStore(t)), func(s port.Store) port.Store { return kept(t, reopen(t, s)) })
 	})
+}
+
+// A store serves one runtime at a time: a Claim while another holds fails
+// with ErrLocked, release frees it (twice is harmless), and after Close
+// Claim fails with ErrClosed.
+func checkClaimIsExclusive(t *testing.T, s port.Store) {
+	release, err := s.Claim()
+	if err != nil {
+		t.Fatalf("Claim of a new store: got %v, want nil", err)
+	}
+	if r, err := s.Claim(); !errors.Is(err, port.ErrLocked) {
+		if r != nil {
+			r()
+		}
+		t.Errorf("Claim while claimed: got %v, want an error matching port.ErrLocked", err)
+	}
+	release()
+	release()
+	again, err := s.Claim()
+	if err != nil {
+		t.Fatalf("Claim after release: got %v, want nil", err)
+	}
+	if _, err := s.Claim(); !errors.Is(err, port.ErrLocked) {
+		t.Errorf("Claim while claimed again (a second release must not free another claim): got %v, want ErrLocked", err)
+	}
+	again()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := s.Claim(); !errors.Is(err, port.ErrClosed) {
+		t.Errorf("Claim after Close: got %v, want an error matching port.ErrClosed", err)
+	}
 }
 
 // A new store holds nothing.
