@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/beckonhq/beckon/port/storetest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -191,12 +192,12 @@ func benchAppend(b *testing.B, n, convs int) {
 	defer s.Close()
 	batch := port.Batch{Records: make([]kernel.Record, n), History: make([]kernel.History, n)}
 	for i := range n {
-		batch.History[i] = hist(kernel.C2C("a"+strconv.Itoa(i%convs), "b"+strconv.Itoa(i%convs)), i)
+		batch.History[i] = storetest.History(kernel.C2C("a"+strconv.Itoa(i%convs), "b"+strconv.Itoa(i%convs)), i)
 	}
 	next := uint64(1)
 	for b.Loop() {
 		for i := range n {
-			batch.Records[i] = rec(next)
+			batch.Records[i] = storetest.Record(next)
 			next++
 		}
 		if err := s.Append(batch); err != nil {
@@ -228,7 +229,7 @@ func BenchmarkFold(b *testing.B) {
 					batch.History = batch.History[:0]
 					for range 256 {
 						c := kernel.C2C("a"+strconv.Itoa(n%convs), "b"+strconv.Itoa(n%convs))
-						batch.History = append(batch.History, hist(c, n))
+						batch.History = append(batch.History, storetest.History(c, n))
 						n++
 					}
 					if err := s.Append(batch); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/beckonhq/beckon/port/storetest"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -63,19 +64,19 @@ func buildFixture(t testing.TB) *fixture {
 	s := mustOpen(t, f.path)
 	idx := uint64(0)
 	for b := range 60 {
-		batch := port.Batch{Records: recs(idx+1, idx+20)}
+		batch := port.Batch{Records: storetest.Records(idx+1, idx+20)}
 		idx += 20
 		big := convsOfFixture[0]
 		for i := range 8 {
-			batch.History = append(batch.History, hist(big, b*8+i))
+			batch.History = append(batch.History, storetest.History(big, b*8+i))
 		}
 		if b%10 == 0 {
 			for _, c := range convsOfFixture[1:] {
-				batch.History = append(batch.History, hist(c, b))
+				batch.History = append(batch.History, storetest.History(c, b))
 			}
 		}
 		for _, h := range batch.History {
-			f.convs[h.Conv] = append(f.convs[h.Conv], want(t, h, uint64(len(f.convs[h.Conv])+1)))
+			f.convs[h.Conv] = append(f.convs[h.Conv], storetest.Message(t, h, uint64(len(f.convs[h.Conv])+1)))
 		}
 		if err := s.Append(batch); err != nil {
 			t.Fatal(err)
@@ -179,7 +180,7 @@ func (f *fixture) damaged(t testing.TB, label string) bool {
 	f.intact(t, s, label)
 	// It also stays intact through a write and a reopen.
 	next := f.records[len(f.records)-1].Index + 1
-	if err := s.Append(port.Batch{Records: recs(next, next)}); err != nil {
+	if err := s.Append(port.Batch{Records: storetest.Records(next, next)}); err != nil {
 		t.Fatalf("%s: opened, then Append: %v", label, err)
 	}
 	s.Close()

@@ -2,12 +2,10 @@ package bolt_test
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/bolt"
@@ -28,58 +26,6 @@ func mustOpen(t testing.TB, path string, opts ...bolt.Option) *bolt.Store {
 		t.Fatalf("Open: %v", err)
 	}
 	return s
-}
-
-// rec returns a record with Index i whose content varies with i.
-func rec(i uint64) kernel.Record {
-	in := kernel.Invite(fmt.Sprintf("alice%d", i%7), fmt.Sprintf("bob%d", i%5), strings.Repeat("d", int(i%40)), int(i%60))
-	in.RequestID = fmt.Sprintf("req-%d", i)
-	in.InviteID = fmt.Sprintf("inv-%d", i)
-	switch i % 4 {
-	case 1:
-		in.Push = &kernel.PushInfo{Title: "t", Desc: "call", Ext: "x", Sound: "ring"}
-	case 2:
-		in = kernel.Accept(fmt.Sprintf("bob%d", i%5), fmt.Sprintf("inv-%d", i-1), "ok")
-	case 3:
-		in = kernel.InviteInGroup("carol", "g1", []string{"dave", "erin", "frank"}, "grp", 30)
-		in.InviteID = fmt.Sprintf("inv-%d", i)
-	}
-	return kernel.Record{Index: i, At: time.Unix(1_700_000_000+int64(i), int64(i)*1000), Input: in}
-}
-
-// recs returns records from..to inclusive.
-func recs(from, to uint64) []kernel.Record {
-	var out []kernel.Record
-	for i := from; i <= to; i++ {
-		out = append(out, rec(i))
-	}
-	return out
-}
-
-// hist returns the i-th history message of conversation c.
-func hist(c kernel.Conversation, i int) kernel.History {
-	inviter := c.A
-	if c.Group != "" {
-		inviter = "carol"
-	}
-	return kernel.History{
-		Conv: c, Sender: inviter, At: int64(1_700_000_000_000_000_000 + i),
-		Info: kernel.SignalingInfo{
-			BusinessID: kernel.BusinessID, InviteID: fmt.Sprintf("inv-%d", i), GroupID: c.Group,
-			Inviter: inviter, InviteeList: []string{"bob"}, Data: strings.Repeat("x", i%50),
-			Timeout: 30, ActionType: kernel.Action(1 + i%6),
-		},
-	}
-}
-
-// want returns the HistoryMessage the store should give for h at seq.
-func want(t testing.TB, h kernel.History, seq uint64) port.HistoryMessage {
-	t.Helper()
-	p, err := kernel.MarshalSignalingInfo(h.Info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port.HistoryMessage{Seq: seq, Sender: h.Sender, At: time.Unix(0, h.At), Payload: p}
 }
 
 // mustLoad loads or fails.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/beckonhq/beckon/port/storetest"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -73,13 +74,13 @@ func TestHistoryAcrossFolds(t *testing.T) {
 	seen := map[string]int{}
 	next := uint64(1)
 	for step := range 80 {
-		batch := port.Batch{Records: recs(next, next)}
+		batch := port.Batch{Records: storetest.Records(next, next)}
 		next++
 		for i := range rng.IntN(5) {
 			c := convs[rng.IntN(len(convs)-1)] // the last one stays empty
-			h := hist(c, step*10+i)
+			h := storetest.History(c, step*10+i)
 			batch.History = append(batch.History, h)
-			all[c] = append(all[c], want(t, h, uint64(len(all[c])+1)))
+			all[c] = append(all[c], storetest.Message(t, h, uint64(len(all[c])+1)))
 		}
 		if err := s.Append(batch); err != nil {
 			t.Fatal(err)
@@ -143,11 +144,11 @@ func TestJournalLimitOne(t *testing.T) {
 	c := kernel.C2C("a", "b")
 	var exp []port.HistoryMessage
 	for i := range 5 {
-		h := hist(c, i)
-		if err := s.Append(port.Batch{Records: recs(uint64(i+1), uint64(i+1)), History: []kernel.History{h}}); err != nil {
+		h := storetest.History(c, i)
+		if err := s.Append(port.Batch{Records: storetest.Records(uint64(i+1), uint64(i+1)), History: []kernel.History{h}}); err != nil {
 			t.Fatal(err)
 		}
-		exp = append(exp, want(t, h, uint64(i+1)))
+		exp = append(exp, storetest.Message(t, h, uint64(i+1)))
 		if folded, journal, err := bolt.HistoryLayout(s, c.String()); err != nil || folded != uint64(i+1) || journal != 0 {
 			t.Fatalf("after Append %d: %d folded, %d in the journal (%v)", i+1, folded, journal, err)
 		}
@@ -234,11 +235,11 @@ func TestSchema1Migrates(t *testing.T) {
 	all := map[kernel.Conversation][]port.HistoryMessage{}
 	for i := range 10 {
 		c := convs[i%2]
-		h := hist(c, i)
-		if err := s.Append(port.Batch{Records: recs(uint64(i+1), uint64(i+1)), History: []kernel.History{h}}); err != nil {
+		h := storetest.History(c, i)
+		if err := s.Append(port.Batch{Records: storetest.Records(uint64(i+1), uint64(i+1)), History: []kernel.History{h}}); err != nil {
 			t.Fatal(err)
 		}
-		all[c] = append(all[c], want(t, h, uint64(len(all[c])+1)))
+		all[c] = append(all[c], storetest.Message(t, h, uint64(len(all[c])+1)))
 	}
 	if err := s.SaveSnapshot(4, []byte("snap")); err != nil { // folds everything
 		t.Fatal(err)
@@ -255,7 +256,7 @@ func TestSchema1Migrates(t *testing.T) {
 		if i != 4 || string(snap) != "snap" {
 			t.Fatalf("snapshot (%d, %q)", i, snap)
 		}
-		sameRecords(t, rs, recs(5, 10))
+		sameRecords(t, rs, storetest.Records(5, 10))
 		checkAllHistory(t, s, all, "schema 1")
 		if err := s.Check(); err != nil {
 			t.Fatal(err)
@@ -270,11 +271,11 @@ func TestSchema1Migrates(t *testing.T) {
 
 	s = mustOpen(t, path)
 	c := convs[0]
-	h := hist(c, 100)
-	if err := s.Append(port.Batch{Records: recs(11, 11), History: []kernel.History{h}}); err != nil {
+	h := storetest.History(c, 100)
+	if err := s.Append(port.Batch{Records: storetest.Records(11, 11), History: []kernel.History{h}}); err != nil {
 		t.Fatal(err)
 	}
-	all[c] = append(all[c], want(t, h, uint64(len(all[c])+1)))
+	all[c] = append(all[c], storetest.Message(t, h, uint64(len(all[c])+1)))
 	checkAllHistory(t, s, all, "migrated")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -285,7 +286,7 @@ func TestSchema1Migrates(t *testing.T) {
 	s = mustOpen(t, path)
 	defer s.Close()
 	checkAllHistory(t, s, all, "migrated, reopened")
-	sameRecords(t, func() []kernel.Record { _, _, rs := mustLoad(t, s); return rs }(), recs(5, 11))
+	sameRecords(t, func() []kernel.Record { _, _, rs := mustLoad(t, s); return rs }(), storetest.Records(5, 11))
 }
 
 // journalFixture is a closed store where conversation alice/bob has
@@ -296,14 +297,14 @@ func journalFixture(t *testing.T) string {
 	path := dbPath(t)
 	s := mustOpen(t, path)
 	ab, g1 := kernel.C2C("alice", "bob"), kernel.GroupConversation("g1")
-	h := func(i int) []kernel.History { return []kernel.History{hist(ab, i)} }
-	if err := s.Append(port.Batch{Records: recs(1, 1), History: append(h(1), hist(ab, 2), hist(ab, 3))}); err != nil {
+	h := func(i int) []kernel.History { return []kernel.History{storetest.History(ab, i)} }
+	if err := s.Append(port.Batch{Records: storetest.Records(1, 1), History: append(h(1), storetest.History(ab, 2), storetest.History(ab, 3))}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveSnapshot(1, []byte("snap")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(port.Batch{Records: recs(2, 2), History: append(h(4), hist(ab, 5), hist(g1, 6))}); err != nil {
+	if err := s.Append(port.Batch{Records: storetest.Records(2, 2), History: append(h(4), storetest.History(ab, 5), storetest.History(g1, 6))}); err != nil {
 		t.Fatal(err)
 	}
 	if folded, journal, err := bolt.HistoryLayout(s, ab.String()); err != nil || folded != 3 || journal != 2 {
@@ -418,7 +419,7 @@ func TestJournalDamageAndConflicts(t *testing.T) {
 			}
 			_, err = s.History(kernel.C2C("alice", "bob"), 0, 0)
 			wantErr(t, err, bolt.ErrCorrupt, path)
-			err = s.Append(port.Batch{Records: recs(3, 3), History: []kernel.History{hist(kernel.C2C("x", "y"), 1)}})
+			err = s.Append(port.Batch{Records: storetest.Records(3, 3), History: []kernel.History{storetest.History(kernel.C2C("x", "y"), 1)}})
 			wantErr(t, err, bolt.ErrCorrupt, path)
 			if _, _, rs := mustLoad(t, s); len(rs) != 1 {
 				t.Fatalf("a refused Append changed the log: %d records", len(rs))

@@ -2,6 +2,7 @@ package bolt_test
 
 import (
 	"bufio"
+	"github.com/beckonhq/beckon/port/storetest"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,7 +19,7 @@ import (
 func TestLockedInProcess(t *testing.T) {
 	path := dbPath(t)
 	s := mustOpen(t, path)
-	if err := s.Append(port.Batch{Records: recs(1, 1)}); err != nil {
+	if err := s.Append(port.Batch{Records: storetest.Records(1, 1)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, timeout := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
@@ -48,7 +49,7 @@ func TestLockedInProcess(t *testing.T) {
 	}
 	s = mustOpen(t, path)
 	_, _, rs := mustLoad(t, s)
-	sameRecords(t, rs, recs(1, 1))
+	sameRecords(t, rs, storetest.Records(1, 1))
 	s.Close()
 }
 

@@ -3,6 +3,7 @@
 package bolt_test
 
 import (
+	"github.com/beckonhq/beckon/port/storetest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,7 +24,7 @@ func TestOpenRemovesStaleCreatingFiles(t *testing.T) {
 			dir := filepath.Dir(path)
 			if existing {
 				s := mustOpen(t, path)
-				if err := s.Append(port.Batch{Records: recs(1, 3)}); err != nil {
+				if err := s.Append(port.Batch{Records: storetest.Records(1, 3)}); err != nil {
 					t.Fatal(err)
 				}
 				if err := s.Close(); err != nil {

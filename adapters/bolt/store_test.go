@@ -43,7 +43,7 @@ func TestStorePort(t *testing.T) {
 func TestErrorsNamePath(t *testing.T) {
 	path := dbPath(t)
 	s := mustOpen(t, path)
-	wantErr(t, s.Append(port.Batch{Records: recs(2, 2)}), port.ErrBadIndex, path)
+	wantErr(t, s.Append(port.Batch{Records: storetest.Records(2, 2)}), port.ErrBadIndex, path)
 	wantErr(t, s.SaveSnapshot(1, nil), port.ErrBadIndex, path)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestErrorsNamePath(t *testing.T) {
 func TestSnapshotDeletesRecords(t *testing.T) {
 	path := dbPath(t)
 	s := mustOpen(t, path)
-	if err := s.Append(port.Batch{Records: recs(1, 10)}); err != nil {
+	if err := s.Append(port.Batch{Records: storetest.Records(1, 10)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, i := range []uint64{6, 9} {
@@ -95,7 +95,7 @@ func TestConcurrentAppends(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := uint64(1); i <= 100; i++ {
-			if err := s.Append(port.Batch{Records: recs(i, i)}); err != nil {
+			if err := s.Append(port.Batch{Records: storetest.Records(i, i)}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -105,7 +105,7 @@ func TestConcurrentAppends(t *testing.T) {
 		conv := kernel.C2C("u", fmt.Sprint(w))
 		wg.Go(func() {
 			for i := range perWriter {
-				if err := s.Append(port.Batch{History: []kernel.History{hist(conv, i), hist(kernel.GroupConversation("all"), i)}}); err != nil {
+				if err := s.Append(port.Batch{History: []kernel.History{storetest.History(conv, i), storetest.History(kernel.GroupConversation("all"), i)}}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -133,7 +133,7 @@ func TestConcurrentAppends(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	path := dbPath(t)
 	s := mustOpen(t, path)
-	if err := s.Append(port.Batch{Records: recs(1, 3)}); err != nil {
+	if err := s.Append(port.Batch{Records: storetest.Records(1, 3)}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -223,7 +223,7 @@ func TestReadOnlySessionDoesNotWrite(t *testing.T) {
 	path := dbPath(t)
 	s := mustOpen(t, path)
 	conv := kernel.C2C("a", "b")
-	if err := s.Append(port.Batch{Records: recs(1, 5), History: []kernel.History{hist(conv, 1)}}); err != nil {
+	if err := s.Append(port.Batch{Records: storetest.Records(1, 5), History: []kernel.History{storetest.History(conv, 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

@@ -102,42 +102,42 @@ func checkLoadEmpty(t *testing.T, s port.Store) {
 // empty batch and a batch of history alone add no record.
 func checkAppendThenLoad(t *testing.T, s port.Store) {
 	for _, b := range [][2]uint64{{1, 1}, {2, 9}, {10, 300}} {
-		mustAppend(t, s, port.Batch{Records: recs(b[0], b[1])})
+		mustAppend(t, s, port.Batch{Records: Records(b[0], b[1])})
 	}
 	mustAppend(t, s, port.Batch{})
-	mustAppend(t, s, port.Batch{History: []kernel.History{hist(kernel.C2C("alice", "bob"), 0)}})
+	mustAppend(t, s, port.Batch{History: []kernel.History{History(kernel.C2C("alice", "bob"), 0)}})
 	i, snap, rs := mustLoad(t, s)
 	if i != 0 || snap != nil {
 		t.Fatalf("Load: got snapshot (%d, %q), want none", i, snap)
 	}
-	sameRecords(t, rs, recs(1, 300))
+	sameRecords(t, rs, Records(1, 300))
 }
 
 // A batch whose records do not continue the log fails with ErrBadIndex and
 // leaves nothing behind, neither records nor history; the log goes on.
 func checkAppendIsAtomic(t *testing.T, s port.Store) {
 	conv := kernel.C2C("alice", "bob")
-	h := []kernel.History{hist(conv, 1), hist(conv, 2)}
+	h := []kernel.History{History(conv, 1), History(conv, 2)}
 	bad := func(name string, rs []kernel.Record) {
 		t.Helper()
 		if err := s.Append(port.Batch{Records: rs, History: h}); !errors.Is(err, port.ErrBadIndex) {
 			t.Errorf("Append of %s: got %v, want an error matching port.ErrBadIndex", name, err)
 		}
 	}
-	bad("record 2 to an empty log", recs(2, 2))
-	bad("record 0 to an empty log", recs(0, 0))
-	mustAppend(t, s, port.Batch{Records: recs(1, 2)})
-	bad("record 4 after 2 (a gap)", recs(4, 4))
-	bad("records 2..3 after 2 (a repeat)", recs(2, 3))
-	bad("record 1 after 2 (a step back)", recs(1, 1))
-	bad("records 3, 5 (a gap inside the batch)", []kernel.Record{rec(3), rec(5)})
-	bad("records 3, 3 (a repeat inside the batch)", []kernel.Record{rec(3), rec(3)})
+	bad("record 2 to an empty log", Records(2, 2))
+	bad("record 0 to an empty log", Records(0, 0))
+	mustAppend(t, s, port.Batch{Records: Records(1, 2)})
+	bad("record 4 after 2 (a gap)", Records(4, 4))
+	bad("records 2..3 after 2 (a repeat)", Records(2, 3))
+	bad("record 1 after 2 (a step back)", Records(1, 1))
+	bad("records 3, 5 (a gap inside the batch)", []kernel.Record{Record(3), Record(5)})
+	bad("records 3, 3 (a repeat inside the batch)", []kernel.Record{Record(3), Record(3)})
 	_, _, rs := mustLoad(t, s)
-	sameRecords(t, rs, recs(1, 2))
+	sameRecords(t, rs, Records(1, 2))
 	if got := mustHistory(t, s, conv, 0, 0); len(got) != 0 {
 		t.Fatalf("History after refused batches: got %d messages, want none", len(got))
 	}
-	mustAppend(t, s, port.Batch{Records: recs(3, 4), History: h[:1]})
+	mustAppend(t, s, port.Batch{Records: Records(3, 4), History: h[:1]})
 	if got := mustHistory(t, s, conv, 0, 0); len(got) != 1 || got[0].Seq != 1 {
 		t.Fatalf("History after a refused batch and a good one: got %d messages, want 1 with Seq 1", len(got))
 	}
@@ -148,21 +148,21 @@ func checkAppendIsAtomic(t *testing.T, s port.Store) {
 // even when the snapshot covers every record. An index behind the current
 // snapshot or past the last record fails with ErrBadIndex.
 func checkSnapshotCompacts(t *testing.T, s port.Store) {
-	mustAppend(t, s, port.Batch{Records: recs(1, 10)})
+	mustAppend(t, s, port.Batch{Records: Records(1, 10)})
 	mustSnapshot(t, s, 6, "snap-6")
-	wantLoad(t, s, 6, "snap-6", recs(7, 10))
+	wantLoad(t, s, 6, "snap-6", Records(7, 10))
 	for _, index := range []uint64{5, 11} {
 		if err := s.SaveSnapshot(index, []byte("bad")); !errors.Is(err, port.ErrBadIndex) {
 			t.Errorf("SaveSnapshot at %d (snapshot at 6, last record 10): got %v, want an error matching port.ErrBadIndex", index, err)
 		}
 	}
-	wantLoad(t, s, 6, "snap-6", recs(7, 10))
-	mustAppend(t, s, port.Batch{Records: recs(11, 12)})
+	wantLoad(t, s, 6, "snap-6", Records(7, 10))
+	mustAppend(t, s, port.Batch{Records: Records(11, 12)})
 	mustSnapshot(t, s, 12, "snap-12")
 	wantLoad(t, s, 12, "snap-12", nil)
 	mustSnapshot(t, s, 12, "snap-12b")
-	mustAppend(t, s, port.Batch{Records: recs(13, 13)})
-	wantLoad(t, s, 12, "snap-12b", recs(13, 13))
+	mustAppend(t, s, port.Batch{Records: Records(13, 13)})
+	wantLoad(t, s, 12, "snap-12b", Records(13, 13))
 }
 
 // A snapshot at index 0 (before any record) is kept, and the log starts at
@@ -170,8 +170,8 @@ func checkSnapshotCompacts(t *testing.T, s port.Store) {
 func checkSnapshotAtZero(t *testing.T, s port.Store) {
 	mustSnapshot(t, s, 0, "empty")
 	wantLoad(t, s, 0, "empty", nil)
-	mustAppend(t, s, port.Batch{Records: recs(1, 2)})
-	wantLoad(t, s, 0, "empty", recs(1, 2))
+	mustAppend(t, s, port.Batch{Records: Records(1, 2)})
+	wantLoad(t, s, 0, "empty", Records(1, 2))
 }
 
 // Each conversation numbers its messages from 1 in append order, however
@@ -181,16 +181,16 @@ func checkHistoryPaging(t *testing.T, s port.Store) {
 	c2c, grp := kernel.C2C("bob", "alice"), kernel.GroupConversation("g1")
 	var wantC2C, wantGrp []port.HistoryMessage
 	for i := range 25 {
-		b := port.Batch{Records: recs(uint64(i+1), uint64(i+1)), History: []kernel.History{hist(c2c, i), hist(grp, i)}}
+		b := port.Batch{Records: Records(uint64(i+1), uint64(i+1)), History: []kernel.History{History(c2c, i), History(grp, i)}}
 		if i%3 == 0 {
-			b.History = append(b.History, hist(c2c, 100+i))
+			b.History = append(b.History, History(c2c, 100+i))
 		}
 		mustAppend(t, s, b)
 		for _, h := range b.History {
 			if h.Conv == c2c {
-				wantC2C = append(wantC2C, message(t, h, uint64(len(wantC2C)+1)))
+				wantC2C = append(wantC2C, Message(t, h, uint64(len(wantC2C)+1)))
 			} else {
-				wantGrp = append(wantGrp, message(t, h, uint64(len(wantGrp)+1)))
+				wantGrp = append(wantGrp, Message(t, h, uint64(len(wantGrp)+1)))
 			}
 		}
 		if i == 12 {
@@ -231,7 +231,7 @@ func checkHistoryPaging(t *testing.T, s port.Store) {
 // slices it passed in once the call returns, and owns the slices it gets.
 func checkCallerOwnsSlices(t *testing.T, s port.Store) {
 	conv := kernel.GroupConversation("g1")
-	b := port.Batch{Records: recs(1, 2), History: []kernel.History{hist(conv, 1)}}
+	b := port.Batch{Records: Records(1, 2), History: []kernel.History{History(conv, 1)}}
 	mustAppend(t, s, b)
 	snapshot := []byte("snap-1")
 	if err := s.SaveSnapshot(1, snapshot); err != nil {
@@ -252,12 +252,12 @@ func checkCallerOwnsSlices(t *testing.T, s port.Store) {
 	snapshot[0] = 'X'
 
 	_, snap, rs := mustLoad(t, s)
-	sameRecords(t, rs, recs(2, 2))
+	sameRecords(t, rs, Records(2, 2))
 	if string(snap) != "snap-1" {
 		t.Fatalf("Load after the caller changed what it passed: got snapshot %q, want %q", snap, "snap-1")
 	}
 	msgs := mustHistory(t, s, conv, 0, 0)
-	sameHistory(t, "History after the caller changed what it passed", msgs, []port.HistoryMessage{message(t, hist(conv, 1), 1)})
+	sameHistory(t, "History after the caller changed what it passed", msgs, []port.HistoryMessage{Message(t, History(conv, 1), 1)})
 
 	for i := range rs {
 		for j := range rs[i].Input.Invitees {
@@ -266,9 +266,9 @@ func checkCallerOwnsSlices(t *testing.T, s port.Store) {
 	}
 	clear(snap)
 	clear(msgs[0].Payload)
-	wantLoad(t, s, 1, "snap-1", recs(2, 2))
+	wantLoad(t, s, 1, "snap-1", Records(2, 2))
 	sameHistory(t, "History after the caller changed what it got", mustHistory(t, s, conv, 0, 0),
-		[]port.HistoryMessage{message(t, hist(conv, 1), 1)})
+		[]port.HistoryMessage{Message(t, History(conv, 1), 1)})
 }
 
 // History may run at any time, concurrently with Append and SaveSnapshot
@@ -283,9 +283,9 @@ func checkHistoryDuringAppend(t *testing.T, s port.Store) {
 	wg.Go(func() {
 		defer close(done)
 		for i := range batches {
-			b := port.Batch{Records: recs(uint64(i+1), uint64(i+1)), History: []kernel.History{hist(kernel.C2C("u", fmt.Sprint(i%5)), i)}}
+			b := port.Batch{Records: Records(uint64(i+1), uint64(i+1)), History: []kernel.History{History(kernel.C2C("u", fmt.Sprint(i%5)), i)}}
 			for j := range perBatch {
-				b.History = append(b.History, hist(conv, i*perBatch+j))
+				b.History = append(b.History, History(conv, i*perBatch+j))
 			}
 			if err := s.Append(b); err != nil {
 				t.Errorf("Append of batch %d: got %v, want nil", i, err)
@@ -336,7 +336,7 @@ func checkHistoryDuringAppend(t *testing.T, s port.Store) {
 
 // After Close every call, Close included, fails with ErrClosed.
 func checkClose(t *testing.T, s port.Store) {
-	mustAppend(t, s, port.Batch{Records: recs(1, 1), History: []kernel.History{hist(kernel.C2C("a", "b"), 1)}})
+	mustAppend(t, s, port.Batch{Records: Records(1, 1), History: []kernel.History{History(kernel.C2C("a", "b"), 1)}})
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: got %v, want nil", err)
 	}
@@ -347,7 +347,7 @@ func checkClose(t *testing.T, s port.Store) {
 		err  error
 	}{
 		{"Load", loadErr},
-		{"Append", s.Append(port.Batch{Records: recs(2, 2)})},
+		{"Append", s.Append(port.Batch{Records: Records(2, 2)})},
 		{"Append of an empty batch", s.Append(port.Batch{})},
 		{"SaveSnapshot", s.SaveSnapshot(1, nil)},
 		{"History", historyErr},
@@ -365,26 +365,27 @@ func checkReopen(t *testing.T, s port.Store, reopen func(port.Store) port.Store)
 	conv := kernel.C2C("alice", "bob")
 	var hs []port.HistoryMessage
 	for i := range 50 {
-		h := hist(conv, i)
-		mustAppend(t, s, port.Batch{Records: recs(uint64(2*i+1), uint64(2*i+2)), History: []kernel.History{h}})
-		hs = append(hs, message(t, h, uint64(i+1)))
+		h := History(conv, i)
+		mustAppend(t, s, port.Batch{Records: Records(uint64(2*i+1), uint64(2*i+2)), History: []kernel.History{h}})
+		hs = append(hs, Message(t, h, uint64(i+1)))
 		if i == 30 {
 			mustSnapshot(t, s, 40, "snap-40")
 		}
 	}
 	for round := range 3 {
 		s = reopen(s)
-		wantLoad(t, s, 40, "snap-40", recs(41, 100+uint64(round)))
+		wantLoad(t, s, 40, "snap-40", Records(41, 100+uint64(round)))
 		sameHistory(t, fmt.Sprintf("History after reopen %d", round+1), mustHistory(t, s, conv, 0, 0), hs)
-		h := hist(conv, 50+round)
-		mustAppend(t, s, port.Batch{Records: recs(101+uint64(round), 101+uint64(round)), History: []kernel.History{h}})
-		hs = append(hs, message(t, h, uint64(len(hs)+1)))
+		h := History(conv, 50+round)
+		mustAppend(t, s, port.Batch{Records: Records(101+uint64(round), 101+uint64(round)), History: []kernel.History{h}})
+		hs = append(hs, Message(t, h, uint64(len(hs)+1)))
 	}
 	sameHistory(t, "History after the last reopen and Append", mustHistory(t, s, conv, 0, 0), hs)
 }
 
-// rec returns a record with Index i whose content varies with i.
-func rec(i uint64) kernel.Record {
+// Record returns a record with Index i whose content varies with i: test
+// data for a Store (adapters' own tests use it too).
+func Record(i uint64) kernel.Record {
 	in := kernel.Invite(fmt.Sprintf("alice%d", i%7), fmt.Sprintf("bob%d", i%5), strings.Repeat("d", int(i%40)), int(i%60))
 	in.RequestID = fmt.Sprintf("req-%d", i)
 	in.InviteID = fmt.Sprintf("inv-%d", i)
@@ -400,18 +401,18 @@ func rec(i uint64) kernel.Record {
 	return kernel.Record{Index: i, At: time.Unix(1_700_000_000+int64(i), int64(i)*1000), Input: in}
 }
 
-// recs returns records from..to inclusive.
-func recs(from, to uint64) []kernel.Record {
+// Records returns Record(from)..Record(to).
+func Records(from, to uint64) []kernel.Record {
 	var out []kernel.Record
 	for i := from; i <= to; i++ {
-		out = append(out, rec(i))
+		out = append(out, Record(i))
 	}
 	return out
 }
 
-// hist returns the i-th history message of conversation c (every seventh
-// without invitees).
-func hist(c kernel.Conversation, i int) kernel.History {
+// History returns the i-th history message of conversation c (every
+// seventh without invitees): test data for a Store.
+func History(c kernel.Conversation, i int) kernel.History {
 	inviter := c.A
 	if c.Group != "" {
 		inviter = "carol"
@@ -430,8 +431,8 @@ func hist(c kernel.Conversation, i int) kernel.History {
 	return h
 }
 
-// message returns the HistoryMessage a store gives for h at seq.
-func message(t *testing.T, h kernel.History, seq uint64) port.HistoryMessage {
+// Message returns the HistoryMessage a Store gives for h at seq.
+func Message(t testing.TB, h kernel.History, seq uint64) port.HistoryMessage {
 	t.Helper()
 	p, err := kernel.MarshalSignalingInfo(h.Info)
 	if err != nil {
