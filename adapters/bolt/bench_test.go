@@ -3,7 +3,6 @@ package bolt_test
 import (
 	"encoding/binary"
 	"fmt"
-	"github.com/beckonhq/beckon/port/storetest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/beckonhq/beckon/internal/loadtest"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
+	"github.com/beckonhq/beckon/port/storetest"
 	bbolt "go.etcd.io/bbolt"
 )
 

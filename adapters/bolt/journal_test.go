@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/beckonhq/beckon/port/storetest"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/beckonhq/beckon/adapters/bolt"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
+	"github.com/beckonhq/beckon/port/storetest"
 	bbolt "go.etcd.io/bbolt"
 )
 

@@ -2,7 +2,6 @@ package bolt_test
 
 import (
 	"bufio"
-	"github.com/beckonhq/beckon/port/storetest"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/beckonhq/beckon/adapters/bolt"
 	"github.com/beckonhq/beckon/port"
+	"github.com/beckonhq/beckon/port/storetest"
 )
 
 // A second Open of a store that is open, in this process, waits for the

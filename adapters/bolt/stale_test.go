@@ -3,13 +3,13 @@
 package bolt_test
 
 import (
-	"github.com/beckonhq/beckon/port/storetest"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/beckonhq/beckon/port"
+	"github.com/beckonhq/beckon/port/storetest"
 )
 
 // A create killed before it linked its file into place leaves

@@ -12,8 +12,9 @@ import (
 	"github.com/beckonhq/beckon/adapters/bolt"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
-	"github.com/beckonhq/beckon/port/storetest"
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/beckonhq/beckon/port/storetest"
 )
 
 // The port's suite, with the default journal limit (the journal folds at
