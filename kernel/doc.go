@@ -72,7 +72,10 @@
 //     oldest go first). A call is the same (IDM-1) when its Op and every
 //     argument are: all fields but User, Session (a retry may come from
 //     another device), RequestID and ProposedInviteID; each remembered
-//     request keeps a 64-bit fingerprint of them, not the call (LIM-2).
+//     request keeps a 64-bit fingerprint of them, not the call (LIM-2). An
+//     invite's chosen InviteID is compared with the ID it took instead (a
+//     logged Record carries the ID taken): a retry that leaves it empty is
+//     the same call, whatever the first chose.
 //   - Push info counts its four fields together against
 //     Config.MaxPushBytes (default 4 KiB, an APNs payload), and each must be
 //     valid UTF-8. Push info on an online-only invite is 6017: it could

@@ -203,7 +203,7 @@ func (k *Kernel) step(in *Input) (Result, bool) {
 	if in.RequestID != "" && in.Op <= OpModify {
 		call = callPrint(in)
 		if r := k.requests.lookup(in.User, in.RequestID); r != nil {
-			if r.call != 0 && r.call != call {
+			if !r.sameCall(in, call) {
 				return Result{InviteID: in.InviteID, Err: fail(ErrInvalidParameters, "RequestID", in.RequestID,
 					"request ID reused for another call: this user made another operation, or the same with other arguments, with it less than %v ago (IDM-2); give each new call a new request ID", k.cfg.RequestIDWindow)}, false
 			}

@@ -82,10 +82,16 @@ func (m *requestMemory) each(f func(*request)) {
 // calls encode alike. Two different calls share a fingerprint with
 // probability 2^-64; the second would then be answered as a retry of the
 // first. Never 0 (see request.call).
+//
+// An invite's InviteID is left out: its logged Record carries the ID
+// taken, chosen or drawn alike, so replay could not hash what the caller
+// gave. sameCall compares a chosen one with the ID remembered instead.
 func callPrint(in *Input) uint64 {
 	h := fnv{offset64}
 	h.bytes([]byte{byte(in.Op)})
-	h.string(in.InviteID)
+	if in.Op != OpInvite && in.Op != OpInviteInGroup {
+		h.string(in.InviteID)
+	}
 	h.string(in.Group)
 	h.uint(uint64(len(in.Invitees)))
 	for _, u := range in.Invitees {
@@ -110,6 +116,18 @@ func callPrint(in *Input) uint64 {
 		return 1
 	}
 	return h.sum
+}
+
+// sameCall reports whether in, with fingerprint call, is the call r
+// remembers (IDM-1) rather than another (IDM-2). An invite that chooses
+// its ID is the same only if it chose the ID taken; one that does not
+// choose may retry one that did.
+func (r *request) sameCall(in *Input, call uint64) bool {
+	if r.call == 0 { // unknown (version-1 snapshot): any call is the retry
+		return true
+	}
+	invite := in.Op == OpInvite || in.Op == OpInviteInGroup
+	return r.call == call && !(invite && in.InviteID != "" && in.InviteID != r.inviteID)
 }
 
 const (
