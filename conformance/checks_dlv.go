@@ -347,6 +347,8 @@ func init() {
 	})
 
 	register("HIS-4", "own-users-only", func(s *sys) {
+		s.on(A, "phone") // a harness may read as a logged-in session, or as the user
+		s.on(E, "phone")
 		s.group(G, A, B, C)
 		gid := s.ginvite(A, GroupInviteArgs{Group: G, Invitees: ids(B)})
 		id := s.invite(A, B, InviteArgs{})
@@ -369,6 +371,8 @@ func init() {
 			s.failf(fmt.Sprintf("JoinGroup(%q, %q)", G, D), codeString(code), codeString(0))
 		}
 		s.readHistory(D, GroupConv(G), 0, group...)
+		s.h.TakeEvents(A, "phone")
+		s.quiet()
 	})
 }
 
