@@ -41,12 +41,23 @@ func OnlineUserOnly() CallOption { return onlineUserOnly{} }
 func TimeoutSeconds(n int) CallOption { return timeoutSeconds(n) }
 
 // WithPush attaches offline push info to a 1:1 invite (SYN-2; Desc is
-// required). For Invite only.
+// required). Its fields must be valid UTF-8 and together at most the
+// kernel's MaxPushBytes (default 4 KiB; else ErrBodySizeLimit), and it
+// cannot go with OnlineUserOnly, which never pushes (INV-7). For Invite
+// only.
 func WithPush(p PushInfo) CallOption { return withPush(p) }
 
-// WithRequestID makes the operation safe to retry: a repeat with the same
-// request ID by the same user returns the first result and does nothing
-// new (IDM-1). For every signaling operation.
+// WithRequestID makes the operation safe to retry: a repeat of the same
+// call (the same operation with the same arguments) with the same request
+// ID by the same user returns the first result and does nothing new
+// (IDM-1). Reusing the request ID, within the kernel's RequestIDWindow
+// (default 10 minutes), for another operation or other arguments fails
+// with ErrInvalidParameters (6017, "request ID reused for another call")
+// and applies nothing (IDM-2): give every new call a new request ID.
+// Request IDs are per user: another user's equal ID is another request.
+// The acting session is not an argument, so a retry may come from another
+// device; an invite that chose no WithInviteID retries one that did. For
+// every signaling operation.
 func WithRequestID(id string) CallOption { return withRequestID(id) }
 
 // WithInviteID chooses the invite ID of a new invitation instead of letting

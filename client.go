@@ -173,7 +173,9 @@ func (c *Client) Modify(ctx context.Context, inviteID, data string, opts ...Call
 func (c *Client) GetSignalingInfo(msg []byte) (SignalingInfo, error) { return GetSignalingInfo(msg) }
 
 // History lists the signaling messages of this user's 1:1 conversation
-// with peer, Seq > after, oldest first, at most limit (<= 0: all).
+// with peer, Seq > after, oldest first, at most limit (<= 0: all). It is
+// always the user's own conversation (HIS-4), so it reads the store
+// directly.
 func (c *Client) History(peer string, after uint64, limit int) ([]HistoryMessage, error) {
 	if c.closed.Load() {
 		return nil, ErrNotLoggedIn
@@ -182,10 +184,12 @@ func (c *Client) History(peer string, after uint64, limit int) ([]HistoryMessage
 }
 
 // GroupHistory lists the signaling messages of group, Seq > after, oldest
-// first, at most limit (<= 0: all).
+// first, at most limit (<= 0: all), if this user is a current member of
+// the group (HIS-4): else it fails with ErrNotGroupMember (10007), or
+// ErrGroupNotFound (10010) for an unknown group. See Runtime.HistoryAs.
 func (c *Client) GroupHistory(group string, after uint64, limit int) ([]HistoryMessage, error) {
 	if c.closed.Load() {
 		return nil, ErrNotLoggedIn
 	}
-	return c.rt.History(GroupConversation(group), after, limit)
+	return c.rt.HistoryAs(context.Background(), c.user, GroupConversation(group), after, limit)
 }

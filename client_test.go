@@ -343,7 +343,7 @@ func TestSYN2_PushHookForOfflineInvitee(t *testing.T) {
 		_, err = alice.Invite(ctx, "carol", "hi", push)
 		must(t, err)
 		_, err = alice.Invite(ctx, "dave", "", push, beckon.OnlineUserOnly())
-		must(t, err)
+		wantCode(t, "push info on an online-only invite (INV-7)", err, 6017)
 		_, err = alice.Invite(ctx, "erin", "", beckon.WithPush(beckon.PushInfo{Title: "no desc"}))
 		wantCode(t, "push without desc (INV-4)", err, 6017)
 		if len(pushes) != 1 || pushes[0].To != "carol" || pushes[0].Info.Desc != "is calling" || pushes[0].Data != "hi" {
@@ -381,8 +381,9 @@ func TestHIS1_HIS3_HistoryThroughTheClient(t *testing.T) {
 			t.Errorf("%d messages, want 3", len(all))
 		}
 		grp, err := alice.GroupHistory("none", 0, 0)
-		if err != nil || len(grp) != 0 {
-			t.Errorf("unknown group history: %v %v", grp, err)
+		wantCode(t, "history of an unknown group (HIS-4)", err, 10010)
+		if len(grp) != 0 {
+			t.Errorf("unknown group history: got %v, want nothing", grp)
 		}
 	})
 }

@@ -29,11 +29,13 @@ func (e *Error) Error() string { return e.msg }
 var (
 	// ErrInvalidParameters (6017): malformed input (empty, duplicate or
 	// oversized IDs, the inviter among the invitees, a timeout out of
-	// range, push info without Desc, an invitee of a group invite outside
-	// the group, too many invitees or open invitations), or a CallOption
-	// the operation does not take.
+	// range, push info without Desc, not UTF-8 or with OnlineUserOnly, an
+	// invitee of a group invite outside the group, too many invitees or
+	// open invitations, a request ID reused for another call), or a
+	// CallOption the operation does not take.
 	ErrInvalidParameters = kernel.ErrInvalidParameters
-	// ErrBodySizeLimit (8001): data above the configured size limit.
+	// ErrBodySizeLimit (8001): data or push info above its configured
+	// size limit.
 	ErrBodySizeLimit = kernel.ErrBodySizeLimit
 	// ErrInvalidInviteID (8010): unknown or closed invitation, already
 	// answered by this invitee, or the caller may not do this to it.
@@ -46,7 +48,8 @@ var (
 	// ErrGroupNotFound (10010): a group the runtime was never told about
 	// (see Runtime.SetGroup).
 	ErrGroupNotFound = kernel.ErrGroupNotFound
-	// ErrNotGroupMember (10007): a group invite by a user outside the group.
+	// ErrNotGroupMember (10007): a group invite by a user outside the
+	// group, or a read of a group's history by one (HIS-4).
 	ErrNotGroupMember = kernel.ErrNotGroupMember
 	// ErrNotSignalingMessage (6017, but distinct from ErrInvalidParameters):
 	// GetSignalingInfo was given something that is not a signaling message.

@@ -93,7 +93,11 @@ func (r *Runtime) run() {
 			now := r.clock.Now()
 			for _, q := range take {
 				if q.state.CompareAndSwap(stateQueued, stateTaken) { // else its caller gave up
-					q.res = r.apply(cur, now, q.in)
+					if q.query != nil {
+						q.query(r.k) // reads only: nothing to apply or log (query.go)
+					} else {
+						q.res = r.apply(cur, now, q.in)
+					}
 					cur.taken = append(cur.taken, q)
 				}
 			}

@@ -29,7 +29,9 @@ type (
 )
 
 // LogPush returns the default PushHook: it logs each request at Info level
-// with logger (slog.Default() if nil) and sends nothing.
+// with logger (slog.Default() if nil) and sends nothing. It logs who and
+// which invitation, and the sizes of the push info's fields, never their
+// contents (a call's title and text are the users' business).
 func LogPush(logger *slog.Logger) PushHook {
 	return PushFunc(func(req kernel.PushRequest) error {
 		l := logger
@@ -38,8 +40,9 @@ func LogPush(logger *slog.Logger) PushHook {
 		}
 		l.LogAttrs(context.Background(), slog.LevelInfo, "beckon: offline push",
 			slog.String("to", req.To), slog.String("inviteID", req.InviteID),
-			slog.String("inviter", req.Inviter), slog.String("title", req.Info.Title),
-			slog.String("desc", req.Info.Desc))
+			slog.String("inviter", req.Inviter), slog.Int("titleBytes", len(req.Info.Title)),
+			slog.Int("descBytes", len(req.Info.Desc)), slog.Int("extBytes", len(req.Info.Ext)),
+			slog.Int("soundBytes", len(req.Info.Sound)))
 		return nil
 	})
 }

@@ -18,6 +18,7 @@ const (
 // request is one submitted input and, once answered, its outcome.
 type request struct {
 	in    kernel.Input
+	query func(*kernel.Kernel) // if set, run on the loop instead of applying in (query.go)
 	res   kernel.Result
 	err   error // the runtime's own error (closed, store failure)
 	state atomic.Uint32
@@ -42,6 +43,12 @@ func checkContext(ctx context.Context) error {
 
 // submit queues in for the loop and waits for its outcome.
 func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, error) {
+	return r.enqueue(ctx, in, nil)
+}
+
+// enqueue is submit of in, or, if query is not nil, of a query the loop
+// runs instead of applying anything (query.go).
+func (r *Runtime) enqueue(ctx context.Context, in kernel.Input, query func(*kernel.Kernel)) (kernel.Result, error) {
 	if err := checkContext(ctx); err != nil {
 		return kernel.Result{}, err
 	}
@@ -49,7 +56,7 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, e
 		return kernel.Result{}, err
 	}
 	q := r.requests.Get().(*request)
-	q.in = in
+	q.in, q.query = in, query
 	if r.drawID != nil && (q.in.Op == kernel.OpInvite || q.in.Op == kernel.OpInviteInGroup) && q.in.InviteID == "" {
 		q.in.ProposedInviteID = r.drawID() // off the loop; see newUUID
 	}
@@ -59,7 +66,7 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, e
 	if r.closed {
 		err := r.err
 		r.mu.Unlock()
-		q.in = kernel.Input{}
+		q.in, q.query = kernel.Input{}, nil
 		r.requests.Put(q)
 		return kernel.Result{}, err
 	}
@@ -83,7 +90,7 @@ func (r *Runtime) submit(ctx context.Context, in kernel.Input) (kernel.Result, e
 		}
 	}
 	res, err := q.res, q.err
-	q.in, q.res, q.err = kernel.Input{}, kernel.Result{}, nil
+	q.in, q.query, q.res, q.err = kernel.Input{}, nil, kernel.Result{}, nil
 	r.requests.Put(q)
 	if err == nil {
 		err = res.Err

@@ -235,7 +235,9 @@ func (r *Runtime) LeaveGroup(ctx context.Context, group, user string) error {
 
 // History lists the signaling messages of conv with Seq > after, oldest
 // first, at most limit of them (limit <= 0: all), from the store (HIS-1).
-// It does not go through the loop: it sees what is durable.
+// It does not go through the loop: it sees what is durable. It checks no
+// reader: it is the raw path for trusted code; to read as a user, who may
+// read only their own conversations (HIS-4), use HistoryAs.
 func (r *Runtime) History(conv Conversation, after uint64, limit int) ([]HistoryMessage, error) {
 	msgs, err := r.store.History(conv, after, limit)
 	if err != nil {

@@ -179,10 +179,11 @@ func init() {
 		s.expectPushes(PushRequest{To: B, InviteID: id, Inviter: A, Data: "d", Info: *p})
 		s.on(B, "phone")
 		s.h.TakeEvents(B, "phone")
-		s.invite(A, B, InviteArgs{Push: p}) // online: no push
-		s.invite(A, C, InviteArgs{})        // no push info
-		s.invite(A, C, InviteArgs{Push: p, OnlineUserOnly: true})
+		s.invite(A, B, InviteArgs{Push: p})                          // online: no push
+		s.invite(A, C, InviteArgs{})                                 // no push info
 		s.ginvite(A, GroupInviteArgs{Group: G, Invitees: ids(B, C)}) // group invites carry no push info
+		// online-only invites take no push info (INV-7)
+		s.inviteAs(by(A), InviteArgs{Invitee: C, Push: p, OnlineUserOnly: true}, CodeInvalidParameters)
 		s.expectPushes()
 		s.off(B, "phone") // offline again
 		id2 := s.invite(C, B, InviteArgs{Push: p})
@@ -322,6 +323,90 @@ func init() {
 			}
 		}
 	})
+
+	register("HIS-3", "number-forms", func(s *sys) {
+		msg := func(business, timeout, action string) []byte {
+			return []byte(`{"businessID":` + business + `,"inviteID":"abc","groupID":"","inviter":"a","inviteeList":["b"],` +
+				`"data":"x","timeout":` + timeout + `,"actionType":` + action + `,"onlineUserOnly":false}`)
+		}
+		want := env(ActionReject, "abc", "", "a", ids("b"), "x", 30)
+		for _, f := range [][3]string{{"1.0", "30", "4"}, {"1e0", "3e1", "4.0"}, {"10e-1", "30.0", "40e-1"},
+			{"0.1E1", "300e-1", "4e0"}, {"1.000", "3.0e+1", "0.4e1"}} {
+			b := msg(f[0], f[1], f[2])
+			if got, ok := s.parse(b); !ok || !sameEnvelopes([]Envelope{got}, []Envelope{want}) {
+				s.failf(fmt.Sprintf("ParseSignalingInfo(%s)", b), fmt.Sprintf("%v ok=%v", got, ok), want)
+			}
+		}
+		for _, f := range [][3]string{{"1.5", "30", "4"}, {"1e1", "30", "4"}, {"0.1", "30", "4"},
+			{"1.0000000000000000000001", "30", "4"}, {`"1"`, "30", "4"}, {"1", "2.5", "4"}, {"1", "1e400", "4"},
+			{"1", "-1.0", "4"}, {"1", "30", "4.5"}, {"1", "30", "7e0"}} {
+			if got, ok := s.parse(msg(f[0], f[1], f[2])); ok {
+				s.failf(fmt.Sprintf("ParseSignalingInfo(%s)", msg(f[0], f[1], f[2])), fmt.Sprintf("ok: %v", got), "not a signaling message")
+			}
+		}
+	})
+
+	register("HIS-4", "own-users-only", func(s *sys) {
+		s.on(A, "phone") // a harness may read as a logged-in session, or as the user
+		s.on(E, "phone")
+		s.group(G, A, B, C)
+		gid := s.ginvite(A, GroupInviteArgs{Group: G, Invitees: ids(B)})
+		id := s.invite(A, B, InviteArgs{})
+		group := []Envelope{env(ActionInvite, gid, G, A, ids(B), "", 0)}
+		c2c := []Envelope{env(ActionInvite, id, "", A, ids(B), "", 0)}
+		for _, u := range []string{A, B, C} { // carol: a member, not a participant
+			s.readHistory(u, GroupConv(G), 0, group...)
+		}
+		s.readHistory(E, GroupConv(G), CodeNotGroupMember)
+		s.readHistory(A, GroupConv("nosuchgroup"), CodeGroupNotFound)
+		s.readHistory(A, C2C(A, B), 0, c2c...)
+		s.readHistory(B, C2C(B, A), 0, c2c...)
+		s.readHistory(C, C2C(A, B), -1)
+		// the current members: one who left reads no more, one who joined reads it all
+		if code := s.h.LeaveGroup(G, C); code != 0 {
+			s.failf(fmt.Sprintf("LeaveGroup(%q, %q)", G, C), codeString(code), codeString(0))
+		}
+		s.readHistory(C, GroupConv(G), CodeNotGroupMember)
+		if code := s.h.JoinGroup(G, D); code != 0 {
+			s.failf(fmt.Sprintf("JoinGroup(%q, %q)", G, D), codeString(code), codeString(0))
+		}
+		s.readHistory(D, GroupConv(G), 0, group...)
+		s.h.TakeEvents(A, "phone")
+		s.quiet()
+	})
+}
+
+// readHistory reads the history of conv as user (HIS-4) and checks the
+// code (-1: any failure) and, on success, the messages.
+func (s *sys) readHistory(user string, conv Conversation, want int, msgs ...Envelope) {
+	s.t.Helper()
+	r, ok := s.h.h.(HistoryReader)
+	if !ok {
+		s.t.Skipf("%s: skipped: the harness has no HistoryReader capability", s.rule)
+	}
+	raw, code := r.ReadHistory(user, conv)
+	op := fmt.Sprintf("ReadHistory(as %q, %s)", user, conv)
+	s.h.logf("%s -> %s, %d messages", op, codeString(code), len(raw))
+	switch {
+	case want < 0 && code == 0:
+		s.failf(op, codeString(code), "a failure")
+	case want >= 0 && code != want:
+		s.failf(op, codeString(code), codeString(want))
+	case code != 0 && len(raw) > 0:
+		s.failf(op+" on failure", fmt.Sprintf("%d messages", len(raw)), "none")
+	case code == 0:
+		got := make([]Envelope, len(raw))
+		for i, b := range raw {
+			e, err := decodeEnvelope(b)
+			if err != nil {
+				s.failf(fmt.Sprintf("%s[%d]", op, i), err, "a signaling envelope")
+			}
+			got[i] = e
+		}
+		if !sameEnvelopes(got, msgs) {
+			s.failf(op, envsString(got), envsString(msgs))
+		}
+	}
 }
 
 // parse calls ParseSignalingInfo and turns a panic into a failure.

@@ -234,6 +234,59 @@ func init() {
 		s.expect(B, "phone")
 	})
 
+	register("INV-7", "push-utf8", func(s *sys) {
+		for _, field := range []string{"title", "desc", "ext", "sound"} {
+			p := PushInfo{Title: "t", Desc: "d", Ext: "e", Sound: "s"}
+			bad := "ok\xff"
+			switch field {
+			case "title":
+				p.Title = bad
+			case "desc":
+				p.Desc = bad
+			case "ext":
+				p.Ext = bad
+			case "sound":
+				p.Sound = bad
+			}
+			s.inviteAs(by(A), InviteArgs{Invitee: B, Push: &p}, CodeInvalidParameters)
+		}
+		s.expectPushes()
+		s.expectHistory(C2C(A, B))
+		p := PushInfo{Title: "Zoë", Desc: "appel entrant ☎", Ext: `{"k":"ü"}`, Sound: "ring"}
+		id := s.invite(A, B, InviteArgs{Push: &p})
+		s.expectPushes(PushRequest{To: B, InviteID: id, Inviter: A, Info: p})
+	})
+
+	register("INV-7", "push-size", func(s *sys) {
+		n := s.lim.MaxPushBytes
+		s.require(n >= 4, "the harness does not report MaxPushBytes (or it is below 4)")
+		full := PushInfo{Title: "t", Desc: strings.Repeat("d", n-3), Ext: "e", Sound: "s"} // n bytes together
+		for _, over := range []PushInfo{
+			{Title: "t", Desc: strings.Repeat("d", n-2), Ext: "e", Sound: "s"},
+			{Title: "tt", Desc: full.Desc, Ext: "e", Sound: "s"},
+			{Title: "t", Desc: full.Desc, Ext: "ee", Sound: "s"},
+			{Title: "t", Desc: full.Desc, Ext: "e", Sound: "ss"},
+		} {
+			s.inviteAs(by(A), InviteArgs{Invitee: B, Push: &over}, CodeBodySizeLimit)
+		}
+		s.expectPushes()
+		s.expectHistory(C2C(A, B))
+		id := s.invite(A, B, InviteArgs{Push: &full})
+		s.expectPushes(PushRequest{To: B, InviteID: id, Inviter: A, Info: full})
+	})
+
+	register("INV-7", "push-online-only", func(s *sys) {
+		s.on(A, "phone")
+		s.on(B, "phone")
+		for _, to := range []string{B, C} { // online, offline
+			s.inviteAs(by(A), InviteArgs{Invitee: to, OnlineUserOnly: true, Push: &PushInfo{Desc: "ring"}}, CodeInvalidParameters)
+		}
+		s.quiet()
+		s.expectPushes()
+		id := s.invite(A, B, InviteArgs{OnlineUserOnly: true})
+		s.expect(B, "phone", evNew(id, A, "", ids(B), ""))
+	})
+
 	register("ONL-1", "offline-invitee-never", func(s *sys) {
 		s.on(A, "phone")
 		id := s.invite(A, B, InviteArgs{OnlineUserOnly: true, Data: "now"})

@@ -32,10 +32,6 @@ func init() {
 				s.failf("retried "+inviteString(c, a), fmt.Sprintf("invite ID %q", got), fmt.Sprintf("the first result %q", id))
 			}
 		}
-		// whatever the input: the first result
-		if got := s.inviteAs(c, InviteArgs{Invitee: C, Data: strings.Repeat("x", s.lim.MaxDataBytes+1)}, 0); got != id {
-			s.failf("retried Invite with other arguments", fmt.Sprintf("invite ID %q", got), fmt.Sprintf("the first result %q", id))
-		}
 		gc := Caller{User: A, RequestID: "req-g"}
 		gid := s.ginviteAs(gc, GroupInviteArgs{Group: G, Invitees: ids(B, C)}, 0)
 		s.expect(B, "phone", evNew(gid, A, G, ids(B, C), ""))
@@ -99,6 +95,60 @@ func init() {
 		s.do(opAccept, rc, "no-such-invite", "", CodeInvalidInviteID)
 		s.do(opAccept, rc, id, "", 0)
 		s.expect(B, "phone", evAccept(id, B, ""))
+	})
+
+	register("IDM-2", "reused-for-another-call", func(s *sys) {
+		s.group(G, A, B, C)
+		s.on(A, "phone")
+		s.on(B, "phone")
+		c := Caller{User: A, RequestID: "r1"}
+		a := InviteArgs{Invitee: B, Data: "d"}
+		id := s.inviteAs(c, a, 0)
+		s.expect(B, "phone", evNew(id, A, "", ids(B), "d"))
+		// another operation, or the same with other arguments: 6017, nothing applied
+		s.do(opCancel, c, id, "", CodeInvalidParameters)
+		s.do(opModify, c, id, "d", CodeInvalidParameters)
+		s.ginviteAs(c, GroupInviteArgs{Group: G, Invitees: ids(B), Data: "d"}, CodeInvalidParameters)
+		for _, other := range []InviteArgs{
+			{Invitee: C, Data: "d"}, {Invitee: B, Data: "e"}, {Invitee: B, Data: "d", Timeout: s.tmo(5)},
+			{Invitee: B, Data: "d", OnlineUserOnly: true}, {Invitee: B, Data: "d", Push: &PushInfo{Desc: "x"}},
+			{Invitee: B, Data: "d", InviteID: "chosen"},
+		} {
+			s.inviteAs(c, other, CodeInvalidParameters)
+		}
+		s.quiet()
+		s.expectPushes()
+		s.expectHistory(C2C(A, B), env(ActionInvite, id, "", A, ids(B), "d", 0))
+		// the same call still gets the first result
+		if got := s.inviteAs(c, a, 0); got != id {
+			s.failf("retried "+inviteString(c, a), fmt.Sprintf("invite ID %q", got), fmt.Sprintf("the first result %q", id))
+		}
+		bc := Caller{User: B, RequestID: "a1"}
+		s.do(opAccept, bc, id, "yes", 0)
+		s.do(opAccept, bc, id, "no", CodeInvalidParameters)
+		s.do(opReject, bc, id, "yes", CodeInvalidParameters)
+		s.do(opAccept, bc, id, "yes", 0)
+		s.expect(A, "phone", evAccept(id, B, "yes"))
+		s.expect(B, "phone", evAccept(id, B, "yes"))
+		// request IDs are per user: another user's r1 is another request
+		id2 := s.inviteAs(Caller{User: C, RequestID: "r1"}, InviteArgs{Invitee: B, Data: "c"}, 0)
+		if id2 == id {
+			s.failf("Invite by another user with the same request ID", fmt.Sprintf("invite ID %q", id2), "a new invitation")
+		}
+		s.expect(B, "phone", evNew(id2, C, "", ids(B), "c"))
+		s.quiet()
+	})
+
+	register("IDM-2", "free-after-the-window", func(s *sys) {
+		w := s.lim.RequestIDWindow
+		s.require(w > 0, "the harness does not report RequestIDWindow")
+		s.require(w <= 7*24*time.Hour, "RequestIDWindow above a week")
+		s.on(B, "phone")
+		c := Caller{User: A, RequestID: "r1"}
+		id := s.inviteAs(c, InviteArgs{Invitee: B}, 0)
+		s.advance(w + time.Second)
+		s.do(opCancel, c, id, "", 0)
+		s.expect(B, "phone", evNew(id, A, "", ids(B), ""), evCancel(id, A, ""))
 	})
 
 	register("DET-1", "same-script-same-observations", func(s *sys) {
@@ -318,7 +368,7 @@ func init() {
 		}
 		s.h.TakeEvents(A, "phone")
 		// the newest is remembered, the oldest was dropped
-		s.do(opModify, Caller{User: A, RequestID: fmt.Sprintf("q%d", n)}, id, "again", 0)
+		s.do(opModify, Caller{User: A, RequestID: fmt.Sprintf("q%d", n)}, id, fmt.Sprint(n), 0)
 		s.expect(A, "phone")
 		s.do(opModify, Caller{User: A, RequestID: "q0"}, id, "new", 0)
 		s.expect(A, "phone", evModify(id, "new"))

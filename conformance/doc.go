@@ -14,7 +14,8 @@
 //
 // Optional capabilities are interfaces a harness may also implement:
 // Restarter (durable implementations: DLV-3, TMO-4, DET-1), InvitationCounter
-// (LIM-2) and OutputLog (one global output order, compared with the model's).
+// (LIM-2), OutputLog (one global output order, compared with the model's) and
+// HistoryReader (HIS-4: history read as a user).
 // Checks that need a missing capability are skipped with the reason.
 //
 // Where RULES.md is silent the suite follows kernel/doc.go (check order,

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
 )
 
 // envelopeKeys are the keys of the SDK's signaling envelope (HIS-2).
@@ -50,35 +53,80 @@ func encodeEnvelope(e Envelope) []byte {
 
 // parseEnvelope is the reference reading of GetSignalingInfo for messages
 // whose answer the rules fix: ok for a JSON object with businessID 1, a
-// non-empty inviteID and inviter, an actionType 1..6 and a timeout >= 0.
+// non-empty inviteID and inviter, an actionType 1..6 and a timeout >= 0,
+// the numbers read by value, in any form (HIS-3).
 func parseEnvelope(b []byte) (Envelope, bool) {
 	if len(b) > maxSignalingMessageBytes {
 		return Envelope{}, false
 	}
 	var raw struct {
-		BusinessID     *int     `json:"businessID"`
-		InviteID       string   `json:"inviteID"`
-		GroupID        string   `json:"groupID"`
-		Inviter        string   `json:"inviter"`
-		InviteeList    []string `json:"inviteeList"`
-		Data           string   `json:"data"`
-		Timeout        int      `json:"timeout"`
-		ActionType     int      `json:"actionType"`
-		OnlineUserOnly bool     `json:"onlineUserOnly"`
+		BusinessID     json.RawMessage `json:"businessID"`
+		InviteID       string          `json:"inviteID"`
+		GroupID        string          `json:"groupID"`
+		Inviter        string          `json:"inviter"`
+		InviteeList    []string        `json:"inviteeList"`
+		Data           string          `json:"data"`
+		Timeout        json.RawMessage `json:"timeout"`
+		ActionType     json.RawMessage `json:"actionType"`
+		OnlineUserOnly bool            `json:"onlineUserOnly"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return Envelope{}, false
 	}
-	if raw.BusinessID == nil || *raw.BusinessID != 1 || raw.InviteID == "" || raw.Inviter == "" ||
-		raw.ActionType < ActionInvite || raw.ActionType > ActionModify || raw.Timeout < 0 {
+	business, ok1 := numberValue(raw.BusinessID)
+	timeout, ok2 := numberValue(raw.Timeout)
+	action, ok3 := numberValue(raw.ActionType)
+	if !ok1 || !ok2 || !ok3 || len(raw.BusinessID) == 0 || string(raw.BusinessID) == "null" || business != 1 ||
+		raw.InviteID == "" || raw.Inviter == "" || action < ActionInvite || action > ActionModify || timeout < 0 {
 		return Envelope{}, false
 	}
 	if raw.InviteeList == nil {
 		raw.InviteeList = []string{}
 	}
 	return Envelope{BusinessID: 1, InviteID: raw.InviteID, GroupID: raw.GroupID, Inviter: raw.Inviter,
-		InviteeList: raw.InviteeList, Data: raw.Data, Timeout: raw.Timeout, ActionType: raw.ActionType,
+		InviteeList: raw.InviteeList, Data: raw.Data, Timeout: timeout, ActionType: action,
 		OnlineUserOnly: raw.OnlineUserOnly}, true
+}
+
+// numberValue reads a JSON value of a numeric field by value: ok for a
+// number in any form (1, 1.0, 1e0, 10e-1) that is a whole number fitting
+// an int; absent or null is 0.
+func numberValue(raw json.RawMessage) (int, bool) {
+	s := string(raw)
+	if s == "" || s == "null" {
+		return 0, true
+	}
+	if s[0] != '-' && (s[0] < '0' || s[0] > '9') {
+		return 0, false // a string, an object, ...
+	}
+	mant, exp, _ := strings.Cut(strings.ToLower(s), "e")
+	neg := strings.HasPrefix(mant, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(mant, "-"), ".")
+	digits := strings.TrimRight(whole+frac, "0")
+	zeros := len(whole+frac) - len(digits)
+	if digits = strings.TrimLeft(digits, "0"); digits == "" {
+		return 0, true
+	}
+	e := 0
+	if exp != "" {
+		var err error
+		if e, err = strconv.Atoi(exp); err != nil || e > 1<<20 || e < -(1<<30) {
+			return 0, false // a huge exponent: out of range, or not whole
+		}
+	}
+	p := e - len(frac) + zeros // value = digits × 10^p
+	if p < 0 || p > 20 {
+		return 0, false
+	}
+	n, _ := new(big.Int).SetString(digits, 10)
+	n.Mul(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(p)), nil))
+	if neg {
+		n.Neg(n)
+	}
+	if !n.IsInt64() || int64(int(n.Int64())) != n.Int64() {
+		return 0, false
+	}
+	return int(n.Int64()), true
 }
 
 // maxSignalingMessageBytes: anything longer is "huge input" (HIS-3) for the

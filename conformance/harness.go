@@ -43,6 +43,7 @@ type Limits struct {
 	MaxIDBytes        int           // user, session, group and request IDs
 	MaxInvitees       int           // invitees of one group invite
 	MaxDataBytes      int           // data of any operation
+	MaxPushBytes      int           // push info's title, desc, ext and sound together (INV-7); 0 when unknown
 	MaxOpenPerInviter int           // open invitations of one inviter
 	MaxTimeoutSeconds int           // largest accepted timeout
 	RequestIDWindow   time.Duration // how long a request ID is remembered (IDM-1)
@@ -304,6 +305,14 @@ type Restarter interface {
 // implementation holds in memory as open (LIM-2).
 type InvitationCounter interface {
 	OpenInvitations() int
+}
+
+// HistoryReader is the capability of reading history as a user (HIS-4):
+// ReadHistory returns what History returns for conv, with code 0, when
+// user may read it, and else nil with the error code (10007 for a
+// non-member of a group, 10010 for an unknown group).
+type HistoryReader interface {
+	ReadHistory(user string, conv Conversation) (history [][]byte, code int)
 }
 
 // OutputKind tells which field of an Output is set.

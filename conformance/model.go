@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -97,6 +98,7 @@ type mres struct {
 
 type reqEntry struct {
 	user, req, inviteID string
+	call                string // the operation and its arguments (IDM-2)
 	at                  time.Duration
 }
 
@@ -236,18 +238,33 @@ func (m *model) expireReqs() {
 	m.reqs = m.reqs[i:]
 }
 
-func (m *model) recall(c Caller) (string, bool) {
+// recall answers a call c makes with a request ID it used before: the first
+// result for the same call (IDM-1), 6017 for another (IDM-2). call is the
+// operation and its arguments, as callString writes them.
+//
+// An invite's chosen invite ID is not in call: an invite that chooses one
+// is the same call only if it chose the ID the first call took; one that
+// chooses none may retry one that did (kernel/doc.go).
+func (m *model) recall(c Caller, call, chosenID string) (mres, bool) {
 	if c.RequestID == "" {
-		return "", false
+		return mres{}, false
 	}
 	m.expireReqs()
 	for _, e := range m.reqs {
 		if e.user == c.User && e.req == c.RequestID {
-			return e.inviteID, true
+			if e.call != call || (chosenID != "" && chosenID != e.inviteID) {
+				return fail(CodeInvalidParameters, "IDM-2"), true
+			}
+			return mres{inviteID: e.inviteID, dup: true, rule: "IDM-1"}, true
 		}
 	}
-	return "", false
+	return mres{}, false
 }
+
+// callString is a call's operation and arguments: what makes two calls
+// with one request ID the same call (IDM-2). Who acts (user, session) and
+// the request ID are not arguments.
+func callString(op string, args any) string { return fmt.Sprintf("%s%#v", op, args) }
 
 // reqAtBoundary tells whether a request ID of c is remembered until exactly
 // now, where the rules leave open whether it is still remembered.
@@ -263,11 +280,11 @@ func (m *model) reqAtBoundary(c Caller) bool {
 	return false
 }
 
-func (m *model) remember(c Caller, inviteID string) {
+func (m *model) remember(c Caller, call, inviteID string) {
 	if c.RequestID == "" {
 		return
 	}
-	m.reqs = append(m.reqs, reqEntry{user: c.User, req: c.RequestID, inviteID: inviteID, at: m.now})
+	m.reqs = append(m.reqs, reqEntry{user: c.User, req: c.RequestID, call: call, inviteID: inviteID, at: m.now})
 	if m.lim.MaxRequestIDs > 0 && len(m.reqs) > m.lim.MaxRequestIDs {
 		m.reqs = m.reqs[len(m.reqs)-m.lim.MaxRequestIDs:]
 	}
@@ -289,12 +306,30 @@ func fail(code int, rule string) mres { return mres{code: code, rule: rule} }
 // none; it is called only if the invite succeeds.
 func (m *model) invite(c Caller, a InviteArgs, gen func() string) mres {
 	outs := m.fire()
-	if id, ok := m.recall(c); ok {
-		return mres{inviteID: id, dup: true, outs: outs, rule: "IDM-1"}
+	args := inviteCall{a: a}
+	args.a.InviteID = ""
+	if a.Push != nil {
+		args.a.Push, args.hasPush, args.push = nil, true, *a.Push
+	}
+	call := callString("Invite", args)
+	if r, ok := m.recall(c, call, a.InviteID); ok {
+		r.outs = outs
+		return r
 	}
 	r := m.invite1(c, a, gen)
+	if r.code == 0 && r.badID == "" {
+		m.remember(c, call, r.inviteID)
+	}
 	r.outs = append(outs, r.outs...)
 	return r
+}
+
+// inviteCall is a 1:1 invite's arguments with the push info itself in
+// place of its pointer.
+type inviteCall struct {
+	a       InviteArgs
+	hasPush bool
+	push    PushInfo
 }
 
 func (m *model) invite1(c Caller, a InviteArgs, gen func() string) mres {
@@ -307,6 +342,12 @@ func (m *model) invite1(c Caller, a InviteArgs, gen func() string) mres {
 		return fail(CodeInvalidParameters, "INV-3")
 	case a.Push != nil && a.Push.Desc == "":
 		return fail(CodeInvalidParameters, "INV-4")
+	case a.Push != nil && a.OnlineUserOnly:
+		return fail(CodeInvalidParameters, "INV-7")
+	case a.Push != nil && m.lim.MaxPushBytes > 0 && len(a.Push.Title+a.Push.Desc+a.Push.Ext+a.Push.Sound) > m.lim.MaxPushBytes:
+		return fail(CodeBodySizeLimit, "INV-7")
+	case a.Push != nil && !utf8.ValidString(a.Push.Title+a.Push.Desc+a.Push.Ext+a.Push.Sound):
+		return fail(CodeInvalidParameters, "INV-7")
 	case len(a.Data) > m.lim.MaxDataBytes:
 		return fail(CodeBodySizeLimit, "INV-4")
 	case !utf8.ValidString(a.Data):
@@ -321,10 +362,17 @@ func (m *model) invite1(c Caller, a InviteArgs, gen func() string) mres {
 
 func (m *model) inviteInGroup(c Caller, a GroupInviteArgs, gen func() string) mres {
 	outs := m.fire()
-	if id, ok := m.recall(c); ok {
-		return mres{inviteID: id, dup: true, outs: outs, rule: "IDM-1"}
+	args := a
+	args.InviteID = ""
+	call := callString("InviteInGroup", args)
+	if r, ok := m.recall(c, call, a.InviteID); ok {
+		r.outs = outs
+		return r
 	}
 	r := m.inviteInGroup1(c, a, gen)
+	if r.code == 0 && r.badID == "" {
+		m.remember(c, call, r.inviteID)
+	}
 	r.outs = append(outs, r.outs...)
 	return r
 }
@@ -409,7 +457,6 @@ func (m *model) create(c Caller, id string, gen func() string, group string, inv
 	if group == "" && push != nil && !onlineOnly && !m.online(invitees[0]) {
 		r.outs = append(r.outs, mout{kind: OutPush, push: PushRequest{To: invitees[0], InviteID: id, Inviter: c.User, Data: data, Info: *push}})
 	}
-	m.remember(c, id)
 	return r
 }
 
@@ -443,10 +490,15 @@ func (o respOp) call(h Harness, c Caller, id, data string) int {
 // respond is cancel, accept, reject or modify.
 func (m *model) respond(op respOp, c Caller, id, data string) mres {
 	outs := m.fire()
-	if prev, ok := m.recall(c); ok {
-		return mres{inviteID: prev, dup: true, outs: outs, rule: "IDM-1"}
+	call := callString(op.String(), [2]string{id, data})
+	if r, ok := m.recall(c, call, ""); ok {
+		r.outs = outs
+		return r
 	}
 	r := m.respond1(op, c, id, data)
+	if r.code == 0 {
+		m.remember(c, call, r.inviteID)
+	}
 	r.outs = append(outs, r.outs...)
 	return r
 }
@@ -510,7 +562,6 @@ func (m *model) respond1(op respOp, c Caller, id, data string) mres {
 		r.outs = append(r.outs, m.history(v, ActionModify, v.invitees, data)...)
 	}
 	m.closeIfDone(v)
-	m.remember(c, id)
 	return r
 }
 
@@ -580,4 +631,22 @@ func (m *model) joinLeave(group, user string, join bool) (int, []mout) {
 		delete(g, user)
 	}
 	return 0, outs
+}
+
+// canRead is who may read a conversation's history (HIS-4): the two users
+// of a 1:1 conversation, the current members of a group.
+func (m *model) canRead(user string, conv Conversation) int {
+	switch {
+	case !m.id(user):
+		return CodeInvalidParameters
+	case conv.Group == "" && user != conv.A && user != conv.B:
+		return CodeInvalidParameters
+	case conv.Group == "":
+		return 0
+	case m.groups[conv.Group] == nil:
+		return CodeGroupNotFound
+	case !m.groups[conv.Group][user]:
+		return CodeNotGroupMember
+	}
+	return 0
 }

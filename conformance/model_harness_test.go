@@ -19,11 +19,11 @@ type modelHarness struct {
 // Limits used by the tests: small, so that the suite and the property test
 // reach them; suiteLimits leave room for the example checks.
 var (
-	suiteLimits = Limits{MaxIDBytes: 24, MaxInvitees: 4, MaxDataBytes: 64, MaxOpenPerInviter: 6,
+	suiteLimits = Limits{MaxIDBytes: 24, MaxInvitees: 4, MaxDataBytes: 64, MaxPushBytes: 48, MaxOpenPerInviter: 6,
 		MaxTimeoutSeconds: 30, RequestIDWindow: 20 * time.Second, MaxRequestIDs: 16}
-	propLimits = Limits{MaxIDBytes: 8, MaxInvitees: 3, MaxDataBytes: 8, MaxOpenPerInviter: 3,
+	propLimits = Limits{MaxIDBytes: 8, MaxInvitees: 3, MaxDataBytes: 8, MaxPushBytes: 16, MaxOpenPerInviter: 3,
 		MaxTimeoutSeconds: 6, RequestIDWindow: 9 * time.Second, MaxRequestIDs: 4}
-	defaultLimits = Limits{MaxIDBytes: 128, MaxInvitees: 200, MaxDataBytes: 8 << 10, MaxOpenPerInviter: 100,
+	defaultLimits = Limits{MaxIDBytes: 128, MaxInvitees: 200, MaxDataBytes: 8 << 10, MaxPushBytes: 4 << 10, MaxOpenPerInviter: 100,
 		MaxTimeoutSeconds: 86400, RequestIDWindow: 10 * time.Minute, MaxRequestIDs: 100_000}
 )
 
@@ -127,6 +127,13 @@ func (h *modelHarness) TakeEvents(user, session string) []Event {
 }
 
 func (h *modelHarness) History(conv Conversation) [][]byte { return h.hist[conv] }
+
+func (h *modelHarness) ReadHistory(user string, conv Conversation) ([][]byte, int) {
+	if code := h.m.canRead(user, conv); code != 0 {
+		return nil, code
+	}
+	return h.hist[conv], 0
+}
 
 func (h *modelHarness) TakePushes() []PushRequest {
 	p := h.pushes

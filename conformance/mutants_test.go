@@ -183,6 +183,11 @@ func (t *tracked) Restart(d time.Duration) {
 	t.tick(d)
 }
 
+// ReadHistory forwards to the base, which every mutant base has (HIS-4).
+func (t *tracked) ReadHistory(user string, conv Conversation) ([][]byte, int) {
+	return t.Harness.(HistoryReader).ReadHistory(user, conv)
+}
+
 // --- the mutants ---
 
 // CAN-2: cancel allowed after every invitee responded.
@@ -626,24 +631,136 @@ func (m mPartialGroupInvite) InviteInGroup(c Caller, a GroupInviteArgs) (string,
 }
 
 // SYN-2: online-only invitations pushed to offline invitees too.
-type mPushOnlineOnly struct {
+type mPushOnline struct {
 	*tracked
 	extra []PushRequest
 }
 
-func (m *mPushOnlineOnly) Invite(c Caller, a InviteArgs) (string, int) {
-	offline := !m.online(a.Invitee)
+func (m *mPushOnline) Invite(c Caller, a InviteArgs) (string, int) {
+	online := m.online(a.Invitee)
 	id, code := m.tracked.Invite(c, a)
-	if code == 0 && a.OnlineUserOnly && a.Push != nil && offline {
+	if code == 0 && !a.OnlineUserOnly && a.Push != nil && online {
 		m.extra = append(m.extra, PushRequest{To: a.Invitee, InviteID: id, Inviter: c.User, Data: a.Data, Info: *a.Push})
 	}
 	return id, code
 }
 
-func (m *mPushOnlineOnly) TakePushes() []PushRequest {
+func (m *mPushOnline) TakePushes() []PushRequest {
 	p := append(m.tracked.TakePushes(), m.extra...)
 	m.extra = nil
 	return p
+}
+
+// INV-7: push info fields are not checked for UTF-8 (the bad bytes are
+// replaced instead).
+type mPushUTF8 struct{ *tracked }
+
+func (m mPushUTF8) Invite(c Caller, a InviteArgs) (string, int) {
+	if p := a.Push; p != nil {
+		fix := func(s string) string { return strings.ToValidUTF8(s, "?") }
+		a.Push = &PushInfo{Title: fix(p.Title), Desc: fix(p.Desc), Ext: fix(p.Ext), Sound: fix(p.Sound)}
+	}
+	return m.tracked.Invite(c, a)
+}
+
+// INV-7: push info has no size limit (what is above it is cut off).
+type mPushUnlimited struct{ *tracked }
+
+func (m mPushUnlimited) Invite(c Caller, a InviteArgs) (string, int) {
+	if p := a.Push; p != nil {
+		q := *p
+		if over := len(q.Title+q.Desc+q.Ext+q.Sound) - m.Limits().MaxPushBytes; over > 0 && over < len(q.Desc) {
+			q.Desc = q.Desc[:len(q.Desc)-over]
+		}
+		a.Push = &q
+	}
+	return m.tracked.Invite(c, a)
+}
+
+// INV-7: push info on an online-only invite is accepted (and dropped).
+type mPushOnlineOnlyAccepted struct{ *tracked }
+
+func (m mPushOnlineOnlyAccepted) Invite(c Caller, a InviteArgs) (string, int) {
+	if a.OnlineUserOnly {
+		a.Push = nil
+	}
+	return m.tracked.Invite(c, a)
+}
+
+// IDM-2: a known request ID answers any call as its retry (the first
+// result, nothing applied).
+type mRequestIDAnyCall struct {
+	*tracked
+	seen map[[2]string]string // (user, request ID) -> invite ID
+}
+
+func (m *mRequestIDAnyCall) recall(c Caller) (string, bool) {
+	id, ok := m.seen[[2]string{c.User, c.RequestID}]
+	return id, ok && c.RequestID != ""
+}
+
+func (m *mRequestIDAnyCall) keep(c Caller, id string, code int) {
+	if code == 0 && c.RequestID != "" {
+		m.seen[[2]string{c.User, c.RequestID}] = id
+	}
+}
+
+func (m *mRequestIDAnyCall) Invite(c Caller, a InviteArgs) (string, int) {
+	if id, ok := m.recall(c); ok {
+		return id, 0
+	}
+	id, code := m.tracked.Invite(c, a)
+	m.keep(c, id, code)
+	return id, code
+}
+
+func (m *mRequestIDAnyCall) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	if id, ok := m.recall(c); ok {
+		return id, 0
+	}
+	id, code := m.tracked.InviteInGroup(c, a)
+	m.keep(c, id, code)
+	return id, code
+}
+
+func (m *mRequestIDAnyCall) respond(c Caller, id string, op func() int) int {
+	if _, ok := m.recall(c); ok {
+		return 0
+	}
+	code := op()
+	m.keep(c, id, code)
+	return code
+}
+
+func (m *mRequestIDAnyCall) Cancel(c Caller, id, data string) int {
+	return m.respond(c, id, func() int { return m.tracked.Cancel(c, id, data) })
+}
+func (m *mRequestIDAnyCall) Accept(c Caller, id, data string) int {
+	return m.respond(c, id, func() int { return m.tracked.Accept(c, id, data) })
+}
+func (m *mRequestIDAnyCall) Reject(c Caller, id, data string) int {
+	return m.respond(c, id, func() int { return m.tracked.Reject(c, id, data) })
+}
+func (m *mRequestIDAnyCall) Modify(c Caller, id, data string) int {
+	return m.respond(c, id, func() int { return m.tracked.Modify(c, id, data) })
+}
+
+// HIS-3: numbers are read as Go ints: 1.0 and 1e0 are not numbers.
+type mParseIntsOnly struct{ *tracked }
+
+func (m mParseIntsOnly) ParseSignalingInfo(msg []byte) (Envelope, bool) {
+	var e Envelope
+	if json.Unmarshal(msg, &e) != nil {
+		return Envelope{}, false
+	}
+	return m.tracked.ParseSignalingInfo(msg)
+}
+
+// HIS-4: anyone reads any conversation's history.
+type mHistoryAnyone struct{ *tracked }
+
+func (m mHistoryAnyone) ReadHistory(user string, conv Conversation) ([][]byte, int) {
+	return m.History(conv), 0
 }
 
 // INV-4: the data limit is off by one (data of exactly the limit refused).
@@ -783,7 +900,15 @@ var mutants = []mutant{
 	{"modify moves the deadline", "MOD-1", func(h Harness) Harness { return &mModifyMovesDeadline{tracked: track(h)} }},
 	{"events of one invitation reordered", "DLV-2", func(h Harness) Harness { return mReorder{track(h)} }},
 	{"failed group invite leaves a partial change", "INV-2", func(h Harness) Harness { return mPartialGroupInvite{track(h)} }},
-	{"online-only invitation pushed", "SYN-2", func(h Harness) Harness { return &mPushOnlineOnly{tracked: track(h)} }},
+	{"invitee online at invite time pushed", "SYN-2", func(h Harness) Harness { return &mPushOnline{tracked: track(h)} }},
+	{"push info not checked for UTF-8", "INV-7", func(h Harness) Harness { return mPushUTF8{track(h)} }},
+	{"push info without a size limit", "INV-7", func(h Harness) Harness { return mPushUnlimited{track(h)} }},
+	{"push info on an online-only invite accepted", "INV-7", func(h Harness) Harness { return mPushOnlineOnlyAccepted{track(h)} }},
+	{"request ID answers any call as its retry", "IDM-2", func(h Harness) Harness {
+		return &mRequestIDAnyCall{track(h), map[[2]string]string{}}
+	}},
+	{"GetSignalingInfo reads only Go ints", "HIS-3", func(h Harness) Harness { return mParseIntsOnly{track(h)} }},
+	{"history readable by anyone", "HIS-4", func(h Harness) Harness { return mHistoryAnyone{track(h)} }},
 	{"data limit off by one", "INV-4", func(h Harness) Harness { return mDataOffByOne{track(h)} }},
 	{"accept/reject/timeout envelopes list every invitee", "HIS-2", func(h Harness) Harness { return mHistoryListAll{track(h)} }},
 	{"GetSignalingInfo accepts any businessID", "HIS-3", func(h Harness) Harness { return mParseLoose{track(h)} }},

@@ -57,7 +57,8 @@ import (
 //   - Invite IDs: one SequentialInviteIDs source for the harness's whole
 //     life (restarts included), so drawn IDs are deterministic and never
 //     reused while the invitation is open.
-//   - Push requests: WithPushHook. History: Runtime.History.
+//   - Push requests: WithPushHook. History: Runtime.History; as a user
+//     (HistoryReader): the user's Client, else Runtime.HistoryAs.
 //   - Anything the runtime logs at Warn or above (an event it could not
 //     deliver, a store failure) fails the check.
 //
@@ -393,6 +394,37 @@ func (h *runtimeHarness) History(conv Conversation) [][]byte {
 		out[i] = m.Payload
 	}
 	return out
+}
+
+// ReadHistory reads as user (HIS-4) through a logged-in client of the user
+// where there is one (Client.GroupHistory, Client.History), else through
+// Runtime.HistoryAs.
+func (h *runtimeHarness) ReadHistory(user string, conv Conversation) ([][]byte, int) {
+	kc := kernel.C2C(conv.A, conv.B)
+	if conv.Group != "" {
+		kc = kernel.GroupConversation(conv.Group)
+	}
+	var msgs []beckon.HistoryMessage
+	var err error
+	cl := h.clientFor(Caller{User: user})
+	switch {
+	case cl != nil && conv.Group != "":
+		msgs, err = cl.GroupHistory(conv.Group, 0, 0)
+	case cl != nil && user == conv.A:
+		msgs, err = cl.History(conv.B, 0, 0)
+	case cl != nil && user == conv.B:
+		msgs, err = cl.History(conv.A, 0, 0)
+	default:
+		msgs, err = h.rt.HistoryAs(rtCtx, user, kc, 0, 0)
+	}
+	if code := h.code("ReadHistory", err); code != 0 {
+		return nil, code
+	}
+	out := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Payload
+	}
+	return out, 0
 }
 
 func (h *runtimeHarness) TakePushes() []PushRequest {

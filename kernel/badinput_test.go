@@ -173,6 +173,30 @@ func badCases() []badCase {
 			add(op, "Push_without_desc", inv6017, "Push.Desc", func(in *kernel.Input) {
 				in.Push = &kernel.PushInfo{Title: "t", Ext: "e", Sound: "s"}
 			})
+			// INV-7
+			add(op, "Push_online_only", inv6017, "Push", func(in *kernel.Input) {
+				in.Push, in.OnlineUserOnly = &kernel.PushInfo{Desc: "d"}, true
+			})
+			add(op, "Push_over_MaxPushBytes", kernel.ErrBodySizeLimit, "Push", func(in *kernel.Input) {
+				in.Push = &kernel.PushInfo{Title: "t", Desc: strings.Repeat("d", kernel.DefaultMaxPushBytes-1), Sound: "s"} // 4097 bytes
+			})
+			for _, field := range []string{"Title", "Desc", "Ext", "Sound"} {
+				add(op, "Push_"+field+"_not_UTF-8", inv6017, "Push."+field, func(in *kernel.Input) {
+					p := kernel.PushInfo{Title: "t", Desc: "d", Ext: "e", Sound: "s"}
+					bad := "ok\xff"
+					switch field {
+					case "Title":
+						p.Title = bad
+					case "Desc":
+						p.Desc = bad
+					case "Ext":
+						p.Ext = bad
+					case "Sound":
+						p.Sound = bad
+					}
+					in.Push = &p
+				})
+			}
 		case kernel.OpInviteInGroup:
 			add(op, "Push_on_group_invite", inv6017, "Push", func(in *kernel.Input) { in.Push = &kernel.PushInfo{Desc: "d"} })
 		default:
@@ -240,6 +264,15 @@ func badCases() []badCase {
 	})
 	add(kernel.OpInvite, "order_form_before_Data_size", inv6017, "Push.Desc", func(in *kernel.Input) {
 		in.Push, in.Data = &kernel.PushInfo{}, strings.Repeat("d", kernel.DefaultMaxDataBytes+1)
+	})
+	add(kernel.OpInvite, "order_Push_desc_before_online_only", inv6017, "Push.Desc", func(in *kernel.Input) {
+		in.Push, in.OnlineUserOnly = &kernel.PushInfo{Title: "t"}, true
+	})
+	add(kernel.OpInvite, "order_Push_online_only_before_size", inv6017, "Push", func(in *kernel.Input) {
+		in.Push, in.OnlineUserOnly = &kernel.PushInfo{Desc: strings.Repeat("d", kernel.DefaultMaxPushBytes+1)}, true
+	})
+	add(kernel.OpInvite, "order_Push_size_before_UTF-8", kernel.ErrBodySizeLimit, "Push", func(in *kernel.Input) {
+		in.Push = &kernel.PushInfo{Title: "\xff", Desc: strings.Repeat("d", kernel.DefaultMaxPushBytes)}
 	})
 	add(kernel.OpCancel, "order_unused_before_Data_size", inv6017, "OnlineUserOnly", func(in *kernel.Input) {
 		in.OnlineUserOnly, in.Data = true, strings.Repeat("d", kernel.DefaultMaxDataBytes+1)
@@ -312,6 +345,42 @@ func TestBadInputErrorTextIsBounded(t *testing.T) {
 	var oe *kernel.OpError
 	if !errors.As(res.Err, &oe) || len(oe.Value) > 64+len("...") {
 		t.Errorf("OpError.Value is %d bytes", len(oe.Value))
+	}
+}
+
+// TestBadInputTextSaysWhatWasGiven: a value the error does not echo (data,
+// push info, an invitee list) is described, by its size or as given, never
+// quoted as empty, which would read as "you sent an empty field"; a field
+// that was empty is quoted empty.
+func TestBadInputTextSaysWhatWasGiven(t *testing.T) {
+	group := kernel.InviteInGroup("alice", "g", list("bob"), "", 0)
+	group.Push = &kernel.PushInfo{Desc: "d"}
+	cancel := kernel.Cancel("alice", "open1", "")
+	cancel.Invitees = list("bob", "carol")
+	pushed := kernel.Invite("alice", "dave", "", 0)
+	pushed.Push = &kernel.PushInfo{Desc: strings.Repeat("d", kernel.DefaultMaxPushBytes+1)}
+	utf := kernel.Invite("alice", "dave", "", 0)
+	utf.Push = &kernel.PushInfo{Desc: "d", Ext: "ab\xff"}
+	for _, c := range []struct {
+		in   kernel.Input
+		want string
+	}{
+		{kernel.Invite("alice", "dave", strings.Repeat("d", kernel.DefaultMaxDataBytes+1), 0),
+			"Data (8193 bytes): above the limit of 8192 bytes (Config.MaxDataBytes)"},
+		{kernel.Invite("alice", "dave", "ok\xff", 0), "Data (3 bytes): not valid UTF-8 at byte 2"},
+		{group, "Push (given): InviteInGroup does not use this field"},
+		{cancel, "Invitees (2 given): Cancel does not use this field"},
+		{pushed, "Push (4097 bytes): title, desc, ext and sound together are above the limit of 4096 bytes (Config.MaxPushBytes)"},
+		{utf, "Push.Ext (3 bytes): not valid UTF-8 at byte 2"},
+		{kernel.Invite("", "dave", "", 0), `User "": Invite needs this field`},
+	} {
+		res, _ := badFixture(t).do(c.in)
+		if res.Err == nil || !strings.Contains(res.Err.Error(), c.want) {
+			t.Errorf("%s: got error %v, want one containing %q", c.in.Op, res.Err, c.want)
+		}
+		if res.Err != nil && c.in.User != "" && strings.Contains(res.Err.Error(), `""`) {
+			t.Errorf("%s: got error %q, want no empty quoted value", c.in.Op, res.Err)
+		}
 	}
 }
 

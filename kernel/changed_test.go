@@ -23,7 +23,8 @@ func TestChanged(t *testing.T) {
 		{in: kernel.Accept("carol", "i1", ""), failed: true},
 		{in: kernel.Modify("bob", "i1", "m"), changed: true},
 		{in: withReq(kernel.Modify("bob", "i1", "m2"), "r2"), changed: true},
-		{in: withReq(kernel.Modify("bob", "i1", "m3"), "r2"), duplicate: true},
+		{in: withReq(kernel.Modify("bob", "i1", "m2"), "r2"), duplicate: true},
+		{in: withReq(kernel.Modify("bob", "i1", "m3"), "r2"), failed: true}, // IDM-2
 		{in: kernel.Reject("bob", "i1", ""), changed: true},
 		{in: kernel.Cancel("alice", "i1", ""), failed: true},
 		{in: kernel.InviteInGroup("alice", "g", list("bob", "carol"), "", 5), changed: true},

@@ -7,6 +7,7 @@ const (
 	DefaultMaxIDBytes          = 128              // user, session, group and request IDs
 	DefaultMaxInvitees         = 200              // invitees of one group invite
 	DefaultMaxDataBytes        = 8 << 10          // data of any operation (8 KiB)
+	DefaultMaxPushBytes        = 4 << 10          // push info's title, desc, ext and sound together (4 KiB, an APNs payload)
 	DefaultMaxOpenPerInviter   = 100              // open invitations of one inviter
 	DefaultMaxTimeoutSeconds   = 86400            // one day
 	DefaultRequestIDWindow     = 10 * time.Minute // how long a request ID is remembered
@@ -37,6 +38,7 @@ type Config struct {
 	MaxIDBytes        int           // default DefaultMaxIDBytes
 	MaxInvitees       int           // default DefaultMaxInvitees
 	MaxDataBytes      int           // default DefaultMaxDataBytes
+	MaxPushBytes      int           // default DefaultMaxPushBytes
 	MaxOpenPerInviter int           // default DefaultMaxOpenPerInviter
 	MaxTimeoutSeconds int           // default DefaultMaxTimeoutSeconds
 	RequestIDWindow   time.Duration // default DefaultRequestIDWindow
@@ -58,6 +60,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxIDBytes, DefaultMaxIDBytes)
 	def(&c.MaxInvitees, DefaultMaxInvitees)
 	def(&c.MaxDataBytes, DefaultMaxDataBytes)
+	def(&c.MaxPushBytes, DefaultMaxPushBytes)
 	def(&c.MaxOpenPerInviter, DefaultMaxOpenPerInviter)
 	def(&c.MaxTimeoutSeconds, DefaultMaxTimeoutSeconds)
 	def(&c.MaxRequestIDs, DefaultMaxRequestIDs)

@@ -52,11 +52,14 @@
 // # Semantics the rules leave open (decided here)
 //
 //   - Checks run in this order and the first failure is the answer:
-//     request ID memory (IDM-1; a known (user, request ID) returns the first
-//     result, whatever the input); then the form of each field in the order
+//     request ID memory (a known (user, request ID) returns the first
+//     result if the call is the same, IDM-1, and is 6017 if it is another,
+//     IDM-2); then the form of each field in the order
 //     User, Session, RequestID, InviteID, ProposedInviteID, Group, Invitees,
 //     Timeout, Push, OnlineUserOnly, Data (6017 for a malformed field or one
-//     the Op does not use; 8001 for Data above the limit); then state:
+//     the Op does not use; 8001 for Data or Push above its limit; Push is
+//     checked for a desc, then not online-only, then its size, then UTF-8;
+//     Data for its size, then UTF-8); then state:
 //     invite: group unknown 10010, inviter not a member 10007, invitee not a
 //     member 6017, inviter at MaxOpenPerInviter 6017, invite ID in use 8012;
 //     cancel/accept/reject/modify: unknown or closed invitation 8010, then
@@ -64,9 +67,26 @@
 //     check. The lifecycle table (lifecycle.go, docs/lifecycle.md) decides
 //     all of the latter.
 //   - Only successful operations are remembered for IDM-1; a failure may be
-//     retried with the same request ID. Request IDs are kept for
+//     retried with the same request ID. Request IDs are per user, kept for
 //     Config.RequestIDWindow and at most Config.MaxRequestIDs of them (the
-//     oldest go first).
+//     oldest go first). A call is the same (IDM-1) when its Op and every
+//     argument are: all fields but User, Session (a retry may come from
+//     another device), RequestID and ProposedInviteID; each remembered
+//     request keeps a 64-bit fingerprint of them, not the call (LIM-2). An
+//     invite's chosen InviteID is compared with the ID it took instead (a
+//     logged Record carries the ID taken): a retry that leaves it empty is
+//     the same call, whatever the first chose.
+//   - Push info counts its four fields together against
+//     Config.MaxPushBytes (default 4 KiB, an APNs payload), and each must be
+//     valid UTF-8. Push info on an online-only invite is 6017: it could
+//     never be used (INV-7).
+//   - History is read by a conversation's own users (HIS-4, CanRead): the
+//     two users of a 1:1 conversation (anyone else 6017) and the current
+//     members of a group (10007; an unknown group 10010). The kernel keeps
+//     no history; a driver asks CanRead before it reads its store.
+//   - Errors quote the offending value, except data and push info (which
+//     may be large or private), which they describe: "Data (8193 bytes)",
+//     "Push (given)".
 //   - Recipients of one operation are ordered: the inviter first, then the
 //     invitees in invite order; each user's sessions in connection order.
 //     Only online users receive events; nothing is queued for offline users

@@ -23,10 +23,13 @@ func (e *Error) Error() string { return fmt.Sprintf("%s (%d)", e.name, e.code) }
 var (
 	// ErrInvalidParameters (6017): malformed input: empty, duplicate or
 	// oversized IDs, the inviter among the invitees, a negative or too large
-	// timeout, push info without desc, an invitee of a group invite who is
-	// not in the group, too many invitees or open invitations.
+	// timeout, push info without desc, not UTF-8 or on an online-only
+	// invite, an invitee of a group invite who is not in the group, too
+	// many invitees or open invitations, a request ID reused for another
+	// call (IDM-2).
 	ErrInvalidParameters = &Error{6017, "invalid parameters"}
-	// ErrBodySizeLimit (8001): data larger than Config.MaxDataBytes.
+	// ErrBodySizeLimit (8001): data larger than Config.MaxDataBytes, or
+	// push info larger than Config.MaxPushBytes.
 	ErrBodySizeLimit = &Error{8001, "body size limit exceeded"}
 	// ErrInvalidInviteID (8010): unknown or closed invitation, already
 	// handled by this invitee, or the caller may not see it.
@@ -67,13 +70,24 @@ func Code(err error) int {
 type OpError struct {
 	Class *Error // one of the Err* values
 	Field string // the input field at fault, e.g. "InviteID", "Invitees[2]"
-	Value string // the offending value, shortened to 64 bytes
+	// Value is the offending value, shortened to 64 bytes. Data and push
+	// info are not echoed (they may be large or private): Value then says
+	// what was given instead, such as "8193 bytes" or "given".
+	Value string
 	Msg   string // what was wrong, in words
+
+	described bool // Value describes the value instead of quoting it
 }
 
+// Error reads `beckon: <class> (<code>): <Field> "<Value>": <Msg>`, or
+// `<Field> (<description>)` for a value that is not echoed, so that an
+// empty quoted value always means the field was empty.
 func (e *OpError) Error() string {
-	if e.Field == "" {
+	switch {
+	case e.Field == "":
 		return fmt.Sprintf("beckon: %s (%d): %s", e.Class.name, e.Class.code, e.Msg)
+	case e.described:
+		return fmt.Sprintf("beckon: %s (%d): %s (%s): %s", e.Class.name, e.Class.code, e.Field, e.Value, e.Msg)
 	}
 	return fmt.Sprintf("beckon: %s (%d): %s %q: %s", e.Class.name, e.Class.code, e.Field, e.Value, e.Msg)
 }
@@ -90,4 +104,12 @@ func fail(class *Error, field, value, format string, args ...any) error {
 		msg = fmt.Sprintf(format, args...)
 	}
 	return &OpError{Class: class, Field: field, Value: value, Msg: msg}
+}
+
+// failGiven is fail for a field whose value is not echoed: given says what
+// was given instead (its size, or "given").
+func failGiven(class *Error, field, given, format string, args ...any) error {
+	err := fail(class, field, "", format, args...).(*OpError)
+	err.Value, err.described = given, true
+	return err
 }

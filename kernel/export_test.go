@@ -12,3 +12,7 @@ const (
 	UseUnused   = unused
 	UseOptional = optional
 )
+
+// SnapshotVersion1 encodes k as a version-1 snapshot (no call fingerprints
+// of remembered requests), as a build before IDM-2 wrote it.
+func (k *Kernel) SnapshotVersion1() []byte { return k.snapshot(1) }

@@ -52,7 +52,8 @@ func (o Op) String() string {
 //
 // Session is optional on the signaling operations (it names the acting
 // device; events still go to every device, DLV-1). RequestID, optional on
-// the signaling operations, makes a retry by the same user safe (IDM-1).
+// the signaling operations, makes a retry by the same user safe (IDM-1);
+// reusing it within the window for another call is 6017 (IDM-2).
 // ProposedInviteID is the driver's proposal for the ID of an invite whose
 // caller chose none (InviteID empty; with InviteID set it is 6017): the
 // kernel takes it unless an open invitation has it, and then draws from
@@ -77,7 +78,9 @@ type Input struct {
 }
 
 // PushInfo is the offline push request of a 1:1 invitation (the SDK's
-// OfflinePushConfig). Desc is required; the rest is passed through.
+// OfflinePushConfig). Desc is required; the rest is passed through. The
+// four fields are valid UTF-8 and together at most Config.MaxPushBytes
+// (INV-7).
 type PushInfo struct {
 	Title string
 	Desc  string

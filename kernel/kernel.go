@@ -149,6 +149,32 @@ func (k *Kernel) Online(user string) bool {
 	return u != nil && len(u.sessions) > 0
 }
 
+// CanRead reports whether user may read the history of conv (HIS-4): nil
+// for one of the two users of a 1:1 conversation or a current member of a
+// group; else ErrGroupNotFound (10010) for an unknown group,
+// ErrNotGroupMember (10007) for a non-member, and ErrInvalidParameters
+// (6017) for a malformed user or a user outside a 1:1 conversation. It
+// only reads.
+func (k *Kernel) CanRead(user string, conv Conversation) error {
+	if err := checkID("User", user, k.cfg.MaxIDBytes); err != nil {
+		return err
+	}
+	if conv.Group == "" {
+		if user != conv.A && user != conv.B {
+			return fail(ErrInvalidParameters, "User", user, "only the two users of a 1:1 conversation (here %q and %q) read its history", conv.A, conv.B)
+		}
+		return nil
+	}
+	members, ok := k.groups[conv.Group]
+	if !ok {
+		return fail(ErrGroupNotFound, "Group", conv.Group, "the group is unknown: set its members first")
+	}
+	if _, ok := members[user]; !ok {
+		return fail(ErrNotGroupMember, "User", user, "only the current members of group %q read its history", conv.Group)
+	}
+	return nil
+}
+
 // Sessions iterates over every connected session as (user, session) pairs:
 // users in sorted order, each user's sessions in connection order. It reads
 // a copy taken when the iteration starts, so the caller may Apply (for
@@ -173,9 +199,15 @@ func (k *Kernel) Sessions() iter.Seq2[string, string] {
 // step applies one input at k.now (a tick is only validated); it reports
 // whether the input changed the state.
 func (k *Kernel) step(in *Input) (Result, bool) {
+	var call uint64 // the fingerprint of a signaling call with a request ID
 	if in.RequestID != "" && in.Op <= OpModify {
-		if id, ok := k.requests.lookup(in.User, in.RequestID); ok {
-			return Result{InviteID: id, Duplicate: true}, false
+		call = callPrint(in)
+		if r := k.requests.lookup(in.User, in.RequestID); r != nil {
+			if !r.sameCall(in, call) {
+				return Result{InviteID: in.InviteID, Err: fail(ErrInvalidParameters, "RequestID", in.RequestID,
+					"request ID reused for another call: this user made another operation, or the same with other arguments, with it less than %v ago (IDM-2); give each new call a new request ID", k.cfg.RequestIDWindow)}, false
+			}
+			return Result{InviteID: r.inviteID, Duplicate: true}, false
 		}
 	}
 	if err := k.validate(in); err != nil {
@@ -207,7 +239,7 @@ func (k *Kernel) step(in *Input) (Result, bool) {
 		return res, false
 	}
 	if in.RequestID != "" {
-		k.requests.remember(in.User, in.RequestID, res.InviteID, k.now, k.cfg.MaxRequestIDs)
+		k.requests.remember(in.User, in.RequestID, res.InviteID, call, k.now, k.cfg.MaxRequestIDs)
 	}
 	return res, changed
 }

@@ -119,8 +119,8 @@ func TestRequestMemoryIsBoundedInTheSnapshot(t *testing.T) {
 			sizes = append(sizes, len(f.k.Snapshot()))
 		}
 	}
-	if sizes[0] != sizes[2] || sizes[0] > base+5*32 {
-		t.Errorf("snapshot sizes with 5 requests kept: got %v, want constant and at most %d", sizes, base+5*32)
+	if sizes[0] != sizes[2] || sizes[0] > base+5*40 {
+		t.Errorf("snapshot sizes with 5 requests kept: got %v, want constant and at most %d", sizes, base+5*40)
 	}
 	f.setNow(time.Minute)
 	f.tick()
@@ -167,8 +167,8 @@ func snapshotInvitations(t *testing.T, snap []byte) uint64 {
 		t.Fatalf("snapshot without magic")
 	}
 	b := snap[8:]
-	if v, n := binary.Uvarint(b); n <= 0 || v != 1 {
-		t.Fatalf("snapshot version: got %d, want 1", v)
+	if v, n := binary.Uvarint(b); n <= 0 || v != 2 {
+		t.Fatalf("snapshot version: got %d, want 2", v)
 	} else {
 		b = b[n:]
 	}

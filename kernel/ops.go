@@ -113,7 +113,7 @@ func (k *Kernel) drawInviteID() (string, error) {
 			return id, nil
 		}
 	}
-	return "", fail(ErrAlreadyExists, "InviteID", "", "%d drawn invite IDs were all in use", maxGeneratedInviteIDTrials)
+	return "", failGiven(ErrAlreadyExists, "InviteID", "drawn", "%d drawn invite IDs were all in use; Config.IDs must draw unused IDs", maxGeneratedInviteIDTrials)
 }
 
 // decide looks up the lifecycle table for in's caller doing t on the

@@ -143,6 +143,17 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
+// uint64 reads 8 bytes, little-endian.
+func (d *decoder) uint64() uint64 {
+	if d.err != nil || len(d.b) < 8 {
+		d.fail("uint64")
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
 func (d *decoder) varint() int64 {
 	if d.err != nil {
 		return 0

@@ -113,6 +113,77 @@ func TestSignalingReadsTheSDKEnvelope(t *testing.T) {
 	}
 }
 
+// TestSignalingNumberForms: other SDKs write JSON numbers in other forms;
+// the numeric fields are read by value, exactly (HIS-3).
+func TestSignalingNumberForms(t *testing.T) {
+	msg := func(business, timeout, action string) []byte {
+		return []byte(`{"businessID":` + business + `,"inviteID":"i1","inviter":"a","inviteeList":["b"],"timeout":` +
+			timeout + `,"actionType":` + action + `}`)
+	}
+	for _, one := range []string{"1", "1.0", "1e0", "1E0", "10e-1", "0.1e1", "1.000", "100e-2", "1e+0", "0.00001e5"} {
+		info, err := kernel.GetSignalingInfo(msg(one, "30", "1"))
+		if err != nil || info.BusinessID != 1 {
+			t.Errorf("businessID %s: got %+v, %v; want businessID 1", one, info, err)
+		}
+	}
+	for written, want := range map[string]int{"30": 30, "30.0": 30, "3e1": 30, "300e-1": 30, "0": 0, "-0": 0, "0.0": 0,
+		"0e99999999999": 0, "2147483647": 2147483647, "9.223372036854775807e18": 9223372036854775807} {
+		info, err := kernel.GetSignalingInfo(msg("1", written, "3.0"))
+		if err != nil || info.Timeout != want || info.ActionType != kernel.ActionAccept {
+			t.Errorf("timeout %s, actionType 3.0: got %+v, %v; want timeout %d, actionType 3", written, info, err, want)
+		}
+	}
+	bad := map[string][]byte{
+		"businessID 1.5":              msg("1.5", "0", "1"),
+		"businessID 1.0000000001":     msg("1.0000000000000000000001", "0", "1"),
+		"businessID 0.1":              msg("0.1", "0", "1"),
+		"businessID 1e1":              msg("1e1", "0", "1"),
+		"businessID 1e-999999999":     msg("1e-999999999999", "0", "1"),
+		"businessID 1e999999999":      msg("1e999999999999", "0", "1"),
+		"timeout 2.5":                 msg("1", "2.5", "1"),
+		"timeout 9223372036854775808": msg("1", "9223372036854775808", "1"),
+		"timeout 1e19":                msg("1", "1e19", "1"),
+		"timeout -1.0":                msg("1", "-1.0", "1"),
+		"actionType 1.5":              msg("1", "0", "1.5"),
+		"actionType 6e0 + 1e-20":      msg("1", "0", "6.00000000000000000001"),
+		"actionType string":           msg("1", "0", `"1"`),
+		"timeout array":               msg("1", "[1]", "1"),
+	}
+	for name, b := range bad {
+		if info, err := kernel.GetSignalingInfo(b); !isNotSignaling(err) {
+			t.Errorf("%s: got %+v, %v; want ErrNotSignalingMessage", name, info, err)
+		}
+	}
+}
+
+// TestSignalingErrorTextHasNoGoTypes: the text of a "not a signaling
+// message" error speaks of JSON, never of the Go types the parser uses.
+func TestSignalingErrorTextHasNoGoTypes(t *testing.T) {
+	valid := `{"businessID":1,"inviteID":"i1","inviter":"a","inviteeList":["b"],"actionType":1,"timeout":0,"onlineUserOnly":false,"data":""}`
+	swap := func(old, new string) []byte { return []byte(strings.Replace(valid, old, new, 1)) }
+	cases := [][]byte{
+		swap(`"businessID":1`, `"businessID":1.5`), swap(`"businessID":1`, `"businessID":"1"`),
+		swap(`"businessID":1`, `"businessID":{}`), swap(`"inviteID":"i1"`, `"inviteID":7`),
+		swap(`"inviter":"a"`, `"inviter":[]`), swap(`["b"]`, `"b"`), swap(`["b"]`, `["b",1]`),
+		swap(`"onlineUserOnly":false`, `"onlineUserOnly":"no"`), swap(`"data":""`, `"data":1e400`),
+		swap(`"timeout":0`, `"timeout":1e400`), swap(`"actionType":1`, `"actionType":true`),
+		[]byte(`[1]`), []byte(`1.0`), []byte(`"x"`), []byte(`{"a":`), []byte(`{"a" 1}`), []byte(strings.Repeat("[", 20000)),
+	}
+	goTypes := []string{"float64", "int64", "json:", "Go ", "struct", "of type", "[]string", "reflect", "RawMessage", "kernel."}
+	for _, b := range cases {
+		_, err := kernel.GetSignalingInfo(b)
+		if !isNotSignaling(err) {
+			t.Errorf("GetSignalingInfo(%.60s): got %v, want ErrNotSignalingMessage", b, err)
+			continue
+		}
+		for _, g := range goTypes {
+			if strings.Contains(err.Error(), g) {
+				t.Errorf("GetSignalingInfo(%.60s): got the text %q, want no Go type names (%q)", b, err, g)
+			}
+		}
+	}
+}
+
 func TestSignalingNotASignalingMessage(t *testing.T) {
 	valid := `{"businessID":1,"inviteID":"i1","groupID":"","inviter":"a","inviteeList":["b"],"data":"","timeout":0,"actionType":1,"onlineUserOnly":false}`
 	if _, err := kernel.GetSignalingInfo([]byte(valid)); err != nil {

@@ -10,9 +10,12 @@ import (
 )
 
 // snapshotMagic starts every snapshot; snapshotVersion follows it.
+// Restore also reads version 1, whose remembered requests have no call
+// fingerprint (IDM-2 then treats any call with their request ID as the
+// retry, as version 1 did, until they leave the window).
 const (
 	snapshotMagic   = "BECKONSN"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 // unreachedBit marks, in a snapshot's invitee state byte, an invitee that
@@ -22,10 +25,10 @@ const unreachedBit = 0x80
 // Snapshot returns the whole state of the kernel (not its Config) as bytes
 // that Restore reads back. The same state always gives the same bytes.
 //
-// Encoding, version 1 (strings are a uvarint length and the bytes; counts
+// Encoding, version 2 (strings are a uvarint length and the bytes; counts
 // are uvarints; integers varints unless said):
 //
-//	"BECKONSN" uvarint(version=1) varint(now, Unix ns) uvarint(seq)
+//	"BECKONSN" uvarint(version=2) varint(now, Unix ns) uvarint(seq)
 //	count invitations, in creation order, each:
 //	    id inviter group data byte(flags: 1 online-only, 2 push)
 //	    varint(timeout s) varint(created, Unix ns) uvarint(seq)
@@ -35,11 +38,17 @@ const unreachedBit = 0x80
 //	count online users, sorted, each: user, count sessions (connection order), each: session
 //	count groups, sorted, each: group, count members (sorted), each: member
 //	count remembered requests, oldest first, each: user requestID varint(at) inviteID
+//	    uint64 little-endian call fingerprint (0: unknown)
 //	uint32 little-endian CRC-32 (IEEE) of everything before it
-func (k *Kernel) Snapshot() []byte {
+//
+// Version 1 is the same without the call fingerprints.
+func (k *Kernel) Snapshot() []byte { return k.snapshot(snapshotVersion) }
+
+// snapshot encodes the state in the given version (1 or 2).
+func (k *Kernel) snapshot(version uint64) []byte {
 	b := make([]byte, 0, 64+len(k.invites)*96)
 	b = append(b, snapshotMagic...)
-	b = binary.AppendUvarint(b, snapshotVersion)
+	b = binary.AppendUvarint(b, version)
 	b = binary.AppendVarint(b, k.now)
 	b = binary.AppendUvarint(b, k.seq)
 
@@ -116,6 +125,9 @@ func (k *Kernel) Snapshot() []byte {
 		b = appendString(b, reqID)
 		b = binary.AppendVarint(b, r.at)
 		b = appendString(b, r.inviteID)
+		if version >= 2 {
+			b = binary.LittleEndian.AppendUint64(b, r.call)
+		}
 	})
 	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }
@@ -132,8 +144,9 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 		return nil, fmt.Errorf("%w: snapshot checksum mismatch (damaged or truncated)", ErrCorrupt)
 	}
 	d := decoder{b: body[len(snapshotMagic):]}
-	if v := d.uvarint(); d.err == nil && v != snapshotVersion {
-		return nil, fmt.Errorf("%w: snapshot version %d, this build reads %d", ErrCorrupt, v, snapshotVersion)
+	version := d.uvarint()
+	if d.err == nil && (version < 1 || version > snapshotVersion) {
+		return nil, fmt.Errorf("%w: snapshot version %d, this build reads 1 to %d", ErrCorrupt, version, snapshotVersion)
 	}
 	k := New(cfg)
 	k.now = d.varint()
@@ -168,18 +181,22 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 		user, reqID := d.string(), d.string()
 		at := d.varint()
 		id := d.string()
+		var call uint64
+		if version >= 2 {
+			call = d.uint64()
+		}
 		key := requestKey(user, reqID)
 		if _, dup := k.requests.byKey[key]; d.err == nil && (user == "" || reqID == "" || dup || at > k.now) {
 			return nil, fmt.Errorf("%w: snapshot request %q of %q is inconsistent", ErrCorrupt, reqID, user)
 		}
-		r := &request{key: key, at: at, inviteID: id}
+		r := &request{key: key, at: at, inviteID: id, call: call}
 		k.requests.byKey[key] = r
 		k.requests.fifo = append(k.requests.fifo, r)
 	}
 	if err := d.finish(); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	if !bytes.Equal(k.Snapshot(), snap) { // unsorted or duplicate entries: Snapshot never writes them
+	if !bytes.Equal(k.snapshot(version), snap) { // unsorted or duplicate entries: Snapshot never writes them
 		return nil, fmt.Errorf("%w: snapshot is not in canonical form", ErrCorrupt)
 	}
 	return k, nil

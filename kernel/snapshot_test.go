@@ -169,9 +169,9 @@ func TestSnapshotCorrupt(t *testing.T) {
 	copy(bad, "BECKONSX")
 	requireCorrupt(t, "wrong magic", bad)
 	requireCorrupt(t, "wrong magic, checksum fixed", withCRC(bad))
-	for _, v := range []uint64{0, 2, 200} {
+	for _, v := range []uint64{0, 1, 3, 200} { // 1: the body is version 2's
 		b := append([]byte("BECKONSN"), binary.AppendUvarint(nil, v)...)
-		b = append(b, snap[9:]...) // version 1 is one byte
+		b = append(b, snap[9:]...) // version 2 is one byte
 		requireCorrupt(t, "version "+itoa(int(v)), withCRC(b))
 	}
 	requireCorrupt(t, "a record", kernel.AppendRecord(nil, kernel.Record{Index: 1, At: t0, Input: kernel.Connect("a", "b")}))

@@ -64,7 +64,11 @@ func (k *Kernel) validate(in *Input) error {
 		name := fieldNames[f]
 		switch {
 		case uses[f] == unused && present[f]:
-			return fail(ErrInvalidParameters, name, in.fieldValue(f), "%s does not use this field; leave it empty", in.Op)
+			const msg = "%s does not use this field; leave it empty"
+			if given := in.given(f); given != "" {
+				return failGiven(ErrInvalidParameters, name, given, msg, in.Op)
+			}
+			return fail(ErrInvalidParameters, name, in.fieldValue(f), msg, in.Op)
 		case uses[f] == required && !present[f] && f != fInvitees:
 			return fail(ErrInvalidParameters, name, "", "%s needs this field", in.Op)
 		case !present[f] && f != fInvitees:
@@ -87,14 +91,12 @@ func (k *Kernel) validate(in *Input) error {
 				err = fail(ErrInvalidParameters, name, itoa(in.Timeout), "the timeout must be 0 (none) to %d seconds", k.cfg.MaxTimeoutSeconds)
 			}
 		case fPush:
-			if in.Push.Desc == "" {
-				err = fail(ErrInvalidParameters, "Push.Desc", "", "push info needs a desc")
-			}
+			err = k.checkPush(in)
 		case fData:
 			if len(in.Data) > k.cfg.MaxDataBytes {
-				err = fail(ErrBodySizeLimit, name, "", "the data is %d bytes, above the limit of %d (Config.MaxDataBytes)", len(in.Data), k.cfg.MaxDataBytes)
-			} else if !utf8.ValidString(in.Data) {
-				err = fail(ErrInvalidParameters, name, "", "the data is not valid UTF-8 (the signaling envelope is JSON text)")
+				err = failGiven(ErrBodySizeLimit, name, in.given(f), "above the limit of %d bytes (Config.MaxDataBytes)", k.cfg.MaxDataBytes)
+			} else if i := invalidUTF8(in.Data); i >= 0 {
+				err = failGiven(ErrInvalidParameters, name, in.given(f), "not valid UTF-8 at byte %d (the signaling envelope is JSON text)", i)
 			}
 		}
 		if err != nil {
@@ -102,6 +104,63 @@ func (k *Kernel) validate(in *Input) error {
 		}
 	}
 	return nil
+}
+
+// checkPush checks the push info of an invite (INV-4, INV-7): a desc, not
+// online-only, within Config.MaxPushBytes, valid UTF-8, in this order.
+func (k *Kernel) checkPush(in *Input) error {
+	p := in.Push
+	fields := [...]struct{ name, value string }{{"Push.Title", p.Title}, {"Push.Desc", p.Desc}, {"Push.Ext", p.Ext}, {"Push.Sound", p.Sound}}
+	size := 0
+	for _, f := range fields {
+		size += len(f.value)
+	}
+	switch {
+	case p.Desc == "":
+		return fail(ErrInvalidParameters, "Push.Desc", "", "push info needs a desc")
+	case in.OnlineUserOnly:
+		return failGiven(ErrInvalidParameters, "Push", "given", "an online-only invite is never pushed (it reaches only invitees online now); leave Push empty")
+	case size > k.cfg.MaxPushBytes:
+		return failGiven(ErrBodySizeLimit, "Push", itoa(size)+" bytes",
+			"title, desc, ext and sound together are above the limit of %d bytes (Config.MaxPushBytes)", k.cfg.MaxPushBytes)
+	}
+	for _, f := range fields {
+		if i := invalidUTF8(f.value); i >= 0 {
+			return failGiven(ErrInvalidParameters, f.name, itoa(len(f.value))+" bytes", "not valid UTF-8 at byte %d", i)
+		}
+	}
+	return nil
+}
+
+// invalidUTF8 returns the offset of the first byte of s that is not valid
+// UTF-8, or -1.
+func invalidUTF8(s string) int {
+	if utf8.ValidString(s) {
+		return -1
+	}
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n <= 1 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// given describes field f of in where its value is not echoed in errors
+// (data and push info may be large or private; a list is described by its
+// length); "" for the fields that are echoed (see fieldValue).
+func (in *Input) given(f int) string {
+	switch f {
+	case fInvitees:
+		return itoa(len(in.Invitees)) + " given"
+	case fPush:
+		return "given"
+	case fData:
+		return itoa(len(in.Data)) + " bytes"
+	}
+	return ""
 }
 
 // fieldValue is field f of in as text, for error messages.

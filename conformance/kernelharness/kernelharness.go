@@ -41,7 +41,7 @@ var start = time.Unix(1_700_000_000, 0).UTC()
 
 // Config is the kernel configuration with the limits lim.
 func Config(lim conformance.Limits) kernel.Config {
-	return kernel.Config{MaxIDBytes: lim.MaxIDBytes, MaxInvitees: lim.MaxInvitees, MaxDataBytes: lim.MaxDataBytes,
+	return kernel.Config{MaxIDBytes: lim.MaxIDBytes, MaxInvitees: lim.MaxInvitees, MaxDataBytes: lim.MaxDataBytes, MaxPushBytes: lim.MaxPushBytes,
 		MaxOpenPerInviter: lim.MaxOpenPerInviter, MaxTimeoutSeconds: lim.MaxTimeoutSeconds,
 		RequestIDWindow: lim.RequestIDWindow, MaxRequestIDs: lim.MaxRequestIDs}
 }
@@ -63,6 +63,7 @@ func Limits(cfg kernel.Config) conformance.Limits {
 		MaxIDBytes:        or(cfg.MaxIDBytes, kernel.DefaultMaxIDBytes),
 		MaxInvitees:       or(cfg.MaxInvitees, kernel.DefaultMaxInvitees),
 		MaxDataBytes:      or(cfg.MaxDataBytes, kernel.DefaultMaxDataBytes),
+		MaxPushBytes:      or(cfg.MaxPushBytes, kernel.DefaultMaxPushBytes),
 		MaxOpenPerInviter: or(cfg.MaxOpenPerInviter, kernel.DefaultMaxOpenPerInviter),
 		MaxTimeoutSeconds: or(cfg.MaxTimeoutSeconds, kernel.DefaultMaxTimeoutSeconds),
 		RequestIDWindow:   w,
@@ -71,7 +72,8 @@ func Limits(cfg kernel.Config) conformance.Limits {
 }
 
 // New returns a constructor of fresh kernel harnesses with cfg. They have
-// the Restarter, InvitationCounter and OutputLog capabilities.
+// the Restarter, InvitationCounter, OutputLog and HistoryReader
+// capabilities.
 func New(cfg kernel.Config) func(conformance.TB) conformance.Harness {
 	return func(t conformance.TB) conformance.Harness {
 		return &harness{t: t, cfg: cfg, k: kernel.New(cfg), now: start,
@@ -356,6 +358,25 @@ func (h *harness) TakeEvents(user, sess string) []conformance.Event {
 }
 
 func (h *harness) History(conv conformance.Conversation) [][]byte { return h.hist[conv] }
+
+// ReadHistory asks Kernel.CanRead, as a driver does before it reads its
+// store, and checks that the question changed nothing.
+func (h *harness) ReadHistory(user string, conv conformance.Conversation) ([][]byte, int) {
+	h.t.Helper()
+	before := h.k.Snapshot()
+	kc := kernel.C2C(conv.A, conv.B)
+	if conv.Group != "" {
+		kc = kernel.GroupConversation(conv.Group)
+	}
+	err := h.k.CanRead(user, kc)
+	if !bytes.Equal(h.k.Snapshot(), before) {
+		h.fatalf("HIS-4", "the state after CanRead", "another state", "the same: it only reads")
+	}
+	if err != nil {
+		return nil, kernel.Code(err)
+	}
+	return h.hist[conv], 0
+}
 
 func (h *harness) TakePushes() []conformance.PushRequest {
 	p := h.pushes
