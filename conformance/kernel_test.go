@@ -135,6 +135,7 @@ func (h *kernelHarness) InviteInGroup(c Caller, a GroupInviteArgs) (string, int)
 	in.Invitees = append([]string(nil), a.Invitees...)
 	in.OnlineUserOnly = a.OnlineUserOnly
 	in.Timeout = a.Timeout
+	in.Push = kernelPush(a.Push)
 	res := h.apply(in)
 	return res.InviteID, kernel.Code(res.Err)
 }

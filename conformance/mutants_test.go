@@ -569,6 +569,14 @@ func (m mPartialGroupInvite) InviteInGroup(c Caller, a GroupInviteArgs) (string,
 	return "", code
 }
 
+// INV-2: push info on a group invite accepted (and ignored).
+type mGroupPush struct{ *tracked }
+
+func (m mGroupPush) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	a.Push = nil
+	return m.tracked.InviteInGroup(c, a)
+}
+
 // SYN-2: online-only invitations pushed to offline invitees too.
 type mPushOnlineOnly struct {
 	*tracked
@@ -724,6 +732,7 @@ var mutants = []mutant{
 	{"modify moves the deadline", "MOD-1", func(h Harness) Harness { return &mModifyMovesDeadline{tracked: track(h)} }},
 	{"events of one invitation reordered", "DLV-2", func(h Harness) Harness { return mReorder{track(h)} }},
 	{"failed group invite leaves a partial change", "INV-2", func(h Harness) Harness { return mPartialGroupInvite{track(h)} }},
+	{"push info on a group invite accepted", "INV-2", func(h Harness) Harness { return mGroupPush{track(h)} }},
 	{"online-only invitation pushed", "SYN-2", func(h Harness) Harness { return &mPushOnlineOnly{tracked: track(h)} }},
 	{"data limit off by one", "INV-4", func(h Harness) Harness { return mDataOffByOne{track(h)} }},
 	{"accept/reject/timeout envelopes list every invitee", "HIS-2", func(h Harness) Harness { return mHistoryListAll{track(h)} }},

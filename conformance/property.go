@@ -271,7 +271,7 @@ func (p *prop) invite(t *rapid.T) {
 
 func (p *prop) inviteInGroup(t *rapid.T) {
 	f := p.fault(t, "user", "session", "requestID", "inviteID", "group", "unknownGroup", "inviterNotMember",
-		"inviteeNotMember", "empty", "duplicate", "self", "badInvitee", "tooMany", "timeout", "data", "utf8")
+		"inviteeNotMember", "empty", "duplicate", "self", "badInvitee", "tooMany", "timeout", "push", "data", "utf8")
 	group := rapid.SampledFrom(p.grps).Draw(t, "group")
 	var members []string
 	for _, u := range p.users {
@@ -323,6 +323,13 @@ func (p *prop) inviteInGroup(t *rapid.T) {
 	}
 	a := GroupInviteArgs{InviteID: p.drawInviteID(t, f), Group: group, Invitees: invitees, Data: p.drawData(t, f),
 		OnlineUserOnly: rapid.IntRange(0, 3).Draw(t, "onlineOnly") == 3, Timeout: p.drawTimeout(t, f)}
+	if f == "push" {
+		a.Push = &PushInfo{Title: "t", Desc: "ring"}
+		// Without a request ID: beckon's Client refuses the option before it
+		// looks the request ID up, where the model answers a known one with
+		// its first result (IDM-1).
+		c.RequestID = ""
+	}
 	p.doInviteInGroup(t, c, a)
 }
 

@@ -132,6 +132,9 @@ func (h *conformanceHarness) Invite(c conformance.Caller, a conformance.InviteAr
 func (h *conformanceHarness) InviteInGroup(c conformance.Caller, a conformance.GroupInviteArgs) (string, int) {
 	in := signaling(kernel.OpInviteInGroup, c, a.InviteID, a.Data)
 	in.Group, in.Invitees, in.OnlineUserOnly, in.Timeout = a.Group, slices.Clone(a.Invitees), a.OnlineUserOnly, a.Timeout
+	if p := a.Push; p != nil { // the kernel refuses it (INV-2)
+		in.Push = &kernel.PushInfo{Title: p.Title, Desc: p.Desc, Ext: p.Ext, Sound: p.Sound}
+	}
 	res := h.apply(in)
 	return res.InviteID, kernel.Code(res.Err)
 }
