@@ -80,6 +80,24 @@ func init() {
 		s.expect(B, "phone", evNew(id, A, G, ids(B, C, D), ""))
 	})
 
+	register("INV-2", "no-push-info", func(s *sys) {
+		s.group(G, A, B, C)
+		s.on(A, "phone")
+		s.on(B, "phone")
+		// B is online, C offline: a push request would go to C
+		for _, p := range []*PushInfo{{Title: "t", Desc: "ring", Ext: "e", Sound: "s"}, {Desc: "ring"}} {
+			s.ginviteAs(by(A), GroupInviteArgs{Group: G, Invitees: ids(B, C), Data: "d", Timeout: s.tmo(5), Push: p}, CodeInvalidParameters)
+		}
+		s.quiet()
+		s.expectHistory(GroupConv(G))
+		s.expectPushes()
+		// nothing was made: the same invite without push info is the first one
+		id := s.ginvite(A, GroupInviteArgs{Group: G, Invitees: ids(B, C), Data: "d"})
+		s.expect(B, "phone", evNew(id, A, G, ids(B, C), "d"))
+		s.expectHistory(GroupConv(G), env(ActionInvite, id, G, A, ids(B, C), "d", 0))
+		s.expectPushes()
+	})
+
 	register("INV-2", "membership", func(s *sys) {
 		s.group(G, A, B, C)
 		s.on(E, "phone")

@@ -10,7 +10,10 @@
 //     operations, malformed ones included, applied side by side to the
 //     harness and to a reference model written here in plain Go; after
 //     every step results, codes, events, history and push requests must
-//     agree. StateMachine exposes the same property for fuzz targets.
+//     agree. Time moves over the whole range, deadlines exactly and a
+//     nanosecond either side included. A failure names the rules whose
+//     check failed: "RULE[,RULE...] op: what: got X, want Y".
+//     StateMachine exposes the same property for fuzz targets.
 //
 // Optional capabilities are interfaces a harness may also implement:
 // Restarter (durable implementations: DLV-3, TMO-4, DET-1), InvitationCounter

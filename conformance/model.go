@@ -395,6 +395,9 @@ func (m *model) inviteInGroup1(c Caller, a GroupInviteArgs, gen func() string) m
 	if a.Timeout < 0 || a.Timeout > m.lim.MaxTimeoutSeconds {
 		return fail(CodeInvalidParameters, "INV-3")
 	}
+	if a.Push != nil {
+		return fail(CodeInvalidParameters, "INV-2")
+	}
 	if len(a.Data) > m.lim.MaxDataBytes {
 		return fail(CodeBodySizeLimit, "INV-4")
 	}

@@ -17,12 +17,13 @@ type modelHarness struct {
 }
 
 // Limits used by the tests: small, so that the suite and the property test
-// reach them; suiteLimits leave room for the example checks.
+// reach them; suiteLimits leave room for the example checks; propLimits
+// allow timeouts of days, so that the property test reaches long horizons.
 var (
 	suiteLimits = Limits{MaxIDBytes: 24, MaxInvitees: 4, MaxDataBytes: 64, MaxPushBytes: 48, MaxOpenPerInviter: 6,
 		MaxTimeoutSeconds: 30, RequestIDWindow: 20 * time.Second, MaxRequestIDs: 16}
 	propLimits = Limits{MaxIDBytes: 8, MaxInvitees: 3, MaxDataBytes: 8, MaxPushBytes: 16, MaxOpenPerInviter: 3,
-		MaxTimeoutSeconds: 6, RequestIDWindow: 9 * time.Second, MaxRequestIDs: 4}
+		MaxTimeoutSeconds: 3 * 86400, RequestIDWindow: 9 * time.Second, MaxRequestIDs: 4}
 	defaultLimits = Limits{MaxIDBytes: 128, MaxInvitees: 200, MaxDataBytes: 8 << 10, MaxPushBytes: 4 << 10, MaxOpenPerInviter: 100,
 		MaxTimeoutSeconds: 86400, RequestIDWindow: 10 * time.Minute, MaxRequestIDs: 100_000}
 )

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,43 +235,93 @@ func (m mModifyOnlineOnly) Modify(c Caller, id, data string) int {
 	return code
 }
 
-// TMO-1: the timeout fires a second late (deadline compared with > instead of >=).
-type mTimeoutLate struct {
+// twistedTimeout is a mutant base that gives the correct implementation
+// another timeout than the one asked for (twist says which, from the
+// maximum and the asked one) and hides that in history. Each message is
+// rewritten when first read, so that a later invitation with the same
+// invite ID is told apart.
+type twistedTimeout struct {
 	*tracked
-	late map[string]bool
+	twist func(max, asked int) int
+	asked map[string]int // twisted invitations: the timeout asked for
+	seen  map[Conversation][][]byte
 }
 
-func (m *mTimeoutLate) Invite(c Caller, a InviteArgs) (string, int) {
-	bumped := a.Timeout > 0 && a.Timeout < m.Limits().MaxTimeoutSeconds
-	if bumped {
-		a.Timeout++
+func twisted(h Harness, twist func(max, asked int) int) *twistedTimeout {
+	return &twistedTimeout{tracked: track(h), twist: twist, asked: map[string]int{}, seen: map[Conversation][][]byte{}}
+}
+
+func (m *twistedTimeout) timeout(asked int) int {
+	if max := m.Limits().MaxTimeoutSeconds; asked >= 0 && asked <= max {
+		return m.twist(max, asked)
 	}
+	return asked
+}
+
+func (m *twistedTimeout) note(id string, code, asked, given int) {
+	switch {
+	case code != 0:
+	case asked != given:
+		m.asked[id] = asked
+	default:
+		delete(m.asked, id)
+	}
+}
+
+func (m *twistedTimeout) Invite(c Caller, a InviteArgs) (string, int) {
+	asked := a.Timeout
+	a.Timeout = m.timeout(asked)
 	id, code := m.tracked.Invite(c, a)
-	if code == 0 && bumped {
-		m.late[id] = true
-	}
+	m.note(id, code, asked, a.Timeout)
 	return id, code
 }
 
-func (m *mTimeoutLate) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
-	bumped := a.Timeout > 0 && a.Timeout < m.Limits().MaxTimeoutSeconds
-	if bumped {
-		a.Timeout++
-	}
+func (m *twistedTimeout) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	asked := a.Timeout
+	a.Timeout = m.timeout(asked)
 	id, code := m.tracked.InviteInGroup(c, a)
-	if code == 0 && bumped {
-		m.late[id] = true
-	}
+	m.note(id, code, asked, a.Timeout)
 	return id, code
 }
 
-// History hides the bump: the envelopes show the timeout asked for.
-func (m *mTimeoutLate) History(conv Conversation) [][]byte {
-	return rewriteHistory(m.tracked.History(conv), func(e map[string]any) {
-		if id, _ := e["inviteID"].(string); m.late[id] {
-			e["timeout"] = e["timeout"].(float64) - 1
+func (m *twistedTimeout) History(conv Conversation) [][]byte {
+	raw := m.tracked.History(conv)
+	seen := m.seen[conv]
+	if len(raw) < len(seen) {
+		seen = nil
+	}
+	out := append(seen[:len(seen):len(seen)], rewriteHistory(raw[len(seen):], func(e map[string]any) {
+		if t, ok := m.asked[e["inviteID"].(string)]; ok {
+			e["timeout"] = t
 		}
-	})
+	})...)
+	m.seen[conv] = out
+	return out
+}
+
+// TMO-1: the timeout fires a second late (deadline compared with > instead of >=).
+func timeoutLate(max, t int) int {
+	if t > 0 && t < max {
+		return t + 1
+	}
+	return t
+}
+
+// TMO-1: timeouts longer than an hour never fire (a timer wheel that spans
+// an hour only, say).
+func longTimeoutIgnored(_, t int) int {
+	if t > 3600 {
+		return 0
+	}
+	return t
+}
+
+// TMO-3: timeout 0 read as "the longest timeout".
+func timeoutZeroLongest(max, t int) int {
+	if t == 0 {
+		return max
+	}
+	return t
 }
 
 func rewriteHistory(msgs [][]byte, f func(map[string]any)) [][]byte {
@@ -287,30 +338,30 @@ func rewriteHistory(msgs [][]byte, f func(map[string]any)) [][]byte {
 	return out
 }
 
-// TMO-3: timeout 0 read as "the longest timeout".
-type mTimeoutZero struct {
+// TMO-1: the timeout fires only after its deadline (compared with < instead
+// of <=): when time lands exactly on a deadline, the inner clock is held a
+// nanosecond back until time moves again.
+type mTimeoutAfterDeadline struct {
 	*tracked
-	zero map[string]bool
+	lag time.Duration
 }
 
-func (m *mTimeoutZero) Invite(c Caller, a InviteArgs) (string, int) {
-	z := a.Timeout == 0
-	if z {
-		a.Timeout = m.Limits().MaxTimeoutSeconds
-	}
-	id, code := m.tracked.Invite(c, a)
-	if code == 0 && z {
-		m.zero[id] = true
-	}
-	return id, code
-}
-
-func (m *mTimeoutZero) History(conv Conversation) [][]byte {
-	return rewriteHistory(m.tracked.History(conv), func(e map[string]any) {
-		if id, _ := e["inviteID"].(string); m.zero[id] {
-			e["timeout"] = 0
+func (m *mTimeoutAfterDeadline) move(d time.Duration, by func(time.Duration)) {
+	lag := time.Duration(0)
+	for _, v := range m.invs {
+		if !v.closed && v.timeout > 0 && v.created+sec(v.timeout) == m.now+d {
+			lag = time.Nanosecond
 		}
-	})
+	}
+	by(d + m.lag - lag)
+	m.lag = lag
+	m.tick(d)
+}
+
+func (m *mTimeoutAfterDeadline) Advance(d time.Duration) { m.move(d, m.tracked.Harness.Advance) }
+
+func (m *mTimeoutAfterDeadline) Restart(d time.Duration) {
+	m.move(d, m.tracked.Harness.(Restarter).Restart)
 }
 
 // TMO-2: the inviter's timeout list includes invitees who already answered.
@@ -630,6 +681,14 @@ func (m mPartialGroupInvite) InviteInGroup(c Caller, a GroupInviteArgs) (string,
 	return "", code
 }
 
+// INV-2: push info on a group invite accepted (and ignored).
+type mGroupPush struct{ *tracked }
+
+func (m mGroupPush) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
+	a.Push = nil
+	return m.tracked.InviteInGroup(c, a)
+}
+
 // SYN-2: online-only invitations pushed to offline invitees too.
 type mPushOnline struct {
 	*tracked
@@ -875,8 +934,9 @@ var mutants = []mutant{
 	{"accept by the inviter answered 8011", "ACC-1", func(h Harness) Harness { return mAcceptByInviter{track(h)} }},
 	{"reject by the inviter allowed", "REJ-1", func(h Harness) Harness { return mRejectByInviter{track(h)} }},
 	{"modify of an online-only invitation allowed", "ONL-3", func(h Harness) Harness { return mModifyOnlineOnly{track(h)} }},
-	{"timeout firing a second late", "TMO-1", func(h Harness) Harness { return &mTimeoutLate{track(h), map[string]bool{}} }},
-	{"timeout 0 read as the longest timeout", "TMO-3", func(h Harness) Harness { return &mTimeoutZero{track(h), map[string]bool{}} }},
+	{"timeout firing a second late", "TMO-1", func(h Harness) Harness { return twisted(h, timeoutLate) }},
+	{"timeout firing a nanosecond after the deadline", "TMO-1", func(h Harness) Harness { return &mTimeoutAfterDeadline{tracked: track(h)} }},
+	{"timeout 0 read as the longest timeout", "TMO-3", func(h Harness) Harness { return twisted(h, timeoutZeroLongest) }},
 	{"inviter's timeout list includes invitees who answered", "TMO-2", func(h Harness) Harness { return mTimeoutListAll{track(h)} }},
 	{"history written for online-only invitations", "ONL-2", func(h Harness) Harness {
 		return &mHistoryOnlineOnly{track(h), map[Conversation][][]byte{}}
@@ -909,6 +969,7 @@ var mutants = []mutant{
 	}},
 	{"GetSignalingInfo reads only Go ints", "HIS-3", func(h Harness) Harness { return mParseIntsOnly{track(h)} }},
 	{"history readable by anyone", "HIS-4", func(h Harness) Harness { return mHistoryAnyone{track(h)} }},
+	{"push info on a group invite accepted", "INV-2", func(h Harness) Harness { return mGroupPush{track(h)} }},
 	{"data limit off by one", "INV-4", func(h Harness) Harness { return mDataOffByOne{track(h)} }},
 	{"accept/reject/timeout envelopes list every invitee", "HIS-2", func(h Harness) Harness { return mHistoryListAll{track(h)} }},
 	{"GetSignalingInfo accepts any businessID", "HIS-3", func(h Harness) Harness { return mParseLoose{track(h)} }},
@@ -963,20 +1024,71 @@ func testMutantsAreCaught(t *testing.T, mutantBase func(TB) Harness) {
 	}
 }
 
-// The property test must catch the mutants too (slow: it shrinks each
-// failure; run with CONFORMANCE_MUTANT_PROPERTIES=1).
+// propertyMutants break rules only at horizons the example checks, which
+// run with suiteLimits (timeouts of at most 30 s), cannot reach; the
+// property test must catch them.
+var propertyMutants = []mutant{
+	{"timeouts longer than an hour ignored", "TMO-1", func(h Harness) Harness { return twisted(h, longTimeoutIgnored) }},
+}
+
+// fastPropertyMutants are the mutants the property test runs against by
+// default (the timing ones among them): each is caught within a few runs,
+// so `go test ./conformance` checks in a few seconds that the property test
+// catches them and names the rule. CONFORMANCE_MUTANT_PROPERTIES=1 runs it
+// against every mutant, with a random seed and longer shrinking.
+var fastPropertyMutants = map[string]bool{
+	"timeout firing a second late":                          true,
+	"timeout firing a nanosecond after the deadline":        true,
+	"timeouts longer than an hour ignored":                  true,
+	"timeout 0 read as the longest timeout":                 true,
+	"push info on a group invite accepted":                  true,
+	"cancel allowed after every invitee responded":          true,
+	"accept by the inviter answered 8011":                   true,
+	"events of one invitation reordered":                    true,
+	"inviter's timeout list includes invitees who answered": true,
+	"history written for online-only invitations":           true,
+	"online-only invitation delivered on connect":           true,
+	"new invitation sent to non-participants":               true,
+	"closed invitations kept in memory":                     true,
+}
+
+// propertyAlsoNames are other rules a property failure may name for a
+// mutant whose wrapper breaks them too: holding the whole clock back after
+// a modify delays every timeout and keeps request IDs longer.
+var propertyAlsoNames = map[string][]string{
+	"modify moves the deadline": {"TMO-1", "IDM-1"},
+}
+
+// The property test catches the mutants and its failure names the broken
+// rule (the rules it names come first in the message: "RULE[,RULE...] op:
+// ...").
 func TestMutantsCaughtByProperties(t *testing.T) {
-	if os.Getenv("CONFORMANCE_MUTANT_PROPERTIES") == "" {
-		t.Skip("set CONFORMANCE_MUTANT_PROPERTIES=1 to run the property test against every mutant")
+	all := os.Getenv("CONFORMANCE_MUTANT_PROPERTIES") != ""
+	settings := map[string]string{"rapid.nofailfile": "true", "rapid.checks": "1000", "rapid.steps": DefaultSteps,
+		"rapid.shrinktime": "250ms", "rapid.seed": "1"}
+	if all {
+		settings["rapid.shrinktime"], settings["rapid.seed"] = "3s", "0"
 	}
-	for name, v := range map[string]string{"rapid.nofailfile": "true", "rapid.shrinktime": "3s"} {
+	for name, v := range settings {
 		old := flag.Lookup(name).Value.String()
 		if err := flag.Set(name, v); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = flag.Set(name, old) })
 	}
-	for _, mu := range mutants {
+	known := map[string]bool{}
+	for _, mu := range append(append([]mutant{}, mutants...), propertyMutants...) {
+		known[mu.name] = true
+	}
+	for name := range fastPropertyMutants {
+		if !known[name] {
+			t.Errorf("fastPropertyMutants names %q: got no such mutant, want one of mutants or propertyMutants", name)
+		}
+	}
+	for _, mu := range append(append([]mutant{}, mutants...), propertyMutants...) {
+		if !all && !fastPropertyMutants[mu.name] {
+			continue
+		}
 		t.Run(strings.ReplaceAll(mu.name, " ", "_"), func(t *testing.T) {
 			rt := &recT{name: t.Name()}
 			done := make(chan struct{})
@@ -986,14 +1098,32 @@ func TestMutantsCaughtByProperties(t *testing.T) {
 			}()
 			<-done
 			if !rt.failed {
-				t.Errorf("mutant %q (breaks %s): the property test passed", mu.name, mu.rule)
-			} else {
-				msg := strings.Join(rt.msgs, "\n")
-				if i := strings.Index(msg, "trace of operations"); i > 0 {
-					msg = msg[:i]
-				}
+				t.Fatalf("mutant %q (breaks %s): the property test passed", mu.name, mu.rule)
+			}
+			rules, msg := propertyFailure(rt.msgs)
+			if !slices.Contains(rules, mu.rule) && !slices.ContainsFunc(propertyAlsoNames[mu.name], func(r string) bool { return slices.Contains(rules, r) }) {
+				t.Fatalf("mutant %q: the property failure names %v, want %s:\n%s", mu.name, rules, mu.rule, msg)
+			}
+			if testing.Verbose() {
 				t.Logf("caught: %s", msg)
 			}
 		})
 	}
+}
+
+// propertyFailure finds rapid's report of a property failure among msgs
+// and returns the rules it names and the message without its trace.
+func propertyFailure(msgs []string) (rules []string, msg string) {
+	const lead = " tests: "
+	for _, m := range msgs {
+		if i := strings.Index(m, lead); strings.HasPrefix(m, "[rapid] failed after") && i > 0 {
+			msg = m[i+len(lead):]
+			if j := strings.Index(msg, "trace of operations"); j > 0 {
+				msg = msg[:j]
+			}
+			first, _, _ := strings.Cut(msg, " ")
+			return strings.Split(first, ","), msg
+		}
+	}
+	return nil, strings.Join(msgs, "\n")
 }

@@ -19,6 +19,10 @@ import (
 // comparing after every step the results, error codes, every session's
 // events, every conversation's history and the push requests (and, where
 // the harness has them, OutputLog's global order and OpenInvitations).
+// Time moves mostly by seconds, and also exactly onto the next deadline, a
+// nanosecond before or after it, by hours, and by days beyond the longest
+// timeout. A failure reads "RULE[,RULE...] op: what: got X, want Y", naming
+// the rules whose check failed, most specific first (blame.go).
 //
 // The depth follows rapid's settings: the environment variables
 // RAPID_CHECKS (default 100 runs) and RAPID_STEPS (default 30 steps on
@@ -90,17 +94,22 @@ type prop struct {
 	grps  []string
 	data  []string
 	known []string // invite IDs seen so far, in order
+	due   []string // invitations whose deadline the last move of time landed on exactly
 
 	sessions []sessKey // every session ever connected
-	events   map[sessKey][]Event
+	events   map[sessKey][]wantEv
 	hist     map[Conversation][]Envelope
 	seenRaw  map[Conversation][][]byte // history messages already checked
 	convs    []Conversation
 	pushes   []PushRequest
 	outs     []Output
 	retries  []func(t *rapid.T) // successful operations with a request ID, to retry
-	rule     string             // rule of the last operation, for messages
-	op       string             // the last operation, for messages
+	restarts int                // Restarts so far
+	reqEpoch map[[2]string]int  // (user, request ID) remembered -> Restarts before
+
+	step      stepInfo            // the current step, to name the rules a difference belongs to
+	sinceRead []stepInfo          // the steps since events were last read
+	meta      map[string]*invMeta // the invitations seen made, by invite ID (the latest of an ID)
 }
 
 func newProp(h Harness) *prop {
@@ -111,7 +120,8 @@ func newProp(h Harness) *prop {
 		sess:   []string{"a", "b", "c"},
 		grps:   []string{"g1", "g2"},
 		data:   []string{"", "d1", "d2", strings.Repeat("x", lim.MaxDataBytes), strings.Repeat("y", lim.MaxDataBytes+1)},
-		events: map[sessKey][]Event{}, hist: map[Conversation][]Envelope{}, seenRaw: map[Conversation][][]byte{},
+		events: map[sessKey][]wantEv{}, hist: map[Conversation][]Envelope{}, seenRaw: map[Conversation][][]byte{},
+		reqEpoch: map[[2]string]int{}, meta: map[string]*invMeta{},
 	}
 	for i, a := range p.users {
 		for _, b := range p.users[i+1:] {
@@ -209,12 +219,48 @@ func (p *prop) drawData(t *rapid.T, fault string) string {
 	return p.data[3] // exactly the limit
 }
 
+// drawTimeout draws short timeouts mostly, and any up to the maximum
+// (hours, days) sometimes, so that long horizons are reached too.
 func (p *prop) drawTimeout(t *rapid.T, fault string) int {
 	max := p.lim.MaxTimeoutSeconds
 	if fault == "timeout" {
 		return rapid.SampledFrom([]int{-1, max + 1}).Draw(t, "badTimeout")
 	}
-	return rapid.SampledFrom([]int{0, 2, 1, 3, 5, max}).Draw(t, "timeout")
+	if max > 0 && rapid.IntRange(0, 4).Draw(t, "longTimeout") == 4 {
+		return rapid.IntRange(1, max).Draw(t, "timeout")
+	}
+	return min(rapid.SampledFrom([]int{0, 2, 1, 3, 5, 3600, 3601, max}).Draw(t, "timeout"), max)
+}
+
+// drawDuration draws how far time moves: mostly a few seconds; else
+// exactly onto the next deadline of an open invitation, a nanosecond before
+// or after it, hours, or days beyond the longest timeout, so that the
+// timing of timeouts is checked at their boundaries and over long horizons.
+func (p *prop) drawDuration(t *rapid.T, label string) time.Duration {
+	next, ok := p.nextDeadline()
+	k := rapid.IntRange(0, 9).Draw(t, label+"Kind")
+	switch {
+	case k >= 4 && k <= 7 && ok:
+		return next + [...]time.Duration{0, 0, -time.Nanosecond, time.Nanosecond}[k-4]
+	case k == 8:
+		return rapid.SampledFrom([]time.Duration{time.Hour, time.Hour + time.Second, 25 * time.Hour}).Draw(t, label+"Hours")
+	case k == 9:
+		return sec(p.lim.MaxTimeoutSeconds) + time.Duration(rapid.IntRange(1, 3).Draw(t, label+"Days"))*24*time.Hour
+	}
+	return rapid.SampledFrom([]time.Duration{time.Second, 0, 500 * time.Millisecond, 2 * time.Second, 3 * time.Second, 7 * time.Second}).Draw(t, label)
+}
+
+// nextDeadline is how long until the earliest deadline of an open
+// invitation, if one has a deadline.
+func (p *prop) nextDeadline() (time.Duration, bool) {
+	var next time.Duration
+	ok := false
+	for _, v := range p.m.invs {
+		if v.timeout > 0 && (!ok || v.deadline < next) {
+			next, ok = v.deadline, true
+		}
+	}
+	return next - p.m.now, ok
 }
 
 func (p *prop) drawInviteID(t *rapid.T, fault string) string {
@@ -271,7 +317,7 @@ func (p *prop) invite(t *rapid.T) {
 
 func (p *prop) inviteInGroup(t *rapid.T) {
 	f := p.fault(t, "user", "session", "requestID", "inviteID", "group", "unknownGroup", "inviterNotMember",
-		"inviteeNotMember", "empty", "duplicate", "self", "badInvitee", "tooMany", "timeout", "data", "utf8")
+		"inviteeNotMember", "empty", "duplicate", "self", "badInvitee", "tooMany", "timeout", "push", "data", "utf8")
 	group := rapid.SampledFrom(p.grps).Draw(t, "group")
 	var members []string
 	for _, u := range p.users {
@@ -323,6 +369,13 @@ func (p *prop) inviteInGroup(t *rapid.T) {
 	}
 	a := GroupInviteArgs{InviteID: p.drawInviteID(t, f), Group: group, Invitees: invitees, Data: p.drawData(t, f),
 		OnlineUserOnly: rapid.IntRange(0, 3).Draw(t, "onlineOnly") == 3, Timeout: p.drawTimeout(t, f)}
+	if f == "push" {
+		a.Push = &PushInfo{Title: "t", Desc: "ring"}
+		// Without a request ID: beckon's Client refuses the option before it
+		// looks the request ID up, where the model answers a known one with
+		// its first result (IDM-1).
+		c.RequestID = ""
+	}
 	p.doInviteInGroup(t, c, a)
 }
 
@@ -330,9 +383,9 @@ func (p *prop) doInvite(t *rapid.T, c Caller, a InviteArgs) {
 	p.guardBoundary(t, c)
 	id, code := p.h.Invite(c, a)
 	r := p.m.invite(c, a, func() string { return id })
-	p.checkInviteResult(t, inviteString(c, a), id, code, r)
+	p.checkInviteResult(t, stepInfo{kind: stepInvite, op: inviteString(c, a), id: a.InviteID}, c, id, code, r)
 	if code == 0 && c.RequestID != "" && !r.dup {
-		p.retries = append(p.retries, func(t *rapid.T) { p.doInvite(t, c, a) })
+		p.addRetry(func(t *rapid.T) { p.doInvite(t, c, a) })
 	}
 }
 
@@ -340,26 +393,61 @@ func (p *prop) doInviteInGroup(t *rapid.T, c Caller, a GroupInviteArgs) {
 	p.guardBoundary(t, c)
 	id, code := p.h.InviteInGroup(c, a)
 	r := p.m.inviteInGroup(c, a, func() string { return id })
-	p.checkInviteResult(t, groupInviteString(c, a), id, code, r)
+	p.checkInviteResult(t, stepInfo{kind: stepGroupInvite, op: groupInviteString(c, a), id: a.InviteID}, c, id, code, r)
 	if code == 0 && c.RequestID != "" && !r.dup {
-		p.retries = append(p.retries, func(t *rapid.T) { p.doInviteInGroup(t, c, a) })
+		p.addRetry(func(t *rapid.T) { p.doInviteInGroup(t, c, a) })
 	}
 }
 
-func (p *prop) checkInviteResult(t *rapid.T, op string, id string, code int, r mres) {
+// addRetry keeps a successful operation with a request ID to retry later.
+func (p *prop) addRetry(op func(t *rapid.T)) { p.retries = append(p.retries, op) }
+
+// begin starts a step: st is what the model answered, c the caller.
+func (p *prop) begin(st stepInfo, c Caller, r mres) {
+	st.code, st.rule, st.dup = r.code, r.rule, r.dup
+	st.reqID, st.user = c.RequestID != "", c.User
+	key := [2]string{c.User, c.RequestID}
+	switch {
+	case r.dup:
+		st.afterRestart = p.restarts > p.reqEpoch[key]
+	case r.code == 0 && st.reqID:
+		p.reqEpoch[key] = p.restarts
+	}
+	p.beginStep(st)
+}
+
+func (p *prop) beginStep(st stepInfo) {
+	p.step = st
+	p.sinceRead = append(p.sinceRead, st)
+	// invitations the model closed in this step, and why
+	for id, m := range p.meta {
+		if m.ended == nil && p.m.invs[id] != m.v {
+			m.ended = p.closedBy(st, id, m)
+		}
+	}
+}
+
+func (p *prop) checkInviteResult(t *rapid.T, st stepInfo, c Caller, id string, code int, r mres) {
 	t.Helper()
-	p.op, p.rule = op, r.rule
+	chosen := st.id != ""
+	if st.id == "" && code == 0 {
+		st.id = id
+	}
+	p.begin(st, c, r)
 	if code != r.code {
-		p.failf(t, "code", codeString(code), codeString(r.code))
+		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(r.code))
 	}
 	if r.badID != "" {
-		p.failf(t, "invite ID", fmt.Sprintf("%q", id), "a usable one: "+r.badID)
+		p.fail(t, p.idRules(p.step, chosen), "invite ID", fmt.Sprintf("%q", id), "a usable one: "+r.badID)
 	}
 	if code == 0 && id != r.inviteID {
-		p.failf(t, "invite ID", fmt.Sprintf("%q", id), fmt.Sprintf("%q", r.inviteID))
+		p.fail(t, p.idRules(p.step, chosen), "invite ID", fmt.Sprintf("%q", id), fmt.Sprintf("%q", r.inviteID))
 	}
 	if code == 0 {
 		p.learn(id)
+		if v := p.m.invs[id]; v != nil && !r.dup {
+			p.meta[id] = newMeta(v, p.restarts)
+		}
 	}
 	p.absorb(r.outs)
 	p.compare(t)
@@ -371,6 +459,8 @@ func (p *prop) respond(t *rapid.T, op respOp) {
 	var id string
 	k := rapid.IntRange(0, 5).Draw(t, "targetKind")
 	switch {
+	case len(p.due) > 0 && rapid.IntRange(0, 2).Draw(t, "atDeadline") == 2:
+		id = rapid.SampledFrom(p.due).Draw(t, "due") // at exactly its deadline
 	case k < 4 && len(open) > 0:
 		id = open[rapid.IntRange(0, len(open)-1).Draw(t, "target")].id
 	case k < 5 && len(p.known) > 0:
@@ -415,12 +505,15 @@ func (p *prop) doRespond(t *rapid.T, op respOp, c Caller, id, data string) {
 	p.guardBoundary(t, c)
 	code := op.call(p.h, c, id, data)
 	r := p.m.respond(op, c, id, data)
-	p.op, p.rule = respString(op.String(), c, id, data), r.rule
+	p.begin(stepInfo{kind: respKinds[op], op: respString(op.String(), c, id, data), id: id}, c, r)
 	if code != r.code {
-		p.failf(t, "code", codeString(code), codeString(r.code))
+		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(r.code))
+	}
+	if m := p.meta[id]; m != nil && op == opModify && r.code == 0 && !r.dup {
+		m.modified = true
 	}
 	if code == 0 && c.RequestID != "" && !r.dup {
-		p.retries = append(p.retries, func(t *rapid.T) { p.doRespond(t, op, c, id, data) })
+		p.addRetry(func(t *rapid.T) { p.doRespond(t, op, c, id, data) })
 	}
 	p.absorb(r.outs)
 	p.compare(t)
@@ -449,9 +542,9 @@ func (p *prop) connect(t *rapid.T) {
 func (p *prop) doConnect(t *rapid.T, user, sess string) {
 	code := p.h.Connect(user, sess)
 	want, outs := p.m.connect(user, sess)
-	p.op, p.rule = fmt.Sprintf("Connect(%q, %q)", user, sess), "SYN-1"
+	p.beginStep(stepInfo{kind: stepConnect, op: fmt.Sprintf("Connect(%q, %q)", user, sess), code: want, rule: "LIM-1", sess: sessKey{user, sess}})
 	if code != want {
-		p.failf(t, "code", codeString(code), codeString(want))
+		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(want))
 	}
 	k := sessKey{user, sess}
 	found := false
@@ -470,9 +563,9 @@ func (p *prop) disconnect(t *rapid.T) {
 	sess := rapid.SampledFrom(p.sess).Draw(t, "session")
 	code := p.h.Disconnect(user, sess)
 	want, outs := p.m.disconnect(user, sess)
-	p.op, p.rule = fmt.Sprintf("Disconnect(%q, %q)", user, sess), "DLV-1"
+	p.beginStep(stepInfo{kind: stepDisconnect, op: fmt.Sprintf("Disconnect(%q, %q)", user, sess), code: want, rule: "LIM-1"})
 	if code != want {
-		p.failf(t, "code", codeString(code), codeString(want))
+		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(want))
 	}
 	p.absorb(outs)
 	p.compare(t)
@@ -497,9 +590,9 @@ func (p *prop) drawMembers(t *rapid.T) []string {
 func (p *prop) doSetGroup(t *rapid.T, group string, members []string) {
 	code := p.h.SetGroup(group, members)
 	want, outs := p.m.setGroup(group, members)
-	p.op, p.rule = fmt.Sprintf("SetGroup(%q, %v)", group, members), "INV-2"
+	p.beginStep(stepInfo{kind: stepMembership, op: fmt.Sprintf("SetGroup(%q, %v)", group, members), code: want, rule: "LIM-1"})
 	if code != want {
-		p.failf(t, "code", codeString(code), codeString(want))
+		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(want))
 	}
 	p.absorb(outs)
 	p.compare(t)
@@ -510,35 +603,56 @@ func (p *prop) joinLeave(t *rapid.T) {
 	user := rapid.SampledFrom(p.users).Draw(t, "user")
 	join := rapid.Bool().Draw(t, "join")
 	var code int
+	var op string
 	if join {
 		code = p.h.JoinGroup(group, user)
-		p.op = fmt.Sprintf("JoinGroup(%q, %q)", group, user)
+		op = fmt.Sprintf("JoinGroup(%q, %q)", group, user)
 	} else {
 		code = p.h.LeaveGroup(group, user)
-		p.op = fmt.Sprintf("LeaveGroup(%q, %q)", group, user)
+		op = fmt.Sprintf("LeaveGroup(%q, %q)", group, user)
 	}
 	want, outs := p.m.joinLeave(group, user, join)
-	p.rule = "INV-2"
+	rule := "INV-2" // 10010: an unknown group
+	if want == CodeInvalidParameters {
+		rule = "LIM-1"
+	}
+	p.beginStep(stepInfo{kind: stepMembership, op: op, code: want, rule: rule})
 	if code != want {
-		p.failf(t, "code", codeString(code), codeString(want))
+		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(want))
 	}
 	p.absorb(outs)
 	p.compare(t)
 }
 
+// landOn notes the invitations whose deadline is exactly d from now, for
+// operations at exactly their deadline (which must find them closed).
+func (p *prop) landOn(d time.Duration) {
+	p.due = p.due[:0]
+	for _, v := range p.m.sortedInvs() {
+		if v.timeout > 0 && v.deadline == p.m.now+d {
+			p.due = append(p.due, v.id)
+		}
+	}
+}
+
 func (p *prop) advance(t *rapid.T) {
-	d := rapid.SampledFrom([]time.Duration{time.Second, 0, 500 * time.Millisecond, 2 * time.Second, 3 * time.Second, 7 * time.Second}).Draw(t, "by")
+	d := p.drawDuration(t, "by")
+	p.landOn(d)
 	p.h.Advance(d)
-	p.op, p.rule = fmt.Sprintf("Advance(%v)", d), "TMO-2"
-	p.absorb(p.m.advance(d))
+	outs := p.m.advance(d)
+	p.beginStep(stepInfo{kind: stepAdvance, op: fmt.Sprintf("Advance(%v)", d)})
+	p.absorb(outs)
 	p.compare(t)
 }
 
 func (p *prop) restart(t *rapid.T) {
-	d := rapid.SampledFrom([]time.Duration{0, time.Second, 3 * time.Second}).Draw(t, "downtime")
+	d := p.drawDuration(t, "downtime")
+	p.landOn(d)
 	p.h.Restart(d)
-	p.op, p.rule = fmt.Sprintf("Restart(%v)", d), "TMO-4"
-	p.absorb(p.m.advance(d))
+	p.restarts++
+	outs := p.m.advance(d)
+	p.beginStep(stepInfo{kind: stepRestart, op: fmt.Sprintf("Restart(%v)", d)})
+	p.absorb(outs)
 	p.compare(t)
 }
 
@@ -550,7 +664,7 @@ func (p *prop) parse(t *rapid.T) {
 		t.Skip("no history there")
 	}
 	msg := rapid.SampledFrom(msgs).Draw(t, "message")
-	p.op, p.rule = "ParseSignalingInfo", "HIS-3"
+	p.beginStep(stepInfo{kind: stepParse, op: "ParseSignalingInfo"})
 	switch rapid.IntRange(0, 2).Draw(t, "damage") {
 	case 1:
 		msg = msg[:rapid.IntRange(0, len(msg)-1).Draw(t, "cut")]
@@ -560,7 +674,7 @@ func (p *prop) parse(t *rapid.T) {
 	want, wantOK := parseEnvelope(msg)
 	got, ok := p.raw.ParseSignalingInfo(msg)
 	if ok != wantOK || (ok && !sameEnvelopes([]Envelope{got}, []Envelope{want})) {
-		p.failf(t, fmt.Sprintf("ParseSignalingInfo(%s)", short(string(msg))), fmt.Sprintf("%v ok=%v", got, ok), fmt.Sprintf("%v ok=%v", want, wantOK))
+		p.fail(t, []string{"HIS-3"}, fmt.Sprintf("ParseSignalingInfo(%s)", short(string(msg))), fmt.Sprintf("%v ok=%v", got, ok), fmt.Sprintf("%v ok=%v", want, wantOK))
 	}
 }
 
@@ -571,7 +685,7 @@ func (p *prop) absorb(outs []mout) {
 		switch o.kind {
 		case OutEvent:
 			k := sessKey{o.user, o.session}
-			p.events[k] = append(p.events[k], o.ev)
+			p.events[k] = append(p.events[k], p.tagEvent(p.step, o.ev))
 			p.outs = append(p.outs, Output{Kind: OutEvent, User: o.user, Session: o.session, Event: o.ev})
 		case OutHistory:
 			p.hist[o.conv] = append(p.hist[o.conv], o.env)
@@ -590,9 +704,11 @@ func (p *prop) absorb(outs []mout) {
 	}
 }
 
-func (p *prop) failf(t *rapid.T, what string, got, want any) {
+// fail reports a difference: "RULE[,RULE...] op: what: got X, want Y",
+// the rules whose check failed first.
+func (p *prop) fail(t *rapid.T, rules []string, what string, got, want any) {
 	t.Helper()
-	t.Fatalf("%s %s: %s: got %v, want %v (reference model)\n%s", p.rule, p.op, what, got, want, p.h.trace())
+	t.Fatalf("%s %s: %s: got %v, want %v (reference model)\n%s", strings.Join(rules, ","), p.step.op, what, got, want, p.h.trace())
 }
 
 // compare checks everything observable against the model.
@@ -608,15 +724,20 @@ func (p *prop) compare(t *rapid.T) {
 			got := p.h.TakeEvents(k.user, k.session)
 			want := p.events[k]
 			delete(p.events, k)
-			if !sameEvents(got, want) {
-				p.failf(t, fmt.Sprintf("events of %s/%s", k.user, k.session), eventsString(got), eventsString(want))
+			wantEvs := make([]Event, len(want))
+			for i, w := range want {
+				wantEvs[i] = w.ev
+			}
+			if !sameEvents(got, wantEvs) {
+				p.fail(t, p.eventRules(k, got, want), fmt.Sprintf("events of %s/%s", k.user, k.session), eventsString(got), eventsString(wantEvs))
 			}
 		}
 		for k, evs := range p.events {
 			if len(evs) > 0 {
-				p.failf(t, fmt.Sprintf("events of never connected %s/%s (model bug)", k.user, k.session), "-", eventsString(evs))
+				p.fail(t, []string{p.step.rule}, fmt.Sprintf("events of never connected %s/%s (model bug)", k.user, k.session), "-", evs[0].ev)
 			}
 		}
+		p.sinceRead = p.sinceRead[:0]
 	}
 	for _, c := range p.convs {
 		// History only grows: the messages seen before must be there
@@ -631,8 +752,7 @@ func (p *prop) compare(t *rapid.T) {
 		for i := len(seen); ok && i < len(raw); i++ {
 			e, err := decodeEnvelope(raw[i])
 			if err != nil {
-				p.rule = "HIS-2"
-				p.failf(t, fmt.Sprintf("History(%s)[%d]", c, i), fmt.Sprintf("%q (%v)", short(string(raw[i])), err), "a signaling envelope")
+				p.fail(t, []string{"HIS-2"}, fmt.Sprintf("History(%s)[%d]", c, i), fmt.Sprintf("%q (%v)", short(string(raw[i])), err), "a signaling envelope")
 			}
 			ok = sameEnvelopes([]Envelope{e}, want[i:i+1])
 		}
@@ -641,8 +761,13 @@ func (p *prop) compare(t *rapid.T) {
 			for i, b := range raw {
 				got[i], _ = decodeEnvelope(b)
 			}
-			p.rule = "HIS-1"
-			p.failf(t, fmt.Sprintf("History(%s)", c), envsString(got), envsString(want))
+			blame := []string{"HIS-1"} // a message seen before changed: history is only appended to
+			if changed := len(raw) < len(seen) || !sameRaw(raw[:len(seen)], seen); !changed {
+				blame = p.historyRules(got, want)
+			} else if len(raw) >= len(seen) {
+				blame = append(blame, "HIS-2") // and its payload with it
+			}
+			p.fail(t, blame, fmt.Sprintf("History(%s)", c), envsString(got), envsString(want))
 		}
 		for i := len(seen); i < len(raw); i++ {
 			seen = append(seen, append([]byte(nil), raw[i]...))
@@ -651,24 +776,30 @@ func (p *prop) compare(t *rapid.T) {
 	}
 	gotPush := p.h.TakePushes()
 	if len(gotPush) != len(p.pushes) || (len(gotPush) > 0 && !reflect.DeepEqual(gotPush, p.pushes)) {
-		p.rule = "SYN-2"
-		p.failf(t, "TakePushes", pushesString(gotPush), pushesString(p.pushes))
+		p.fail(t, p.pushRules(), "TakePushes", pushesString(gotPush), pushesString(p.pushes))
 	}
 	p.pushes = nil
 	if ol, ok := p.raw.(OutputLog); ok {
 		got := ol.TakeOutputs()
 		if !sameOutputs(got, p.outs) {
-			p.rule = "DLV-2"
-			p.failf(t, "global output order (OutputLog, kernel/doc.go)", outputsString(got), outputsString(p.outs))
+			p.fail(t, []string{"DLV-2"}, "global output order (OutputLog, kernel/doc.go)", outputsString(got), outputsString(p.outs))
 		}
 	}
 	p.outs = nil
 	if ic, ok := p.raw.(InvitationCounter); ok {
 		if got, want := ic.OpenInvitations(), len(p.m.invs); got != want {
-			p.rule = "LIM-2"
-			p.failf(t, "OpenInvitations()", got, fmt.Sprintf("%d %v", want, sortedKeys(p.m.invs)))
+			p.fail(t, []string{"LIM-2"}, "OpenInvitations()", got, fmt.Sprintf("%d %v", want, sortedKeys(p.m.invs)))
 		}
 	}
+}
+
+func sameRaw(got, want [][]byte) bool {
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameOutputs(got, want []Output) bool {

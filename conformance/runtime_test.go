@@ -27,7 +27,8 @@ import (
 //     Disconnect is Client.Close, and an operation whose caller is a
 //     logged-in session goes through that Client (Invite with
 //     OnlineUserOnly, TimeoutSeconds, WithPush, WithRequestID,
-//     WithInviteID; Cancel, Accept, Reject, Modify). A caller without a
+//     WithInviteID; InviteInGroup with the same, WithPush included, which
+//     the Client refuses; Cancel, Accept, Reject, Modify). A caller without a
 //     session names the user only: it acts through the user's first
 //     logged-in client if there is one (the kernel only checks the form of
 //     an operation's Session). Only what a Client cannot express takes the
@@ -271,11 +272,16 @@ func (h *runtimeHarness) Invite(c Caller, a InviteArgs) (string, int) {
 func (h *runtimeHarness) InviteInGroup(c Caller, a GroupInviteArgs) (string, int) {
 	invitees := append([]string(nil), a.Invitees...)
 	if cl := h.clientFor(c); cl != nil {
-		id, err := cl.InviteInGroup(rtCtx, a.Group, invitees, a.Data, inviteOpts(c, a.InviteID, a.OnlineUserOnly, a.Timeout)...)
+		o := inviteOpts(c, a.InviteID, a.OnlineUserOnly, a.Timeout)
+		if a.Push != nil { // the Client refuses it (6017), as the kernel does on the raw path
+			o = append(o, beckon.WithPush(*kernelPush(a.Push)))
+		}
+		id, err := cl.InviteInGroup(rtCtx, a.Group, invitees, a.Data, o...)
 		return id, h.code("Client.InviteInGroup", err)
 	}
 	in := signalingInput(kernel.OpInviteInGroup, c, a.InviteID, a.Data)
 	in.Group, in.Invitees, in.OnlineUserOnly, in.Timeout = a.Group, invitees, a.OnlineUserOnly, a.Timeout
+	in.Push = kernelPush(a.Push)
 	res, code := h.do("Do(InviteInGroup)", in)
 	return res.InviteID, code
 }

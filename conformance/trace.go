@@ -63,10 +63,14 @@ func inviteString(c Caller, a InviteArgs) string {
 	if a.OnlineUserOnly {
 		s += ", onlineOnly"
 	}
-	if a.Push != nil {
-		s += fmt.Sprintf(", push{title=%q desc=%q ext=%q sound=%q}", a.Push.Title, a.Push.Desc, a.Push.Ext, a.Push.Sound)
+	return s + pushString(a.Push) + ")"
+}
+
+func pushString(p *PushInfo) string {
+	if p == nil {
+		return ""
 	}
-	return s + ")"
+	return fmt.Sprintf(", push{title=%q desc=%q ext=%q sound=%q}", p.Title, p.Desc, p.Ext, p.Sound)
 }
 
 func groupInviteString(c Caller, a GroupInviteArgs) string {
@@ -77,7 +81,7 @@ func groupInviteString(c Caller, a GroupInviteArgs) string {
 	if a.OnlineUserOnly {
 		s += ", onlineOnly"
 	}
-	return s + ")"
+	return s + pushString(a.Push) + ")"
 }
 
 func respString(op string, c Caller, id, data string) string {

@@ -306,10 +306,7 @@ func (h *harness) Limits() conformance.Limits { return Limits(h.cfg) }
 
 func (h *harness) Invite(c conformance.Caller, a conformance.InviteArgs) (string, int) {
 	in := signaling(kernel.OpInvite, c, a.InviteID, a.Data)
-	in.Invitees, in.OnlineUserOnly, in.Timeout = []string{a.Invitee}, a.OnlineUserOnly, a.Timeout
-	if p := a.Push; p != nil {
-		in.Push = &kernel.PushInfo{Title: p.Title, Desc: p.Desc, Ext: p.Ext, Sound: p.Sound}
-	}
+	in.Invitees, in.OnlineUserOnly, in.Timeout, in.Push = []string{a.Invitee}, a.OnlineUserOnly, a.Timeout, pushInfo(a.Push)
 	res := h.call(in)
 	return res.InviteID, kernel.Code(res.Err)
 }
@@ -317,8 +314,17 @@ func (h *harness) Invite(c conformance.Caller, a conformance.InviteArgs) (string
 func (h *harness) InviteInGroup(c conformance.Caller, a conformance.GroupInviteArgs) (string, int) {
 	in := signaling(kernel.OpInviteInGroup, c, a.InviteID, a.Data)
 	in.Group, in.Invitees, in.OnlineUserOnly, in.Timeout = a.Group, slices.Clone(a.Invitees), a.OnlineUserOnly, a.Timeout
+	in.Push = pushInfo(a.Push)
 	res := h.call(in)
 	return res.InviteID, kernel.Code(res.Err)
+}
+
+// pushInfo is the kernel's form of p (nil for nil).
+func pushInfo(p *conformance.PushInfo) *kernel.PushInfo {
+	if p == nil {
+		return nil
+	}
+	return &kernel.PushInfo{Title: p.Title, Desc: p.Desc, Ext: p.Ext, Sound: p.Sound}
 }
 
 func (h *harness) code(in kernel.Input) int { return kernel.Code(h.call(in).Err) }
