@@ -39,6 +39,11 @@ type conn struct {
 	bucket bucket // read goroutine only
 }
 
+// requestQueue*RequestBurst requests of a connection wait for its worker
+// at most, those refused with 7008 included: a device that far over its
+// rate has requests dropped unanswered (logged).
+const requestQueue = 4
+
 // job is one request as received, for the worker.
 type job struct {
 	payload     []byte
@@ -52,7 +57,7 @@ func newConn(s *Server, cl *mochi.Client, user, device, cid string) *conn {
 	return &conn{
 		s: s, cl: cl, user: user, device: device, cid: cid, created: now,
 		v5:         cl.Properties.ProtocolVersion == 5,
-		requests:   make(chan job, s.opts.RequestBurst),
+		requests:   make(chan job, requestQueue*s.opts.RequestBurst),
 		events:     make(chan kernel.Event, s.opts.EventQueue),
 		subscribed: make(chan struct{}),
 		done:       make(chan struct{}),

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,10 +27,37 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 
 // engine is the test's Engine over a Runtime; the Runtime is created after
 // the Server, which is its Delivery.
-type engine struct{ rt *beckon.Runtime }
+// It records the presence inputs it applies.
+type engine struct {
+	rt       *beckon.Runtime
+	mu       sync.Mutex
+	presence []string // "Connect bob/phone", ...
+}
 
 func (e *engine) Do(ctx context.Context, in kernel.Input) (kernel.Result, error) {
-	return e.rt.Do(ctx, in)
+	res, err := e.rt.Do(ctx, in)
+	if in.Op == kernel.OpConnect || in.Op == kernel.OpDisconnect {
+		e.mu.Lock()
+		e.presence = append(e.presence, in.Op.String()+" "+in.User+"/"+in.Session)
+		e.mu.Unlock()
+	}
+	return res, err
+}
+
+func (e *engine) connects(session string) int {
+	return strings.Count(strings.Join(e.presenceOf(session), " "), "Connect")
+}
+
+func (e *engine) presenceOf(session string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, p := range e.presence {
+		if strings.HasSuffix(p, " "+session) {
+			out = append(out, strings.Fields(p)[0])
+		}
+	}
+	return out
 }
 
 func (e *engine) History(user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error) {
@@ -36,6 +65,7 @@ func (e *engine) History(user string, conv kernel.Conversation, after uint64, li
 }
 
 type env struct {
+	eng  *engine
 	srv  *mqtt.Server
 	rt   *beckon.Runtime
 	addr string
@@ -76,7 +106,7 @@ func start(t *testing.T, tune func(*mqtt.Options), rtOpts ...beckon.Option) *env
 			t.Errorf("Runtime.Close: %v", err)
 		}
 	})
-	return &env{srv: srv, rt: rt, addr: ln.Addr().String()}
+	return &env{eng: e, srv: srv, rt: rt, addr: ln.Addr().String()}
 }
 
 func token(t *testing.T, user string) string {
@@ -145,9 +175,12 @@ func (e *env) online(t *testing.T, user, dev string) *device {
 	if err != nil || code != 0 {
 		t.Fatalf("%s: connect: reason 0x%02x, %v; want accepted", cid, code, err)
 	}
+	n := e.eng.connects(user + "/" + dev)
 	if got := d.subscribe("beckon/v1/"+cid+"/reply", "beckon/v1/"+cid+"/events"); got[0] != 1 || got[1] != 1 {
 		t.Fatalf("%s: subscribing to its own topics: got reasons %v, want [1 1]", cid, got)
 	}
+	// Presence is applied off the read goroutine: wait for it.
+	waitFor(t, cid+" online", func() bool { return e.eng.connects(user+"/"+dev) > n })
 	return d
 }
 

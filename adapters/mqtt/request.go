@@ -41,14 +41,14 @@ const (
 // refusal can be answered. It never panics.
 func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request, error) {
 	var req Request
-	if len(payload) > maxBytes {
-		return req, malformed("request of %d bytes is above the %d-byte limit", len(payload), maxBytes)
-	}
 	var lenient struct {
 		ID string `json:"id"`
 	}
-	if json.Unmarshal(payload, &lenient) == nil && validCorrelationID(lenient.ID) {
+	if json.NewDecoder(bytes.NewReader(payload)).Decode(&lenient) == nil && validCorrelationID(lenient.ID) {
 		req.ID = lenient.ID
+	}
+	if len(payload) > maxBytes {
+		return req, malformed("request of %d bytes is above the %d-byte limit", len(payload), maxBytes)
 	}
 	var top struct {
 		ID        *string         `json:"id"`
