@@ -1,0 +1,172 @@
+package mqtt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/beckonhq/beckon/kernel"
+)
+
+// Request is one decoded request (docs/protocol.md "Requests and replies").
+// Exactly one of Input (a signaling operation) and History is set.
+type Request struct {
+	ID      string        // the payload's correlation ID; "" if it has none
+	Op      string        // as sent: "invite", "history", ...
+	Input   *kernel.Input // acted by the connection's user and session
+	History *HistoryQuery
+}
+
+// HistoryQuery is the `history` operation: the messages of Conv with Seq
+// above After, at most Limit of them.
+type HistoryQuery struct {
+	Conv  kernel.Conversation
+	After uint64
+	Limit int
+}
+
+// History limits (docs/protocol.md).
+const (
+	defaultHistoryLimit = 100
+	maxHistoryLimit     = 1000
+)
+
+// DecodeRequest decodes payload strictly (unknown fields, wrong types,
+// trailing data, an unknown op and more than maxBytes bytes are refused)
+// into the request of user's session. Its error wraps
+// kernel.ErrInvalidParameters (6017) and names the problem; the Request
+// then still carries the payload's ID when one could be read, so that the
+// refusal can be answered. It never panics.
+func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request, error) {
+	var req Request
+	var lenient struct {
+		ID string `json:"id"`
+	}
+	if json.NewDecoder(bytes.NewReader(payload)).Decode(&lenient) == nil && validCorrelationID(lenient.ID) {
+		req.ID = lenient.ID
+	}
+	if len(payload) > maxBytes {
+		return req, malformed("request of %d bytes is above the %d-byte limit", len(payload), maxBytes)
+	}
+	var top struct {
+		ID        *string         `json:"id"`
+		Op        string          `json:"op"`
+		RequestID string          `json:"requestID"`
+		Args      json.RawMessage `json:"args"`
+	}
+	if err := strict(payload, &top); err != nil {
+		return req, malformed("request: %v", err)
+	}
+	if top.ID != nil && !validCorrelationID(*top.ID) {
+		return req, malformed("id must be 1..%d bytes", maxIDBytes)
+	}
+	req.Op = top.Op
+	if len(top.Args) == 0 || string(top.Args) == "null" {
+		top.Args = []byte("{}")
+	}
+	in := kernel.Input{User: user, Session: session, RequestID: top.RequestID}
+	switch top.Op {
+	case "invite":
+		var a struct {
+			Invitee        string `json:"invitee"`
+			Data           string `json:"data"`
+			Timeout        int    `json:"timeout"`
+			OnlineUserOnly bool   `json:"onlineUserOnly"`
+			InviteID       string `json:"inviteID"`
+			Push           *struct {
+				Title string `json:"title"`
+				Desc  string `json:"desc"`
+				Ext   string `json:"ext"`
+				Sound string `json:"sound"`
+			} `json:"push"`
+		}
+		if err := strict(top.Args, &a); err != nil {
+			return req, malformed("args of invite: %v", err)
+		}
+		in.Op, in.Invitees, in.Data, in.Timeout = kernel.OpInvite, []string{a.Invitee}, a.Data, a.Timeout
+		in.OnlineUserOnly, in.InviteID = a.OnlineUserOnly, a.InviteID
+		if a.Push != nil {
+			in.Push = &kernel.PushInfo{Title: a.Push.Title, Desc: a.Push.Desc, Ext: a.Push.Ext, Sound: a.Push.Sound}
+		}
+	case "inviteInGroup":
+		var a struct {
+			Group          string   `json:"group"`
+			Invitees       []string `json:"invitees"`
+			Data           string   `json:"data"`
+			Timeout        int      `json:"timeout"`
+			OnlineUserOnly bool     `json:"onlineUserOnly"`
+			InviteID       string   `json:"inviteID"`
+		}
+		if err := strict(top.Args, &a); err != nil {
+			return req, malformed("args of inviteInGroup: %v", err)
+		}
+		in.Op, in.Group, in.Invitees, in.Data, in.Timeout = kernel.OpInviteInGroup, a.Group, a.Invitees, a.Data, a.Timeout
+		in.OnlineUserOnly, in.InviteID = a.OnlineUserOnly, a.InviteID
+	case "cancel", "accept", "reject", "modify":
+		var a struct {
+			InviteID string `json:"inviteID"`
+			Data     string `json:"data"`
+		}
+		if err := strict(top.Args, &a); err != nil {
+			return req, malformed("args of %s: %v", top.Op, err)
+		}
+		in.Op = map[string]kernel.Op{"cancel": kernel.OpCancel, "accept": kernel.OpAccept,
+			"reject": kernel.OpReject, "modify": kernel.OpModify}[top.Op]
+		in.InviteID, in.Data = a.InviteID, a.Data
+	case "history":
+		var a struct {
+			Peer  string `json:"peer"`
+			Group string `json:"group"`
+			After uint64 `json:"after"`
+			Limit *int   `json:"limit"`
+		}
+		if err := strict(top.Args, &a); err != nil {
+			return req, malformed("args of history: %v", err)
+		}
+		if top.RequestID != "" {
+			return req, malformed("history reads: it takes no requestID")
+		}
+		q := HistoryQuery{After: a.After, Limit: defaultHistoryLimit}
+		switch {
+		case (a.Peer == "") == (a.Group == ""):
+			return req, malformed("args of history: give exactly one of peer and group")
+		case a.Peer != "":
+			q.Conv = kernel.C2C(user, a.Peer)
+		default:
+			q.Conv = kernel.GroupConversation(a.Group)
+		}
+		if a.Limit != nil {
+			if *a.Limit < 1 || *a.Limit > maxHistoryLimit {
+				return req, malformed("args of history: limit must be 1..%d", maxHistoryLimit)
+			}
+			q.Limit = *a.Limit
+		}
+		req.History = &q
+		return req, nil
+	default:
+		return req, malformed("unknown op %q: want invite, inviteInGroup, cancel, accept, reject, modify or history", top.Op)
+	}
+	req.Input = &in
+	return req, nil
+}
+
+func validCorrelationID(id string) bool { return id != "" && len(id) <= maxIDBytes }
+
+// strict decodes exactly one JSON value into v, refusing unknown fields.
+func strict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
+	}
+	return nil
+}
+
+func malformed(format string, args ...any) error {
+	return &kernel.OpError{Class: kernel.ErrInvalidParameters, Msg: fmt.Sprintf(format, args...)}
+}

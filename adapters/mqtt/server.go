@@ -1,0 +1,273 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
+)
+
+// Engine is what the adapter needs of the runtime. Do applies one input as
+// *beckon.Runtime.Do does. History reads a conversation for user, and must
+// refuse (10007 or 8010 style errors with an SDK code) a user who is not
+// one of the conversation's users (HIS-4): the adapter names the acting
+// user and leaves the membership check to the runtime, which knows groups.
+type Engine interface {
+	Do(ctx context.Context, in kernel.Input) (kernel.Result, error)
+	History(user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error)
+}
+
+// Defaults of Options (docs/protocol.md "Limits").
+const (
+	DefaultMaxPacketBytes    = 64 << 10
+	DefaultMaxRequestBytes   = 32 << 10
+	DefaultRequestsPerSecond = 20
+	DefaultRequestBurst      = 40
+	DefaultMaxConnsPerUser   = 8
+	DefaultEventQueue        = 1024
+)
+
+// Options configure a Server. Engine and Authenticator are required; a
+// zero limit takes its default.
+type Options struct {
+	Engine        Engine
+	Authenticator Authenticator // JWT(secret), Anonymous(), or the product's own
+	Logger        *slog.Logger  // default slog.Default()
+
+	MaxPacketBytes    int     // largest MQTT packet a device may send
+	MaxRequestBytes   int     // largest request payload; above it the reply is 6017
+	RequestsPerSecond float64 // sustained requests per connection; above it the reply is 7008
+	RequestBurst      int     // requests a connection may send at once after a quiet spell
+	MaxConnsPerUser   int     // connections of one user at once; more are refused (CONNACK 0x97 / 3)
+
+	// EventQueue bounds, per connection, the events not yet written plus
+	// those written and not yet acknowledged. A device that falls that far
+	// behind is disconnected (logged); it then reconnects and gets the
+	// invitations still pending again (SYN-1). Deliver never waits.
+	EventQueue int
+}
+
+// Server is the MQTT side of beckon: an embedded broker whose hooks
+// implement docs/protocol.md, and the runtime's port.Delivery. Create it
+// with New, give it listeners with Serve and Handler, stop it with Close.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	mochi *mochi.Server
+	ctx   context.Context // of the Engine calls; cancelled by Close once the workers are done or late
+	stop  context.CancelFunc
+
+	mu        sync.Mutex
+	closed    bool
+	conns     map[*mochi.Client]*conn
+	sessions  map[sessionKey]*session
+	listeners []net.Listener
+
+	workers sync.WaitGroup // conn goroutines
+	serving sync.WaitGroup // accept loops and connections of Serve
+}
+
+type sessionKey struct{ user, device string }
+
+// session serializes the presence changes of one (user, device) and
+// names the connection that is the session now (nil: none).
+type session struct {
+	mu    sync.Mutex // held across the Engine calls of a presence change
+	owner *conn      // guarded by Server.mu
+	refs  int        // guarded by Server.mu
+}
+
+// New returns a Server ready for Serve and Handler.
+func New(opts Options) (*Server, error) {
+	if opts.Engine == nil {
+		return nil, errors.New("mqtt: Options.Engine is nil: give the runtime (or an adapter of it)")
+	}
+	if opts.Authenticator == nil {
+		return nil, errors.New("mqtt: Options.Authenticator is nil: give JWT(secret), your own, or Anonymous() for tests")
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&opts.MaxPacketBytes, DefaultMaxPacketBytes)
+	def(&opts.MaxRequestBytes, DefaultMaxRequestBytes)
+	def(&opts.RequestBurst, DefaultRequestBurst)
+	def(&opts.MaxConnsPerUser, DefaultMaxConnsPerUser)
+	def(&opts.EventQueue, DefaultEventQueue)
+	if opts.RequestsPerSecond <= 0 {
+		opts.RequestsPerSecond = DefaultRequestsPerSecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = uint32(opts.MaxPacketBytes)
+	caps.MaximumQos = 1
+	caps.RetainAvailable = 0
+	caps.MaximumSessionExpiryInterval = 0
+	mlog := opts.Logger.With(slog.String("component", "mqtt-broker"))
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		mochi:    mochi.New(&mochi.Options{Capabilities: caps, Logger: mlog, SysTopicResendInterval: 3600}),
+		conns:    make(map[*mochi.Client]*conn),
+		sessions: make(map[sessionKey]*session),
+	}
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	if err := s.mochi.AddHook(&hook{s: s}, nil); err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	if err := s.mochi.Serve(); err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	return s, nil
+}
+
+// Serve accepts MQTT connections (TCP, or TLS with a tls listener) on ln
+// until Close, which closes ln. It returns nil after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, ln)
+	s.serving.Add(1)
+	s.mu.Unlock()
+	defer s.serving.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("mqtt: accepting on %s: %w", ln.Addr(), err)
+		}
+		s.serving.Add(1)
+		go func() {
+			defer s.serving.Done()
+			s.establish("tcp", c)
+		}()
+	}
+}
+
+// establish runs one connection until it ends.
+func (s *Server) establish(listener string, c net.Conn) {
+	if err := s.mochi.EstablishConnection(listener, c); err != nil {
+		s.log.Debug("mqtt: connection ended", slog.String("remote", c.RemoteAddr().String()), slog.Any("err", err))
+	}
+}
+
+// Close stops the server: listeners close, every connection is closed with
+// DISCONNECT 0x8B (server shutting down) and its session ends (Disconnect)
+// within ctx; then the broker stops. Call it before closing the runtime.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	lns := s.listeners
+	var cls []*mochi.Client
+	for cl := range s.conns {
+		cls = append(cls, cl)
+	}
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+	for _, cl := range cls {
+		_ = s.mochi.DisconnectClient(cl, packets.ErrServerShuttingDown)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.workers.Wait()
+		s.serving.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("mqtt: closing: sessions still ending: %w", ctx.Err())
+		s.stop() // the Engine calls still waiting give up
+		<-done
+	}
+	s.stop()
+	_ = s.mochi.Close()
+	return err
+}
+
+// Deliver queues ev for the connection that is the session (user,
+// session) now. ErrNoSession: no connection is. A full queue disconnects
+// that connection (see Options.EventQueue).
+func (s *Server) Deliver(user, session string, ev kernel.Event) error {
+	s.mu.Lock()
+	var c *conn
+	if ses := s.sessions[sessionKey{user, session}]; ses != nil {
+		c = ses.owner
+	}
+	closed := s.closed
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return port.ErrClosed
+	case c == nil:
+		return fmt.Errorf("mqtt: %s/%s: %w", user, session, port.ErrNoSession)
+	}
+	select {
+	case c.events <- ev:
+		return nil
+	default:
+		c.kick("event queue full")
+		return fmt.Errorf("mqtt: %s/%s: %d events queued: the device is too slow and is disconnected", user, session, cap(c.events))
+	}
+}
+
+// acquire returns the session of key, kept until release.
+func (s *Server) acquire(key sessionKey) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ses := s.sessions[key]
+	if ses == nil {
+		ses = &session{}
+		s.sessions[key] = ses
+	}
+	ses.refs++
+	return ses
+}
+
+func (s *Server) release(key sessionKey, ses *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ses.refs--
+	if ses.refs == 0 && ses.owner == nil {
+		delete(s.sessions, key)
+	}
+}
+
+func (s *Server) setOwner(ses *session, c *conn) {
+	s.mu.Lock()
+	ses.owner = c
+	s.mu.Unlock()
+}
