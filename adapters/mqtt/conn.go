@@ -185,7 +185,7 @@ func (c *conn) handle(j job) {
 
 func (c *conn) apply(req Request) (any, error) {
 	if q := req.History; q != nil {
-		msgs, err := c.s.opts.Engine.History(c.user, q.Conv, q.After, q.Limit)
+		msgs, err := c.s.opts.Engine.HistoryAs(c.s.ctx, c.user, q.Conv, q.After, q.Limit)
 		if err != nil {
 			return nil, err
 		}

@@ -59,8 +59,8 @@ func (e *engine) presenceOf(session string) []string {
 	return out
 }
 
-func (e *engine) History(user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error) {
-	return e.rt.History(conv, after, limit)
+func (e *engine) HistoryAs(ctx context.Context, user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error) {
+	return e.rt.HistoryAs(ctx, user, conv, after, limit)
 }
 
 type env struct {

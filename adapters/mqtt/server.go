@@ -16,14 +16,14 @@ import (
 	"github.com/beckonhq/beckon/port"
 )
 
-// Engine is what the adapter needs of the runtime. Do applies one input as
-// *beckon.Runtime.Do does. History reads a conversation for user, and must
-// refuse (10007 or 8010 style errors with an SDK code) a user who is not
-// one of the conversation's users (HIS-4): the adapter names the acting
-// user and leaves the membership check to the runtime, which knows groups.
+// Engine is what the adapter needs of the runtime; *beckon.Runtime is one.
+// Do applies one input. HistoryAs reads a conversation for user, and must
+// refuse, with an SDK-coded error, a user who is not one of the
+// conversation's users (HIS-4): the adapter names the acting user and
+// leaves the membership check to the runtime, which knows the groups.
 type Engine interface {
 	Do(ctx context.Context, in kernel.Input) (kernel.Result, error)
-	History(user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error)
+	HistoryAs(ctx context.Context, user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error)
 }
 
 // Defaults of Options (docs/protocol.md "Limits").

@@ -87,7 +87,7 @@ func serve(ctx context.Context, c serveConfig, ready func(mqttAddr, httpAddr net
 		c.log.Warn("beckon: -anonymous: any password is accepted; never in production")
 		auth = mqtt.Anonymous()
 	}
-	eng := &runtimeEngine{}
+	eng := &engine{}
 	opts := c.limits
 	opts.Engine, opts.Authenticator, opts.Logger = eng, auth, c.log
 	srv, err := mqtt.New(opts)
@@ -151,19 +151,6 @@ func serve(ctx context.Context, c serveConfig, ready func(mqttAddr, httpAddr net
 	return err
 }
 
-// runtimeEngine is the Engine of the MQTT adapter over a Runtime: its Do,
-// and a History that names the reader.
-type runtimeEngine struct{ *beckon.Runtime }
-
-// History serves the 1:1 conversations of user. Group history waits for
-// the runtime's membership check (HIS-4), which the adapter leaves to it:
-// until then it is refused rather than shown to non-members.
-func (e *runtimeEngine) History(user string, conv beckon.Conversation, after uint64, limit int) ([]beckon.HistoryMessage, error) {
-	if conv.Group != "" {
-		return nil, fmt.Errorf("beckon: group history is not served over MQTT yet (HIS-4 membership check): %w", beckon.ErrNotGroupMember)
-	}
-	if conv.A != user && conv.B != user {
-		return nil, fmt.Errorf("beckon: %s is not a user of this conversation (HIS-4): %w", user, beckon.ErrInvalidParameters)
-	}
-	return e.Runtime.History(conv, after, limit)
-}
+// engine is the MQTT adapter's Engine: the runtime, which can only be made
+// once the adapter (its Delivery) exists; devices are served after both.
+type engine struct{ *beckon.Runtime }
