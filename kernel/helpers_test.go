@@ -399,14 +399,3 @@ func withReq(in kernel.Input, req string) kernel.Input {
 	in.RequestID = req
 	return in
 }
-
-// countKind counts the outputs of kind.
-func countKind(outs []output, kind outKind) int {
-	n := 0
-	for _, o := range outs {
-		if o.Kind == kind {
-			n++
-		}
-	}
-	return n
-}

@@ -148,7 +148,7 @@ func replay(cfg kernel.Config, snap []byte, records []kernel.Record) (*kernel.Ke
 	if snap != nil {
 		var err error
 		if k, err = kernel.Restore(cfg, snap); err != nil {
-			return nil, fmt.Errorf("Restore: %v", err)
+			return nil, fmt.Errorf("restore: %v", err)
 		}
 	}
 	for _, r := range records {
