@@ -217,10 +217,10 @@ func (r *Runtime) take(dst []*request, n int) []*request {
 // record.
 func (r *Runtime) apply(b *batch, now time.Time, in kernel.Input) kernel.Result {
 	st := r.k.Apply(now, in)
-	if st.Record != nil {
+	if st.Log {
 		r.index++
-		b.records = append(b.records, *st.Record)
-		b.records[len(b.records)-1].Index = r.index
+		st.Record.Index = r.index
+		b.records = append(b.records, st.Record)
 	}
 	b.history = append(b.history, st.History...)
 	b.events = append(b.events, st.Events...)

@@ -135,12 +135,12 @@ func boltSeedFile(tb testing.TB, path string) []byte {
 	apply := func(in kernel.Input) {
 		at = at.Add(time.Second)
 		st := k.Apply(at, in)
-		if st.Record == nil {
+		if !st.Log {
 			return
 		}
 		index++
-		b := port.Batch{Records: []kernel.Record{*st.Record}, History: st.History}
-		b.Records[0].Index = index
+		st.Record.Index = index
+		b := port.Batch{Records: []kernel.Record{st.Record}, History: st.History}
 		if err := s.Append(b); err != nil {
 			tb.Fatal(err)
 		}

@@ -15,11 +15,10 @@
 //	for {
 //		now, in := next() // an input, or Input{Op: OpTick} at NextDeadline()
 //		st := k.Apply(now, in)
-//		if st.Record != nil {
+//		if st.Log {
 //			index++
-//			rec := *st.Record
-//			rec.Index = index
-//			store.Append(rec, st.History) // durable, in one write if it can
+//			st.Record.Index = index
+//			store.Append(st.Record, st.History) // durable, in one write if it can
 //		}
 //		for _, e := range st.Events {
 //			deliver(e.User, e.Session, e.Event)

@@ -78,9 +78,9 @@ type output struct {
 
 // flatten is a deep copy of st as a result and outputs.
 func flatten(st kernel.Step) (result, []output) {
-	res := result{Result: st.Result, Changed: st.Record != nil}
-	if st.Record != nil {
-		rec := *st.Record
+	res := result{Result: st.Result, Changed: st.Log}
+	if st.Log {
+		rec := st.Record
 		res.Record = &rec
 	}
 	var outs []output

@@ -19,7 +19,6 @@ type Kernel struct {
 	requests  requestMemory
 
 	// The buffers a Step points into, reused by each call.
-	rec     Record
 	history []History
 	events  []SessionEvent
 	pushes  []PushRequest
@@ -112,11 +111,9 @@ func (k *Kernel) Apply(now time.Time, in Input) Step {
 	switch {
 	case res.Err == nil && !res.Duplicate && (changed || fired):
 		in.InviteID, in.ProposedInviteID = res.InviteID, ""
-		k.rec = Record{At: k.Now(), Input: in}
-		st.Record = &k.rec
+		st.Log, st.Record = true, Record{At: k.Now(), Input: in}
 	case fired:
-		k.rec = Record{At: k.Now(), Input: Input{Op: OpTick}}
-		st.Record = &k.rec
+		st.Log, st.Record = true, Record{At: k.Now(), Input: Input{Op: OpTick}}
 	}
 	return st
 }

@@ -1,19 +1,23 @@
 package kernel
 
 // Step is what one Apply or Tick asks of its driver. Its fields are
-// obligations, to be met in the order they are listed. Its slices and
-// Record point into buffers of the kernel, reused by the next call: read
-// them before it, copy what you keep.
+// obligations, to be met in the order they are listed. Its slices point
+// into buffers of the kernel, reused by the next call: read them before
+// it, copy what you keep.
 type Step struct {
-	// Record, if not nil, is the input to make durable: the call's input
+	// Log reports that the call changed the state: Record must be made
+	// durable. False: the call changed nothing, and there is nothing to log.
+	Log bool
+	// Record, when Log, is the input to make durable: the call's input
 	// with InviteID set to the result's and no ProposedInviteID, or a Tick
 	// when the call failed or was a retry (IDM-1) but let timeouts fire
 	// (replayed, a failed input might not fail the same way). At is
 	// Kernel.Now(); Index is 0: the driver numbers its log. Persist it and
 	// History together, in one durable write when the store can, before
-	// anything in Events or Pushes reaches anyone (DLV-3). Nil: the call
-	// changed nothing, and there is nothing to log.
-	Record *Record
+	// anything in Events or Pushes reaches anyone (DLV-3). It is a value,
+	// not a pointer into the kernel, so that handing it over costs no
+	// write to the heap.
+	Record Record
 	// History is the signaling messages to append to their conversations
 	// (HIS-1), in order.
 	History []History

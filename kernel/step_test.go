@@ -16,7 +16,7 @@ func TestStepRecord(t *testing.T) {
 
 	in := Invite("alice", "bob", "d", 1)
 	st := k.Apply(t0, in)
-	if r := st.Record; r == nil || r.Input.Op != OpInvite || r.Input.InviteID != "ok-1" || r.Input.User != "alice" ||
+	if r := st.Record; !st.Log || r.Input.Op != OpInvite || r.Input.InviteID != "ok-1" || r.Input.User != "alice" ||
 		r.Index != 0 || !r.At.Equal(t0) {
 		t.Fatalf("successful invite: got Record %+v; want the input with InviteID ok-1 at %v, Index 0", r, t0)
 	}
@@ -27,13 +27,13 @@ func TestStepRecord(t *testing.T) {
 	if st.Err == nil || len(st.History) == 0 {
 		t.Fatalf("got %+v; want a failure that fired the timeout", st.Result)
 	}
-	if r := st.Record; r == nil || r.Input.Op != OpTick || r.Input.User != "" || !r.At.Equal(t0.Add(time.Second)) {
+	if r := st.Record; !st.Log || r.Input.Op != OpTick || r.Input.User != "" || !r.At.Equal(t0.Add(time.Second)) {
 		t.Errorf("failed invite after a timeout: got Record %+v; want Input{Op: OpTick}", r)
 	}
 
 	// A failure that changed nothing is not logged at all.
-	if st = k.Apply(t0.Add(2*time.Second), Accept("bob", "nope", "")); st.Record != nil {
-		t.Errorf("failed accept: Record %+v, want nil", st.Record)
+	if st = k.Apply(t0.Add(2*time.Second), Accept("bob", "nope", "")); st.Log {
+		t.Errorf("failed accept: Log with Record %+v, want nothing logged", st.Record)
 	}
 }
 
@@ -68,8 +68,8 @@ func TestProposedInviteID(t *testing.T) {
 	}
 	for _, in := range bad {
 		st := k.Apply(t0, in)
-		if Code(st.Err) != 6017 || st.Record != nil {
-			t.Errorf("%s with ProposedInviteID %q: got %v, Record %v; want 6017 and nothing logged", in.Op, in.ProposedInviteID, st.Err, st.Record)
+		if Code(st.Err) != 6017 || st.Log {
+			t.Errorf("%s with ProposedInviteID %q: got %v, Log %v; want 6017 and nothing logged", in.Op, in.ProposedInviteID, st.Err, st.Log)
 		}
 	}
 }

@@ -9,7 +9,7 @@
 //   - a failed or retried call emits and changes exactly what a Tick at the
 //     same time would (the timeouts due), and so does an input no Op accepts
 //     (an unknown Op, or a Tick with fields set), which must fail with 6017;
-//   - DLV-3: Step.Record is set whenever the call changed the state or
+//   - DLV-3: Step.Log is set whenever the call changed the state or
 //     emitted something, so that a driver logs what it must;
 //   - TMO-1: NextDeadline is after the current time, a tick just before it
 //     fires nothing and a tick at it fires;
@@ -110,7 +110,7 @@ type step struct {
 func apply(k *kernel.Kernel, at time.Time, in kernel.Input) (step, error) {
 	st := k.Apply(at, in)
 	s := step{res: st.Result}
-	if st.Record != nil {
+	if st.Log {
 		logged := st.Record.Input
 		s.record = &logged
 	}
@@ -246,7 +246,7 @@ func (h *harness) call(in kernel.Input) kernel.Result {
 			h.fatalf("IDM-1", fmt.Sprintf("failed or retried %s (%v)", in.Op, s.res.Err), s, fmt.Sprintf("what a Tick does: %v", tick))
 		}
 	} else if !s.changed() && (tick.changed() || !bytes.Equal(after, tickSnap) || len(s.outs) > len(tick.outs)) {
-		h.fatalf("DLV-3", fmt.Sprintf("Step.Record of %s that changed the state or emitted", in.Op), false, true)
+		h.fatalf("DLV-3", fmt.Sprintf("Step.Log of %s that changed the state or emitted", in.Op), false, true)
 	}
 	h.checkDeadline(after)
 
