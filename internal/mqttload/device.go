@@ -74,7 +74,7 @@ type Device struct {
 	wake    chan struct{} // capacity 1
 	done    chan struct{}
 	close   sync.Once
-	handled atomic.Uint64 // events handed to OnEvent and returned from it
+	handed  atomic.Uint64 // events handed to OnEvent
 }
 
 // ClientID is the client ID of user's device: each part with `%`, `/`,
@@ -147,8 +147,9 @@ func Dial(o Options) (*Device, error) {
 // ClientID is the device's client ID.
 func (d *Device) ClientID() string { return d.cid }
 
-// Handled is how many events OnEvent has returned from.
-func (d *Device) Handled() uint64 { return d.handled.Load() }
+// Handed is how many events were handed to OnEvent (the last one perhaps
+// still being handled).
+func (d *Device) Handed() uint64 { return d.handed.Load() }
 
 // Connected reports whether the connection is still open.
 func (d *Device) Connected() bool { return d.c.IsConnectionOpen() }
@@ -211,8 +212,8 @@ func (d *Device) handle(onEvent func(Event)) {
 		d.pending = nil
 		d.queue.Unlock()
 		for _, ev := range evs {
+			d.handed.Add(1)
 			onEvent(ev)
-			d.handled.Add(1)
 		}
 		if len(evs) > 0 {
 			continue
