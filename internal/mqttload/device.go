@@ -61,6 +61,7 @@ type Reply struct {
 // topics.
 type Device struct {
 	c      paho.Client
+	user   string
 	cid    string
 	Events chan Event // the events, when Options.OnEvent is nil
 
@@ -107,7 +108,7 @@ func (e *ConnectError) Error() string {
 // Dial connects the device and subscribes to its reply topic, then to its
 // events topic (which makes it the session).
 func Dial(o Options) (*Device, error) {
-	d := &Device{cid: ClientID(o.User, o.Device), Events: make(chan Event, 4096),
+	d := &Device{user: o.User, cid: ClientID(o.User, o.Device), Events: make(chan Event, 4096),
 		waiting: make(map[string]chan Reply), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	opts := paho.NewClientOptions().AddBroker(o.Broker).SetClientID(d.cid).SetUsername(o.User).
 		SetPassword(o.Token).SetProtocolVersion(4).SetCleanSession(true).SetKeepAlive(30 * time.Second).
@@ -306,4 +307,63 @@ func (d *Device) Close() {
 			d.c.Disconnect(100)
 		}
 	})
+}
+
+// Pairs are connected devices: Inviters[i] ("a<i>"/"s") invites
+// Invitees[i] ("b<i>"/"s"), as internal/loadtest's clients do in process.
+type Pairs struct {
+	Inviters, Invitees []*Device
+}
+
+// DialPairs connects n pairs to broker; token returns a user's password.
+// Their events are read and dropped.
+func DialPairs(broker string, n int, token func(user string) string) (Pairs, error) {
+	p := Pairs{Inviters: make([]*Device, n), Invitees: make([]*Device, n)}
+	for i := range n {
+		for _, side := range []struct {
+			user string
+			into []*Device
+		}{{"a" + strconv.Itoa(i), p.Inviters}, {"b" + strconv.Itoa(i), p.Invitees}} {
+			d, err := Dial(Options{Broker: broker, User: side.user, Device: "s", Token: token(side.user), OnEvent: func(Event) {}})
+			if err != nil {
+				p.Close()
+				return Pairs{}, err
+			}
+			side.into[i] = d
+		}
+	}
+	return p, nil
+}
+
+// Run makes every pair, at once, invite (30 s timeout) then accept, rounds
+// times: 2*rounds*len(p.Inviters) requests. The first failure ends its
+// pair's rounds and is returned once every pair is done.
+func (p Pairs) Run(rounds int, data string) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(p.Inviters))
+	for i := range p.Inviters {
+		wg.Go(func() {
+			for range rounds {
+				id, err := p.Inviters[i].Invite(p.Invitees[i].user, data, 30)
+				if err == nil {
+					err = p.Invitees[i].Answer("accept", id, data)
+				}
+				if err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close disconnects every device.
+func (p Pairs) Close() {
+	for _, d := range append(p.Inviters, p.Invitees...) {
+		if d != nil {
+			d.Close()
+		}
+	}
 }
