@@ -72,7 +72,7 @@ type env struct {
 
 // start runs a Server and its Runtime on a loopback port, stopped at the
 // end of the test.
-func start(t *testing.T, tune func(*mqtt.Options), rtOpts ...beckon.Option) *env {
+func start(t testing.TB, tune func(*mqtt.Options), rtOpts ...beckon.Option) *env {
 	t.Helper()
 	e := &engine{}
 	opts := mqtt.Options{Engine: e, Authenticator: mqtt.JWT(secret),
@@ -108,7 +108,7 @@ func start(t *testing.T, tune func(*mqtt.Options), rtOpts ...beckon.Option) *env
 	return &env{eng: e, srv: srv, rt: rt, addr: ln.Addr().String()}
 }
 
-func token(t *testing.T, user string) string {
+func token(t testing.TB, user string) string {
 	t.Helper()
 	tok, err := mqtt.IssueToken(secret, user, time.Hour, time.Now())
 	if err != nil {

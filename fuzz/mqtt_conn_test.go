@@ -1,0 +1,156 @@
+package fuzz
+
+import (
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beckonhq/beckon"
+	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/internal/mqttload"
+)
+
+// connDeadline bounds how long one input's connection is read from.
+const connDeadline = 50 * time.Millisecond
+
+// FuzzMQTTConn: a running adapter (mqtt.Server on loopback, a memory
+// runtime behind it) gets arbitrary bytes from an authenticated device,
+// after a valid CONNECT: whatever they are (packets of any type, broken
+// lengths, requests of any content), no goroutine of the server panics
+// and a second, well-behaved device still connects and gets its reply.
+func FuzzMQTTConn(f *testing.F) {
+	req := "beckon/v1/fuzz/dev/req"
+	for _, seed := range [][]byte{
+		publish(req, 1, `{"id":"1","op":"invite","args":{"invitee":"check","timeout":30}}`),
+		append(subscribe("beckon/v1/fuzz/dev/events"), publish(req, 1, `{"id":"2","op":"history","args":{"peer":"check"}}`)...),
+		subscribe("#"), subscribe("$share/g/beckon/v1/check/dev/events"), subscribe("beckon/v1/check/dev/events"),
+		publish("beckon/v1/check/dev/req", 1, `{"id":"3","op":"cancel","args":{"inviteID":"x"}}`),
+		publish(req, 0, `not json`), publish(req, 2, `{}`), publish(req, 1, `{"op":"accept","args":{}}`),
+		{0xe0, 0x00},                   // DISCONNECT
+		{0xc0, 0x00},                   // PINGREQ
+		{0x10, 0x02, 0x00, 0x00},       // a second CONNECT
+		{0x30, 0xff, 0xff, 0xff, 0xff}, // a remaining length over four bytes
+		{0x82, 0x00}, {0xa2, 0x02, 0x00, 0x01}, {0x40, 0x02, 0x00, 0x01},
+	} {
+		f.Add(seed)
+	}
+	addr := fuzzServer(f)
+	f.Fuzz(func(t *testing.T, input []byte) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		if _, err := c.Write(connect("fuzz/dev", "fuzz")); err != nil {
+			t.Fatal(err)
+		}
+		connack := make([]byte, 4)
+		if _, err := io.ReadFull(c, connack); err != nil || connack[0] != 0x20 || connack[3] != 0 {
+			t.Fatalf("CONNACK of a valid CONNECT: got % x (%v), want 20 02 00 00", connack, err)
+		}
+		_ = c.SetDeadline(time.Now().Add(connDeadline))
+		// Then PINGREQ and DISCONNECT: the server closes the connection once
+		// it has read the input (unless the input leaves a packet unfinished).
+		if _, err := c.Write(append(input, 0xc0, 0x00, 0xe0, 0x00)); err == nil {
+			_, _ = io.Copy(io.Discard, c)
+		}
+		c.Close()
+
+		d, err := mqttload.Dial(mqttload.Options{Broker: "tcp://" + addr, User: "check", Device: "dev"})
+		if err != nil {
+			t.Fatalf("a well-behaved device after the input: %v", err)
+		}
+		defer d.Close()
+		if r, err := d.Call("history", map[string]any{"peer": "fuzz", "limit": 1}, ""); err != nil || r.Code != 0 {
+			t.Fatalf("a well-behaved device's request after the input: got %+v (%v), want code 0", r, err)
+		}
+	})
+}
+
+// fuzzServer starts the adapter and its runtime once per process (the
+// fuzzing workers are processes; the server lives until the process ends)
+// and returns its address.
+func fuzzServer(tb testing.TB) string {
+	addr, err := fuzzServerOnce()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return addr
+}
+
+var fuzzServerOnce = sync.OnceValues(func() (string, error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := &fuzzEngine{}
+	srv, err := mqtt.New(mqtt.Options{Engine: eng, Authenticator: mqtt.Anonymous(), Logger: quiet,
+		RequestsPerSecond: 1e6, RequestBurst: 1 << 16})
+	if err != nil {
+		return "", err
+	}
+	if eng.Runtime, err = beckon.New(beckon.WithDelivery(srv), beckon.WithLogger(quiet)); err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	go srv.Serve(ln)
+	return ln.Addr().String(), nil
+})
+
+// fuzzEngine is the runtime, made after the server (its Delivery).
+type fuzzEngine struct{ *beckon.Runtime }
+
+// connect is an MQTT 3.1.1 CONNECT with a clean session, a username and a
+// password.
+func connect(clientID, user string) []byte {
+	var v []byte
+	v = appendString(v, "MQTT")
+	v = append(v, 4, 0xc2, 0, 30) // level 4; username, password, clean session; keep alive 30 s
+	v = appendString(v, clientID)
+	v = appendString(v, user)
+	v = appendString(v, "x")
+	return packet(0x10, v)
+}
+
+// publish is a PUBLISH at qos (packet ID 1 when qos > 0).
+func publish(topic string, qos byte, payload string) []byte {
+	v := appendString(nil, topic)
+	if qos > 0 {
+		v = append(v, 0, 1)
+	}
+	return packet(0x30|qos<<1, append(v, payload...))
+}
+
+// subscribe is a SUBSCRIBE of one filter at QoS 1 (packet ID 2).
+func subscribe(filter string) []byte {
+	v := appendString([]byte{0, 2}, filter)
+	return packet(0x82, append(v, 1))
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint16(b, uint16(len(s))), s...)
+}
+
+// packet is a fixed header (with its variable-length remaining length)
+// and body.
+func packet(header byte, body []byte) []byte {
+	b := []byte{header}
+	n := len(body)
+	for {
+		d := byte(n % 128)
+		n /= 128
+		if n > 0 {
+			d |= 0x80
+		}
+		b = append(b, d)
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, body...)
+}

@@ -1,0 +1,369 @@
+// Package mqttload is a second, independent beckon device: an MQTT 3.1.1
+// client (eclipse/paho.mqtt.golang) written from docs/protocol.md alone,
+// not from the adapter or the Go client, so that the tests that use it
+// check the document as much as the server. It also holds the workload of
+// the MQTT benchmarks (Pairs).
+package mqttload
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Patience bounds every wait of a Device: connecting, subscribing, a
+// request's reply.
+const Patience = 10 * time.Second
+
+// Options say where and as whom a Device connects.
+type Options struct {
+	Broker string      // tcp://host:port, ws://host:port/mqtt, tls://host:port or wss://...
+	TLS    *tls.Config // for tls:// and wss://
+	User   string
+	Device string // the device ID; the client ID is ClientID(User, Device)
+	Token  string // the password ("Tokens")
+
+	// OnEvent is called with every event, in seq order, one at a time, on
+	// a goroutine of the Device (so it may block without holding up the
+	// connection). Nil: events wait in Events.
+	OnEvent func(Event)
+}
+
+// Event is one event ("Events"): which fields are set depends on Type.
+type Event struct {
+	Seq      uint64   `json:"seq"`
+	Type     string   `json:"type"`
+	InviteID string   `json:"inviteID"`
+	Inviter  string   `json:"inviter"`
+	Invitee  string   `json:"invitee"`
+	GroupID  string   `json:"groupID"`
+	Invitees []string `json:"invitees"`
+	Data     string   `json:"data"`
+}
+
+// Reply is the answer to one request ("Requests and replies").
+type Reply struct {
+	ID      string          `json:"id"`
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Result  json.RawMessage `json:"result"`
+}
+
+// Device is one connected device, subscribed to its reply and events
+// topics.
+type Device struct {
+	c      paho.Client
+	user   string
+	cid    string
+	Events chan Event // the events, when Options.OnEvent is nil
+
+	mu      sync.Mutex
+	waiting map[string]chan Reply
+	nextID  atomic.Uint64
+
+	queue   sync.Mutex // guards pending and lastSeq
+	pending []Event
+	lastSeq uint64
+	wake    chan struct{} // capacity 1
+	done    chan struct{}
+	close   sync.Once
+	handed  atomic.Uint64 // events handed to OnEvent
+}
+
+// ClientID is the client ID of user's device: each part with `%`, `/`,
+// `+`, `#` and bytes below 0x20 or 0x7F written %XX ("Connecting").
+func ClientID(user, device string) string { return escape(user) + "/" + escape(device) }
+
+func escape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' || c == '/' || c == '+' || c == '#' || c < 0x20 || c == 0x7F {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// ConnectError is a refused CONNECT: Code is the MQTT 3.1.1 return code.
+type ConnectError struct {
+	Code byte
+	Err  error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("mqttload: CONNACK return code %d: %v", e.Code, e.Err)
+}
+
+// Dial connects the device and subscribes to its reply topic, then to its
+// events topic (which makes it the session).
+func Dial(o Options) (*Device, error) {
+	d := &Device{user: o.User, cid: ClientID(o.User, o.Device), Events: make(chan Event, 4096),
+		waiting: make(map[string]chan Reply), wake: make(chan struct{}, 1), done: make(chan struct{})}
+	opts := paho.NewClientOptions().AddBroker(o.Broker).SetClientID(d.cid).SetUsername(o.User).
+		SetPassword(o.Token).SetProtocolVersion(4).SetCleanSession(true).SetKeepAlive(30 * time.Second).
+		SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(Patience).SetTLSConfig(o.TLS).
+		SetOrderMatters(true)
+	c := paho.NewClient(opts)
+	tok := c.Connect()
+	if !tok.WaitTimeout(Patience) {
+		return nil, fmt.Errorf("mqttload: %s: no CONNACK within %v", d.cid, Patience)
+	}
+	if err := tok.Error(); err != nil {
+		var code byte
+		if ct, ok := tok.(*paho.ConnectToken); ok {
+			code = ct.ReturnCode()
+		}
+		return nil, &ConnectError{Code: code, Err: err}
+	}
+	d.c = c
+	onEvent := o.OnEvent
+	if onEvent == nil {
+		onEvent = func(ev Event) { d.Events <- ev }
+	}
+	go d.handle(onEvent)
+	// Subscribe to reply before the first request; events last, since its
+	// grant makes the connection the session.
+	if err := d.subscribe(d.topic("reply"), d.onReply); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := d.subscribe(d.topic("events"), d.onEvent); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// ClientID is the device's client ID.
+func (d *Device) ClientID() string { return d.cid }
+
+// Handed is how many events were handed to OnEvent (the last one perhaps
+// still being handled).
+func (d *Device) Handed() uint64 { return d.handed.Load() }
+
+// Connected reports whether the connection is still open.
+func (d *Device) Connected() bool { return d.c.IsConnectionOpen() }
+
+func (d *Device) topic(kind string) string { return "beckon/v1/" + d.cid + "/" + kind }
+
+func (d *Device) subscribe(topic string, cb paho.MessageHandler) error {
+	tok := d.c.Subscribe(topic, 1, cb)
+	if !tok.WaitTimeout(Patience) {
+		return fmt.Errorf("mqttload: %s: no SUBACK for %s within %v", d.cid, topic, Patience)
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("mqttload: %s: subscribing to %s: %w", d.cid, topic, err)
+	}
+	if codes := tok.(*paho.SubscribeToken).Result(); codes[topic] != 1 {
+		return fmt.Errorf("mqttload: %s: SUBACK for %s: got %d, want 1 (granted QoS 1)", d.cid, topic, codes[topic])
+	}
+	return nil
+}
+
+func (d *Device) onReply(_ paho.Client, m paho.Message) {
+	var r Reply
+	if json.Unmarshal(m.Payload(), &r) != nil {
+		return
+	}
+	d.mu.Lock()
+	ch := d.waiting[r.ID]
+	delete(d.waiting, r.ID)
+	d.mu.Unlock()
+	if ch != nil {
+		ch <- r
+	}
+}
+
+// onEvent queues an event for handle, dropping one whose seq is not above
+// the last one queued (QoS 1 may deliver twice, "Sequence numbers").
+func (d *Device) onEvent(_ paho.Client, m paho.Message) {
+	var ev Event
+	if json.Unmarshal(m.Payload(), &ev) != nil {
+		return
+	}
+	d.queue.Lock()
+	if ev.Seq <= d.lastSeq {
+		d.queue.Unlock()
+		return
+	}
+	d.lastSeq = ev.Seq
+	d.pending = append(d.pending, ev)
+	d.queue.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Device) handle(onEvent func(Event)) {
+	for {
+		d.queue.Lock()
+		evs := d.pending
+		d.pending = nil
+		d.queue.Unlock()
+		for _, ev := range evs {
+			d.handed.Add(1)
+			onEvent(ev)
+		}
+		if len(evs) > 0 {
+			continue
+		}
+		select {
+		case <-d.wake:
+		case <-d.done:
+			return
+		}
+	}
+}
+
+// Call sends one request and waits for its reply. requestID may be "".
+func (d *Device) Call(op string, args any, requestID string) (Reply, error) {
+	id := "c-" + strconv.FormatUint(d.nextID.Add(1), 10)
+	req := map[string]any{"id": id, "op": op, "args": args}
+	if requestID != "" {
+		req["requestID"] = requestID
+	}
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return Reply{}, err
+	}
+	ch := make(chan Reply, 1)
+	d.mu.Lock()
+	d.waiting[id] = ch
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.waiting, id)
+		d.mu.Unlock()
+	}()
+	tok := d.c.Publish(d.topic("req"), 1, false, payload)
+	if !tok.WaitTimeout(Patience) || tok.Error() != nil {
+		return Reply{}, fmt.Errorf("mqttload: %s: %s: publish not acknowledged within %v: %v", d.cid, op, Patience, tok.Error())
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-time.After(Patience):
+		return Reply{}, fmt.Errorf("mqttload: %s: %s: no reply within %v", d.cid, op, Patience)
+	}
+}
+
+// Invite calls invite and returns the invitation's ID; a reply with a
+// non-zero code is an error.
+func (d *Device) Invite(invitee, data string, timeout int) (string, error) {
+	r, err := d.Call("invite", map[string]any{"invitee": invitee, "data": data, "timeout": timeout}, "")
+	if err != nil {
+		return "", err
+	}
+	if r.Code != 0 {
+		return "", fmt.Errorf("mqttload: %s: invite: code %d: %s", d.cid, r.Code, r.Message)
+	}
+	var res struct {
+		InviteID string `json:"inviteID"`
+	}
+	if err := json.Unmarshal(r.Result, &res); err != nil || res.InviteID == "" {
+		return "", fmt.Errorf("mqttload: %s: invite: result %s: want {\"inviteID\": ...}", d.cid, r.Result)
+	}
+	return res.InviteID, nil
+}
+
+// Answer calls op (accept, reject, cancel or modify) on inviteID; a reply
+// with a non-zero code is an error.
+func (d *Device) Answer(op, inviteID, data string) error {
+	r, err := d.Call(op, map[string]any{"inviteID": inviteID, "data": data}, "")
+	if err == nil && r.Code != 0 {
+		err = fmt.Errorf("mqttload: %s: %s: code %d: %s", d.cid, op, r.Code, r.Message)
+	}
+	return err
+}
+
+// Next returns the next event of a Device without OnEvent.
+func (d *Device) Next() (Event, error) {
+	select {
+	case ev := <-d.Events:
+		return ev, nil
+	case <-time.After(Patience):
+		return Event{}, errors.New("mqttload: " + d.cid + ": no event within " + Patience.String())
+	}
+}
+
+// Close disconnects cleanly (ending the session) and stops calling
+// OnEvent.
+func (d *Device) Close() {
+	d.close.Do(func() {
+		close(d.done)
+		if d.c != nil {
+			d.c.Disconnect(100)
+		}
+	})
+}
+
+// Pairs are connected devices: Inviters[i] ("a<i>"/"s") invites
+// Invitees[i] ("b<i>"/"s"), as internal/loadtest's clients do in process.
+type Pairs struct {
+	Inviters, Invitees []*Device
+}
+
+// DialPairs connects n pairs to broker; token returns a user's password.
+// Their events are read and dropped.
+func DialPairs(broker string, n int, token func(user string) string) (Pairs, error) {
+	p := Pairs{Inviters: make([]*Device, n), Invitees: make([]*Device, n)}
+	for i := range n {
+		for _, side := range []struct {
+			user string
+			into []*Device
+		}{{"a" + strconv.Itoa(i), p.Inviters}, {"b" + strconv.Itoa(i), p.Invitees}} {
+			d, err := Dial(Options{Broker: broker, User: side.user, Device: "s", Token: token(side.user), OnEvent: func(Event) {}})
+			if err != nil {
+				p.Close()
+				return Pairs{}, err
+			}
+			side.into[i] = d
+		}
+	}
+	return p, nil
+}
+
+// Run makes every pair, at once, invite (30 s timeout) then accept, rounds
+// times: 2*rounds*len(p.Inviters) requests. The first failure ends its
+// pair's rounds and is returned once every pair is done.
+func (p Pairs) Run(rounds int, data string) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(p.Inviters))
+	for i := range p.Inviters {
+		wg.Go(func() {
+			for range rounds {
+				id, err := p.Inviters[i].Invite(p.Invitees[i].user, data, 30)
+				if err == nil {
+					err = p.Invitees[i].Answer("accept", id, data)
+				}
+				if err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close disconnects every device.
+func (p Pairs) Close() {
+	for _, d := range append(p.Inviters, p.Invitees...) {
+		if d != nil {
+			d.Close()
+		}
+	}
+}
