@@ -57,9 +57,11 @@ type Client struct {
 	log    *slog.Logger
 	handle func(beckon.Event)
 
-	nextID  atomic.Uint64
-	closed  atomic.Bool
-	closing chan struct{} // closed by Close
+	nextID    atomic.Uint64
+	closed    atomic.Bool
+	closing   chan struct{} // closed by Close, or when another connection took the session over
+	closeOnce sync.Once
+	takenOver atomic.Bool
 
 	mu      sync.Mutex
 	cur     *connection           // the connection now; nil while down
@@ -140,7 +142,12 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 			c.log.Debug("beckon remote: connecting", slog.String("client", c.cid), slog.Any("err", err))
 		},
 		ClientConfig: paho.ClientConfig{
-			ClientID:          c.cid,
+			ClientID: c.cid,
+			OnServerDisconnect: func(d *paho.Disconnect) {
+				if d.ReasonCode == reasonSessionTakenOver {
+					c.takenOver.Store(true)
+				}
+			},
 			OnPublishReceived: []func(paho.PublishReceived) (bool, error){c.received},
 		},
 	}
@@ -203,8 +210,14 @@ func (c *Client) up(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 	}()
 }
 
+// reasonSessionTakenOver is the MQTT 5 DISCONNECT reason of a connection
+// whose client ID another connection took.
+const reasonSessionTakenOver = 0x8E
+
 // down ends the connection: replies awaited on it are lost. autopaho then
-// reconnects, unless the client is closing.
+// reconnects, unless the client is closing or another connection of the
+// same user and device took the session over: reconnecting would take it
+// back, and the two would take turns forever; the client is then closed.
 func (c *Client) down() bool {
 	c.mu.Lock()
 	if c.cur != nil {
@@ -214,6 +227,12 @@ func (c *Client) down() bool {
 		c.changed = make(chan struct{})
 	}
 	c.mu.Unlock()
+	if c.takenOver.Load() && !c.closed.Swap(true) {
+		c.log.Error("beckon remote: another connection of this user and device took the session over; this client is closed (give each device its own device ID)",
+			slog.String("client", c.cid))
+		c.closeOnce.Do(func() { close(c.closing) })
+		return false
+	}
 	closing := c.closed.Load()
 	if !closing {
 		c.log.Info("beckon remote: connection lost; reconnecting (a new session: pending invitations are re-delivered)", slog.String("client", c.cid))
@@ -316,7 +335,7 @@ func (c *Client) Close() error {
 
 func (c *Client) stop() error {
 	c.closed.Store(true)
-	close(c.closing)
+	c.closeOnce.Do(func() { close(c.closing) })
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
 	if err := c.cm.Disconnect(ctx); err != nil {

@@ -297,3 +297,27 @@ func TestDuplicateEventsDropped(t *testing.T) {
 }
 
 var _ beckon.Signaling = (*Client)(nil)
+
+// A second client of the same user and device takes the session over; the
+// first is closed rather than taking it back.
+func TestTakenOver(t *testing.T) {
+	url, _ := server(t)
+	first := dial(t, url, "bob", "phone", beckon.ListenerFuncs{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	second := dial(t, url, "bob", "phone", beckon.ListenerFuncs{}, nil)
+	deadline := time.Now().Add(patience)
+	for !first.closed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the client whose session was taken over is not closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := first.Reject(context.Background(), "x", ""); !errors.Is(err, beckon.ErrNotLoggedIn) {
+		t.Errorf("a call of the client taken over: got %v, want ErrNotLoggedIn", err)
+	}
+	time.Sleep(300 * time.Millisecond) // a reconnect of the first would take the session back
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := second.Reject(ctx, "x", ""); !errors.Is(err, beckon.ErrInvalidInviteID) {
+		t.Errorf("a call of the new client: got %v, want the server's answer (8010)", err)
+	}
+}

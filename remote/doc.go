@@ -29,12 +29,17 @@
 //     device today: events in flight when the connection dropped are lost,
 //     and the new connection re-delivers every invitation still pending for
 //     the user as OnReceiveNewInvitation (SYN-1), also those the Listener
-//     heard before. So, after a reconnect, treat a ReceiveNewInvitation for
-//     an invitation you ring for as a reminder, and one you never got an
-//     end for as still pending; an invitation that ended while the device
-//     was away is simply not re-delivered: stop ringing for invitations
-//     not re-delivered. Operations wait for the reconnection (within their
-//     ctx); a reply lost with its connection is ErrConnectionLost.
+//     heard before: the end of an invitation that ended meanwhile may never
+//     come. So, after a reconnect (logged at Info), treat every invitation
+//     the device was ringing for as unknown until it is re-delivered
+//     (docs/protocol.md "Sequence numbers"); issue #14 adds resuming a
+//     session without losing events. Operations wait for the reconnection
+//     (within their ctx); a reply lost with its connection is
+//     ErrConnectionLost.
+//   - Takeover: a second connection with the same user and device takes
+//     the session; the client that had it is closed (its calls return
+//     beckon.ErrNotLoggedIn, logged at Error) rather than reconnecting to
+//     take it back. Give each device its own device ID.
 //   - Duplicates: QoS 1 may deliver an event twice; the client drops any
 //     event whose seq is not above the last one of the connection.
 package remote
