@@ -65,6 +65,13 @@ func WithRequestID(id string) CallOption { return withRequestID(id) }
 // InviteInGroup.
 func WithInviteID(id string) CallOption { return withInviteID(id) }
 
+// ApplyCallOptions sets opts on in, whose Op is the operation called, or
+// returns the 6017 error of an option the operation does not take. It is
+// for a client of another process (package remote), which sends what the
+// options set as the request's arguments, so that both clients take the
+// same options with the same refusals.
+func ApplyCallOptions(in *kernel.Input, opts []CallOption) error { return applyOptions(in, opts) }
+
 // applyOptions sets opts on in, whose Op is the operation called. It is
 // the one place that decides which operation takes which option.
 func applyOptions(in *kernel.Input, opts []CallOption) error {

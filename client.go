@@ -8,6 +8,27 @@ import (
 	"github.com/beckonhq/beckon/kernel"
 )
 
+// Signaling is the SDK's API of one logged-in session, whatever carries
+// it: *Client in the runtime's process, *remote.Client over MQTT. A program
+// written against it switches from one to the other by changing the one
+// call that makes it (Runtime.Login, remote.Dial).
+type Signaling interface {
+	User() string
+	Session() string
+	Invite(ctx context.Context, invitee, data string, opts ...CallOption) (inviteID string, err error)
+	InviteInGroup(ctx context.Context, group string, invitees []string, data string, opts ...CallOption) (inviteID string, err error)
+	Cancel(ctx context.Context, inviteID, data string, opts ...CallOption) error
+	Accept(ctx context.Context, inviteID, data string, opts ...CallOption) error
+	Reject(ctx context.Context, inviteID, data string, opts ...CallOption) error
+	Modify(ctx context.Context, inviteID, data string, opts ...CallOption) error
+	History(peer string, after uint64, limit int) ([]HistoryMessage, error)
+	GroupHistory(group string, after uint64, limit int) ([]HistoryMessage, error)
+	GetSignalingInfo(msg []byte) (SignalingInfo, error)
+	Close() error
+}
+
+var _ Signaling = (*Client)(nil)
+
 // Client is one logged-in session (device) of a user: the SDK's API. Create
 // it with Runtime.Login; it is safe for concurrent use. Every operation
 // waits until its effects are durable and its events handed over, then
@@ -42,24 +63,24 @@ func (r *Runtime) Login(ctx context.Context, user, session string, l Listener) (
 	if err := checkContext(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkListener(l); err != nil {
+	handle, err := ListenerHandler(l, r.log, user, session)
+	if err != nil {
 		return nil, err
 	}
 	if r.registry == nil {
 		return nil, ErrNoSessionRegistry
 	}
-	handle := r.handler(user, session, l)
 	key := sessionKey{user, session}
 	r.mu.Lock()
 	closed, inUse := r.closed, r.sessions[key]
 	if !closed && !inUse {
 		r.sessions[key] = true
 	}
-	err := r.err
+	stopped := r.err
 	r.mu.Unlock()
 	switch {
 	case closed:
-		return nil, err
+		return nil, stopped
 	case inUse:
 		return nil, ErrSessionInUse
 	}

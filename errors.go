@@ -81,14 +81,23 @@ var (
 )
 
 // Code returns the SDK error number carried by err: the code of a runtime
-// Error or of a rule error (ErrInvalidParameters and the others), 0 for
-// nil, and -1 for anything else (a context's error, for instance).
+// Error, of a rule error (ErrInvalidParameters and the others), or of any
+// error in err's chain with a Code() int method (a server's reply to a
+// remote client), 0 for nil, and -1 for anything else (a context's error,
+// for instance).
 func Code(err error) int {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.code
 	}
-	return kernel.Code(err)
+	if c := kernel.Code(err); c >= 0 {
+		return c
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return coded.Code()
+	}
+	return -1
 }
 
 // storeError is an ErrStoreFailed that also wraps the store's error.

@@ -159,21 +159,29 @@ func checkListener(l Listener) error {
 		Msg: "Login needs a Listener that can be called; to ignore every event pass beckon.ListenerFuncs{}"}
 }
 
-// handler returns the function the session registry calls with the
-// session's events: it dispatches ev to l and recovers a panic of l (see
-// Listener).
-func (r *Runtime) handler(user, session string, l Listener) func(Event) {
+// ListenerHandler returns the function that hands one session's events to
+// l, as Login does: it calls l's method of the event with its own copy of
+// the lists, and recovers a panic of l, logging it with logger (see
+// Listener). A Listener that cannot be called fails with 6017. It is for a
+// client of another process (package remote), whose events come from the
+// network, so that its Listener behaves as Login's; the caller calls the
+// function one event at a time, in order, never on its own API's caller's
+// goroutine.
+func ListenerHandler(l Listener, logger *slog.Logger, user, session string) (func(Event), error) {
+	if err := checkListener(l); err != nil {
+		return nil, err
+	}
 	return func(ev Event) {
 		defer func() {
 			if v := recover(); v != nil {
-				r.log.LogAttrs(context.Background(), slog.LevelError, "beckon: a Listener callback panicked; the session goes on with its next event",
+				logger.LogAttrs(context.Background(), slog.LevelError, "beckon: a Listener callback panicked; the session goes on with its next event",
 					slog.String("user", user), slog.String("session", session),
 					slog.String("event", ev.Type.String()), slog.String("inviteID", ev.InviteID),
 					slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 			}
 		}()
 		dispatch(l, ev)
-	}
+	}, nil
 }
 
 // dispatch calls the listener method of ev, with its own copy of the list.

@@ -89,6 +89,7 @@ import (
 type runtimeHarness struct {
 	t     TB
 	stack *rtStack
+	front rtFront
 	lim   Limits
 	cfg   kernel.Config
 	clk   rtClock
@@ -104,7 +105,46 @@ type runtimeHarness struct {
 
 type rtClient struct {
 	key sessKey
-	cl  *beckon.Client
+	cl  beckon.Signaling
+}
+
+// rtFront is how the harness's sessions reach the runtime: in process
+// (inProcess: Runtime.Login, memory.Hub) or as remote devices over MQTT
+// (mqtt_test.go). The rest of the harness is the same for both.
+type rtFront interface {
+	// start starts a runtime with opts, and what serves its sessions.
+	start(h *runtimeHarness, opts []beckon.Option) (*beckon.Runtime, error)
+	// login connects session k, its events going to l, and returns once
+	// the runtime applied its Connect.
+	login(h *runtimeHarness, k sessKey, l beckon.Listener) (beckon.Signaling, error)
+	// logout ends session k and returns once the runtime applied its
+	// Disconnect.
+	logout(h *runtimeHarness, k sessKey, cl beckon.Signaling) error
+	// crash stops the runtime as a crash would, right after the last call
+	// returned, and what serves it; the sessions' clients are closed.
+	crash(h *runtimeHarness)
+}
+
+// inProcess is the front of clients in the runtime's process.
+type inProcess struct{}
+
+func (inProcess) start(_ *runtimeHarness, opts []beckon.Option) (*beckon.Runtime, error) {
+	return beckon.New(opts...)
+}
+
+func (inProcess) login(h *runtimeHarness, k sessKey, l beckon.Listener) (beckon.Signaling, error) {
+	return h.rt.Login(rtCtx, k.user, k.session, l)
+}
+
+func (inProcess) logout(_ *runtimeHarness, _ sessKey, cl beckon.Signaling) error { return cl.Close() }
+
+func (inProcess) crash(h *runtimeHarness) {
+	if err := h.rt.Close(); err != nil {
+		h.t.Fatalf("%s runtime harness: Close: %v", h.stack.name, err)
+	}
+	for _, c := range h.clients {
+		_ = c.cl.Close() // the runtime is gone: this only unregisters the listener
+	}
 }
 
 // rtStack is a durable store the runtime can run on. open makes a new,
@@ -133,11 +173,11 @@ var rtCtx = context.Background()
 // runtimeHarnessWith returns a constructor of runtime harnesses on stack
 // with limits lim; timers: see runtimeHarness.
 func runtimeHarnessWith(stack *rtStack, lim Limits, timers bool) func(TB) Harness {
-	return func(t TB) Harness { return newRuntimeHarness(t, stack, lim, timers) }
+	return func(t TB) Harness { return newRuntimeHarness(t, stack, lim, timers, inProcess{}) }
 }
 
-func newRuntimeHarness(t TB, stack *rtStack, lim Limits, timers bool) *runtimeHarness {
-	h := &runtimeHarness{t: t, stack: stack, lim: lim, cfg: Kernel.Config(lim), clk: newRTClock(timers),
+func newRuntimeHarness(t TB, stack *rtStack, lim Limits, timers bool, front rtFront) *runtimeHarness {
+	h := &runtimeHarness{t: t, stack: stack, front: front, lim: lim, cfg: Kernel.Config(lim), clk: newRTClock(timers),
 		ids: beckon.SequentialInviteIDs("i"), dlv: newRTDelivery()}
 	h.store, h.reopen = stack.open(t)
 	t.Cleanup(func() {
@@ -155,7 +195,7 @@ func newRuntimeHarness(t TB, stack *rtStack, lim Limits, timers bool) *runtimeHa
 
 // start starts a runtime on h.store (recovering what it holds).
 func (h *runtimeHarness) start() {
-	rt, err := beckon.New(
+	rt, err := h.front.start(h, []beckon.Option{
 		beckon.WithStore(h.store),
 		beckon.WithDelivery(h.dlv),
 		beckon.WithPushHook(beckon.PushFunc(h.dlv.push)),
@@ -164,7 +204,7 @@ func (h *runtimeHarness) start() {
 		beckon.WithInviteIDs(h.ids),
 		beckon.WithSnapshotEvery(rtSnapshotEvery),
 		beckon.WithLogger(slog.New(warnCollector{h.dlv})),
-	)
+	})
 	if err != nil {
 		h.t.Fatalf("%s runtime harness: New: %v", h.stack.name, err)
 	}
@@ -205,7 +245,7 @@ func (h *runtimeHarness) client(k sessKey) *rtClient {
 }
 
 // clientFor returns the client that acts for c, or nil if none can.
-func (h *runtimeHarness) clientFor(c Caller) *beckon.Client {
+func (h *runtimeHarness) clientFor(c Caller) beckon.Signaling {
 	for _, x := range h.clients {
 		if x.key.user == c.User && (c.Session == "" || x.key.session == c.Session) {
 			return x.cl
@@ -322,9 +362,9 @@ func (h *runtimeHarness) Modify(c Caller, id, data string) int {
 }
 
 // login logs a session in, with a listener that reports to the delivery.
-func (h *runtimeHarness) login(k sessKey) (*beckon.Client, error) {
+func (h *runtimeHarness) login(k sessKey) (beckon.Signaling, error) {
 	l := h.dlv.listener(k)
-	return h.rt.Login(rtCtx, k.user, k.session, beckon.EventFunc(func(ev beckon.Event) { h.dlv.heard(l, ev) }))
+	return h.front.login(h, k, beckon.EventFunc(func(ev beckon.Event) { h.dlv.heard(l, ev) }))
 }
 
 func (h *runtimeHarness) Connect(user, session string) int {
@@ -355,7 +395,7 @@ func (h *runtimeHarness) Disconnect(user, session string) int {
 			break
 		}
 	}
-	return h.code("Client.Close", c.cl.Close())
+	return h.code("Client.Close", h.front.logout(h, k, c.cl))
 }
 
 func (h *runtimeHarness) SetGroup(group string, members []string) int {
@@ -452,13 +492,8 @@ func (h *runtimeHarness) ParseSignalingInfo(msg []byte) (Envelope, bool) {
 func (h *runtimeHarness) Restart(downtime time.Duration) {
 	h.check()
 	// The crash: no operation is in flight (the last call returned).
-	if err := h.rt.Close(); err != nil {
-		h.t.Fatalf("%s runtime harness: Close: %v", h.stack.name, err)
-	}
+	h.front.crash(h)
 	h.rt = nil
-	for _, c := range h.clients {
-		_ = c.cl.Close() // the runtime is gone: this only unregisters the listener
-	}
 	store, err := h.reopen(h.store)
 	if err != nil {
 		h.t.Fatalf("%s runtime harness: reopening the store: %v", h.stack.name, err)
@@ -562,8 +597,9 @@ func suiteEvent(e kernel.Event) Event {
 // Deliver and the push hook run on the runtime's committer, the listeners
 // on the hub's goroutines; the harness reads on its own.
 type rtDelivery struct {
-	hub     *memory.Hub
-	changed chan struct{} // capacity 1: a listener heard something
+	hub     *memory.Hub     // the SessionRegistry of in-process logins
+	out     beckon.Delivery // what delivers the events to the sessions: hub, unless the front says otherwise
+	changed chan struct{}   // capacity 1: a listener heard something
 
 	mu       sync.Mutex
 	events   map[sessKey][]Event // handed over, not yet taken
@@ -577,7 +613,8 @@ type rtDelivery struct {
 }
 
 func newRTDelivery() *rtDelivery {
-	return &rtDelivery{hub: memory.NewHub(), changed: make(chan struct{}, 1), events: map[sessKey][]Event{},
+	hub := memory.NewHub()
+	return &rtDelivery{hub: hub, out: hub, changed: make(chan struct{}, 1), events: map[sessKey][]Event{},
 		login: map[sessKey]int{}, viaHub: map[rtLogin][]Event{}, heardEvs: map[rtLogin][]Event{}}
 }
 
@@ -615,7 +652,7 @@ func (d *rtDelivery) Deliver(user, session string, ev kernel.Event) error {
 	l := rtLogin{k, d.login[k]}
 	d.viaHub[l] = append(d.viaHub[l], e)
 	d.mu.Unlock()
-	if err := d.hub.Deliver(user, session, ev); err != nil {
+	if err := d.out.Deliver(user, session, ev); err != nil {
 		d.mu.Lock()
 		d.viaHub[l] = d.viaHub[l][:len(d.viaHub[l])-1]
 		d.problems = append(d.problems, fmt.Sprintf("event %s delivered to %s/%s, which is not logged in: %v", e, user, session, err))

@@ -1,0 +1,323 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/beckonhq/beckon"
+	"github.com/beckonhq/beckon/adapters/mqtt"
+)
+
+const patience = 5 * time.Second
+
+var secret = []byte("remote-test-secret-0123456789abcdef")
+
+// server is a beckon server (adapters/mqtt in front of a runtime) on a
+// loopback port, stopped at the end of the test.
+func server(t *testing.T) (url string, rt *beckon.Runtime) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := &lateEngine{}
+	srv, err := mqtt.New(mqtt.Options{Engine: eng, Authenticator: mqtt.JWT(secret), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err = beckon.New(beckon.WithDelivery(srv), beckon.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Runtime = rt
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		defer cancel()
+		_ = srv.Close(ctx)
+		_ = rt.Close()
+	})
+	return "mqtt://" + ln.Addr().String(), rt
+}
+
+// lateEngine is the Server's Engine, a Runtime made after the Server (its
+// Delivery).
+type lateEngine struct{ *beckon.Runtime }
+
+// events is a Listener that records what it hears.
+type events struct {
+	mu  sync.Mutex
+	got []beckon.Event
+	ch  chan struct{}
+}
+
+func newEvents() *events { return &events{ch: make(chan struct{}, 100)} }
+
+func (e *events) listener() beckon.Listener {
+	return beckon.EventFunc(func(ev beckon.Event) {
+		e.mu.Lock()
+		e.got = append(e.got, ev)
+		e.mu.Unlock()
+		e.ch <- struct{}{}
+	})
+}
+
+// next waits for the next event.
+func (e *events) next(t *testing.T) beckon.Event {
+	t.Helper()
+	select {
+	case <-e.ch:
+	case <-time.After(patience):
+		t.Fatalf("no event within %v", patience)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ev := e.got[0]
+	e.got = e.got[1:]
+	return ev
+}
+
+func dial(t *testing.T, url, user, device string, l beckon.Listener, logger *slog.Logger) *Client {
+	t.Helper()
+	tok, err := mqtt.IssueToken(secret, user, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	c, err := Dial(ctx, Options{Server: url, User: user, Device: device, Token: tok, Logger: logger}, l)
+	if err != nil {
+		t.Fatalf("Dial(%s/%s): %v", user, device, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestInviteAcceptOverTheWire(t *testing.T) {
+	url, _ := server(t)
+	alice, bob := newEvents(), newEvents()
+	a := dial(t, url, "alice", "phone", alice.listener(), nil)
+	b := dial(t, url, "bob", "phone", bob.listener(), nil)
+	ctx := context.Background()
+	id, err := a.Invite(ctx, "bob", `{"call":"video"}`, beckon.TimeoutSeconds(30), beckon.WithRequestID("r1"))
+	if err != nil || id == "" {
+		t.Fatalf("Invite: got (%q, %v), want an invite ID", id, err)
+	}
+	if again, err := a.Invite(ctx, "bob", `{"call":"video"}`, beckon.TimeoutSeconds(30), beckon.WithRequestID("r1")); err != nil || again != id {
+		t.Errorf("Invite retried with the same request ID: got (%q, %v), want (%q, nil) (IDM-1)", again, err, id)
+	}
+	if ev := bob.next(t); ev.Type != beckon.EventNewInvitation || ev.InviteID != id || ev.Inviter != "alice" || ev.Data != `{"call":"video"}` {
+		t.Errorf("bob heard %+v, want NewInvitation %s from alice", ev, id)
+	}
+	if err := b.Accept(ctx, id, "ok"); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if ev := alice.next(t); ev.Type != beckon.EventAccepted || ev.Invitee != "bob" || ev.Data != "ok" {
+		t.Errorf("alice heard %+v, want Accepted by bob", ev)
+	}
+	hist, err := b.History("alice", 0, 0)
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("History: got %d messages, %v; want 2 (invite, accept)", len(hist), err)
+	}
+	info, err := b.GetSignalingInfo(hist[1].Payload)
+	if err != nil || info.ActionType != beckon.ActionAccept || info.InviteID != id {
+		t.Errorf("GetSignalingInfo(second message): got %+v, %v; want the accept of %s", info, err, id)
+	}
+	if page, err := b.History("alice", hist[0].Seq, 1); err != nil || len(page) != 1 || page[0].Seq != hist[1].Seq {
+		t.Errorf("History(after %d, limit 1): got %v, %v; want the second message", hist[0].Seq, page, err)
+	}
+}
+
+func TestErrorsMatchTheSDKs(t *testing.T) {
+	url, _ := server(t)
+	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
+	ctx := context.Background()
+	err := a.Accept(ctx, "no-such-invite", "")
+	if !errors.Is(err, beckon.ErrInvalidInviteID) || beckon.Code(err) != 8010 {
+		t.Errorf("Accept of an unknown invite: got %v (code %d), want ErrInvalidInviteID, 8010", err, beckon.Code(err))
+	}
+	if _, err := a.GroupHistory("nobody's", 0, 0); !errors.Is(err, beckon.ErrGroupNotFound) {
+		t.Errorf("GroupHistory of an unknown group: got %v, want ErrGroupNotFound (10010)", err)
+	}
+	// refused before anything is sent, as by the in-process client
+	if err := a.Accept(ctx, "x", "", beckon.TimeoutSeconds(3)); !errors.Is(err, beckon.ErrInvalidParameters) {
+		t.Errorf("Accept with a timeout option: got %v, want ErrInvalidParameters (6017)", err)
+	}
+	if _, err := a.Invite(ctx, "bob", "\xff"); !errors.Is(err, beckon.ErrInvalidParameters) {
+		t.Errorf("Invite with data not UTF-8: got %v, want ErrInvalidParameters (6017)", err)
+	}
+	//lint:ignore SA1012 a nil ctx is what this checks
+	if _, err := a.Invite(nil, "bob", ""); !errors.Is(err, beckon.ErrInvalidParameters) {
+		t.Errorf("Invite with a nil ctx: got %v, want ErrInvalidParameters (6017)", err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := a.Invite(done, "bob", ""); !errors.Is(err, context.Canceled) {
+		t.Errorf("Invite with an ended ctx: got %v, want context.Canceled", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := a.Cancel(ctx, "x", ""); !errors.Is(err, beckon.ErrNotLoggedIn) {
+		t.Errorf("Cancel after Close: got %v, want ErrNotLoggedIn (6014)", err)
+	}
+	if err := (&Error{code: 7008}); !errors.Is(err, ErrTooManyRequests) || beckon.Code(err) != 7008 {
+		t.Errorf("a 7008 reply: errors.Is ErrTooManyRequests %v, Code %d; want true, 7008", errors.Is(err, ErrTooManyRequests), beckon.Code(err))
+	}
+}
+
+func TestDialRefused(t *testing.T) {
+	url, _ := server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	start := time.Now()
+	_, err := Dial(ctx, Options{Server: url, User: "alice", Device: "phone", Token: "forged"}, beckon.ListenerFuncs{})
+	var ce *autopaho.ConnackError
+	if !errors.As(err, &ce) || time.Since(start) > patience/2 {
+		t.Errorf("Dial with a forged token: got %v after %v, want a CONNACK refusal at once", err, time.Since(start))
+	}
+	if _, err := Dial(ctx, Options{Server: url, User: "alice", Device: "phone", Token: "t"}, nil); !errors.Is(err, beckon.ErrInvalidParameters) {
+		t.Errorf("Dial with a nil Listener: got %v, want ErrInvalidParameters (6017)", err)
+	}
+}
+
+// A callback that panics is recovered and logged, and the next event still
+// comes; a callback may call the Client.
+func TestPanickingCallback(t *testing.T) {
+	url, _ := server(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	heard := make(chan string, 10)
+	var b *Client
+	l := beckon.ListenerFuncs{
+		ReceiveNewInvitation: func(id, _, _ string, _ []string, data string) {
+			if data == "boom" {
+				panic("boom")
+			}
+			heard <- data
+			if err := b.Reject(context.Background(), id, ""); err != nil {
+				heard <- "Reject: " + err.Error()
+			}
+		},
+	}
+	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
+	b = dial(t, url, "bob", "phone", l, logger)
+	for _, data := range []string{"boom", "fine"} {
+		if _, err := a.Invite(context.Background(), "bob", data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case got := <-heard:
+		if got != "fine" {
+			t.Errorf("bob heard %q, want the invitation after the one that panicked", got)
+		}
+	case <-time.After(patience):
+		t.Fatal("no callback after the panicking one")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "panicked") {
+		t.Errorf("log: got %q, want the panic logged", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}
+
+// After a lost connection the client reconnects by itself; the new session
+// re-delivers what is pending (SYN-1), numbered from 1 again, and
+// operations work again.
+func TestReconnect(t *testing.T) {
+	url, _ := server(t)
+	bob := newEvents()
+	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
+	b := dial(t, url, "bob", "phone", bob.listener(), nil)
+	id, err := a.Invite(context.Background(), "bob", "ring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := bob.next(t); ev.InviteID != id {
+		t.Fatalf("bob heard %+v, want the invitation", ev)
+	}
+	b.cm.TerminateConnectionForTest()
+	if ev := bob.next(t); ev.Type != beckon.EventNewInvitation || ev.InviteID != id {
+		t.Errorf("after reconnecting bob heard %+v, want the pending invitation again (SYN-1)", ev)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := b.Accept(ctx, id, ""); err != nil {
+		t.Errorf("Accept after reconnecting: %v", err)
+	}
+}
+
+// A QoS 1 duplicate (seq not above the last) is dropped.
+func TestDuplicateEventsDropped(t *testing.T) {
+	url, _ := server(t)
+	bob := newEvents()
+	b := dial(t, url, "bob", "phone", bob.listener(), nil)
+	ev := func(seq string) paho.PublishReceived {
+		return paho.PublishReceived{Packet: &paho.Publish{Topic: b.topics.events,
+			Payload: []byte(`{"seq":` + seq + `,"type":"InvitationModified","inviteID":"i` + seq + `","data":""}`)}}
+	}
+	for _, seq := range []string{"1", "1", "2", "1", "3"} {
+		_, _ = b.received(ev(seq))
+	}
+	for _, want := range []string{"i1", "i2", "i3"} {
+		if got := bob.next(t); got.InviteID != want {
+			t.Errorf("heard %s, want %s (duplicates dropped)", got.InviteID, want)
+		}
+	}
+	select {
+	case <-bob.ch:
+		t.Errorf("heard more than the three distinct events")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+var _ beckon.Signaling = (*Client)(nil)
+
+// A second client of the same user and device takes the session over; the
+// first is closed rather than taking it back.
+func TestTakenOver(t *testing.T) {
+	url, _ := server(t)
+	first := dial(t, url, "bob", "phone", beckon.ListenerFuncs{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	second := dial(t, url, "bob", "phone", beckon.ListenerFuncs{}, nil)
+	deadline := time.Now().Add(patience)
+	for !first.closed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the client whose session was taken over is not closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := first.Reject(context.Background(), "x", ""); !errors.Is(err, beckon.ErrNotLoggedIn) {
+		t.Errorf("a call of the client taken over: got %v, want ErrNotLoggedIn", err)
+	}
+	time.Sleep(300 * time.Millisecond) // a reconnect of the first would take the session back
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := second.Reject(ctx, "x", ""); !errors.Is(err, beckon.ErrInvalidInviteID) {
+		t.Errorf("a call of the new client: got %v, want the server's answer (8010)", err)
+	}
+}
