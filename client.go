@@ -214,3 +214,22 @@ func (c *Client) GroupHistory(group string, after uint64, limit int) ([]HistoryM
 	}
 	return c.rt.HistoryAs(context.Background(), c.user, GroupConversation(group), after, limit)
 }
+
+// OpenInvitations lists the open invitations this user made or that are
+// pending for it (QRY-1): see Runtime.OpenInvitations.
+func (c *Client) OpenInvitations(ctx context.Context) ([]OpenInvitation, error) {
+	if c.closed.Load() {
+		return nil, ErrNotLoggedIn
+	}
+	return c.rt.OpenInvitations(ctx, c.user)
+}
+
+// Records lists this user's call records, newest first, after the cursor
+// (the zero RecordCursor: from the newest), at most limit (<= 0: all
+// kept): see Runtime.Records (REC-1, REC-2).
+func (c *Client) Records(after RecordCursor, limit int) ([]CallRecord, error) {
+	if c.closed.Load() {
+		return nil, ErrNotLoggedIn
+	}
+	return c.rt.Records(c.user, after, limit)
+}

@@ -41,6 +41,7 @@ import (
 type batch struct {
 	records []kernel.Record
 	history []kernel.History
+	closed  []kernel.ClosedCall
 	events  []kernel.SessionEvent
 	pushes  []kernel.PushRequest
 	taken   []*request
@@ -56,10 +57,11 @@ func (b *batch) empty() bool { return len(b.records) == 0 && len(b.taken) == 0 &
 func (b *batch) reset() {
 	clear(b.records)
 	clear(b.history)
+	clear(b.closed)
 	clear(b.events)
 	clear(b.pushes)
 	clear(b.taken)
-	b.records, b.history, b.events, b.pushes, b.taken = b.records[:0], b.history[:0], b.events[:0], b.pushes[:0], b.taken[:0]
+	b.records, b.history, b.closed, b.events, b.pushes, b.taken = b.records[:0], b.history[:0], b.closed[:0], b.events[:0], b.pushes[:0], b.taken[:0]
 	b.snapIndex, b.snapshot, b.failed = 0, nil, nil
 }
 
@@ -223,6 +225,10 @@ func (r *Runtime) apply(b *batch, now time.Time, in kernel.Input) kernel.Result 
 		b.records = append(b.records, st.Record)
 	}
 	b.history = append(b.history, st.History...)
+	for _, c := range st.Closed { // closed calls come with a record, which st.Record is
+		c.Index = r.index
+		b.closed = append(b.closed, c)
+	}
 	b.events = append(b.events, st.Events...)
 	b.pushes = append(b.pushes, st.Pushes...)
 	return st.Result
@@ -277,7 +283,7 @@ func (r *Runtime) deliverLoop() {
 // at the next due point, WithSnapshotEvery records later.
 func (r *Runtime) persist(b *batch) error {
 	if len(b.records) > 0 {
-		if err := r.store.Append(Batch{Records: b.records, History: b.history}); err != nil {
+		if err := r.store.Append(Batch{Records: b.records, History: b.history, Closed: b.closed}); err != nil {
 			return &storeError{op: "append", err: err}
 		}
 	}

@@ -17,6 +17,10 @@ type (
 	Batch = port.Batch
 	// HistoryMessage is one stored signaling message (port.HistoryMessage).
 	HistoryMessage = port.HistoryMessage
+	// CallRecord is one user's record of a closed call (port.CallRecord).
+	CallRecord = port.CallRecord
+	// RecordCursor is a place in a user's call records (port.RecordCursor).
+	RecordCursor = port.RecordCursor
 	// Delivery hands events to sessions (port.Delivery).
 	Delivery = port.Delivery
 	// SessionRegistry is a Delivery that in-process sessions register with;

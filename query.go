@@ -2,8 +2,11 @@ package beckon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 )
 
 // query runs f on the loop, against the kernel: after every input
@@ -38,4 +41,44 @@ func (r *Runtime) HistoryAs(ctx context.Context, user string, conv Conversation,
 		return nil, denied
 	}
 	return r.History(conv, after, limit)
+}
+
+// OpenInvitations lists the open invitations user takes part in as the
+// inviter or as a pending invitee (QRY-1; never an online-only one the
+// user was offline for, ONL-1), in creation order, with their invitees'
+// states, current data and deadline (zero for timeout 0). It is a query on
+// the loop (see query): not logged, it changes nothing. At most
+// kernel.Config.MaxOpenPerInviter outgoing (default 100) and
+// kernel.MaxListedIncoming incoming (1,000, the newest) are listed. It
+// checks no caller: the raw path for trusted code and adapters that act
+// for an authenticated user; Client.OpenInvitations is the user's own.
+func (r *Runtime) OpenInvitations(ctx context.Context, user string) ([]OpenInvitation, error) {
+	var out []OpenInvitation
+	err := r.query(ctx, func(k *kernel.Kernel) {
+		out = k.OpenInvitations(user)
+		for i := range out { // the kernel's invitee lists are shared: never handed out
+			out[i].Invitees = append([]string(nil), out[i].Invitees...)
+		}
+	})
+	return out, err
+}
+
+// Records lists user's call records (REC-1, REC-2) from the store: one
+// per closed invitation the user took part in (not online-only), newest
+// first (by close time, ties by invite ID), those after the cursor after
+// (the zero RecordCursor: from the newest; else the Cursor() of the last
+// record of the previous page), at most limit (<= 0: every record kept).
+// The store keeps each user's newest records within its retention
+// (port.Retention: by default port.DefaultRecordsPerUser, 1,000, and
+// port.DefaultRecordMaxAge, 90 days). It sees what is durable, as History
+// does, and checks no caller (Client.Records is the user's own).
+func (r *Runtime) Records(user string, after RecordCursor, limit int) ([]CallRecord, error) {
+	rs, err := r.store.Records(user, after, limit)
+	if err != nil {
+		if errors.Is(err, port.ErrClosed) {
+			return nil, ErrClosed
+		}
+		return nil, fmt.Errorf("beckon: call records of %q: %w", user, err)
+	}
+	return rs, nil
 }

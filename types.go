@@ -23,6 +23,13 @@ type (
 	// Conversation names a 1:1 or group conversation (see C2C and
 	// GroupConversation).
 	Conversation = kernel.Conversation
+	// OpenInvitation is one open invitation as a participant sees it
+	// (kernel.OpenInvitation, QRY-1).
+	OpenInvitation = kernel.OpenInvitation
+	// State is an invitee's state (pending, accepted, ...).
+	State = kernel.State
+	// Outcome is what a closed call was for one participant (REC-1).
+	Outcome = kernel.Outcome
 )
 
 // The event types, one per SDK callback.

@@ -995,7 +995,11 @@ func TestMutantsAreCaught(t *testing.T) {
 }
 
 func testMutantsAreCaught(t *testing.T, mutantBase func(TB) Harness) {
-	for _, mu := range mutants {
+	all := mutants
+	if b := mutantBase(t); isLister(b) {
+		all = append(slices.Clip(all), recordMutants...)
+	}
+	for _, mu := range all {
 		t.Run(strings.ReplaceAll(mu.name, " ", "_"), func(t *testing.T) {
 			res := runCaptured(func(tb TB) Harness { return mu.wrap(mutantBase(tb)) })
 			var failedRules []string
@@ -1022,6 +1026,13 @@ func testMutantsAreCaught(t *testing.T, mutantBase func(TB) Harness) {
 			}
 		})
 	}
+}
+
+// isLister reports whether h has the capabilities the record mutants need.
+func isLister(h Harness) bool {
+	_, open := h.(OpenLister)
+	_, recs := h.(RecordLister)
+	return open && recs
 }
 
 // propertyMutants break rules only at horizons the example checks, which
@@ -1126,4 +1137,87 @@ func propertyFailure(msgs []string) (rules []string, msg string) {
 		}
 	}
 	return nil, strings.Join(msgs, "\n")
+}
+
+// --- mutants of QRY-1 and REC-1/2 (bases with OpenLister and RecordLister) ---
+
+// listed is tracked with the base's OpenLister and RecordLister, which
+// only some bases have (see isLister).
+type listed struct{ *tracked }
+
+func (t listed) ListOpen(user string) []OpenInvitation { return t.Harness.(OpenLister).ListOpen(user) }
+func (t listed) Records(user string) []CallRecord      { return t.Harness.(RecordLister).Records(user) }
+
+// REC-1: the inviter of an answered call told it was unanswered.
+type mWrongOutcome struct{ listed }
+
+func (m mWrongOutcome) Records(user string) []CallRecord {
+	rs := m.listed.Records(user)
+	for i := range rs {
+		if rs[i].Outcome == "answered" {
+			rs[i].Outcome = "unanswered"
+		}
+	}
+	return rs
+}
+
+// REC-2: a user also shown bob's records.
+type mOthersRecords struct{ listed }
+
+func (m mOthersRecords) Records(user string) []CallRecord {
+	rs := m.listed.Records(user)
+	if user != B {
+		rs = append(rs, m.listed.Records(B)...)
+	}
+	return rs
+}
+
+// REC-2: records not durable: none survive a restart.
+type mRecordsLostOnRestart struct {
+	listed
+	lost bool
+}
+
+func (m *mRecordsLostOnRestart) Restart(d time.Duration) { m.tracked.Restart(d); m.lost = true }
+func (m *mRecordsLostOnRestart) Records(user string) []CallRecord {
+	if m.lost {
+		return nil
+	}
+	return m.listed.Records(user)
+}
+
+// QRY-1: a user also shown alice's open invitations.
+type mOpenToOthers struct{ listed }
+
+func (m mOpenToOthers) ListOpen(user string) []OpenInvitation {
+	l := m.listed.ListOpen(user)
+	if user != A {
+		l = append(l, m.listed.ListOpen(A)...)
+	}
+	return l
+}
+
+// QRY-1: an online-only invitation its invitee was offline for listed to
+// it (ONL-1): the inviter's online-only invitations shown to each invitee.
+type mOpenHiddenShown struct{ listed }
+
+func (m mOpenHiddenShown) ListOpen(user string) []OpenInvitation {
+	l := m.listed.ListOpen(user)
+	for _, v := range m.listed.ListOpen(A) {
+		if slices.Contains(v.Invitees, user) && !slices.ContainsFunc(l, func(o OpenInvitation) bool { return o.InviteID == v.InviteID }) {
+			v.Incoming = true
+			l = append(l, v)
+		}
+	}
+	return l
+}
+
+// recordMutants need a base with the OpenLister and RecordLister
+// capabilities (the kernel's; the reference model has none yet).
+var recordMutants = []mutant{
+	{"call record with the wrong outcome", "REC-1", func(h Harness) Harness { return mWrongOutcome{listed{track(h)}} }},
+	{"call records shown to another user", "REC-2", func(h Harness) Harness { return mOthersRecords{listed{track(h)}} }},
+	{"call records lost on restart", "REC-2", func(h Harness) Harness { return &mRecordsLostOnRestart{listed: listed{track(h)}} }},
+	{"open invitations listed to a non-participant", "QRY-1", func(h Harness) Harness { return mOpenToOthers{listed{track(h)}} }},
+	{"open invitation hidden by ONL-1 listed", "QRY-1", func(h Harness) Harness { return mOpenHiddenShown{listed{track(h)}} }},
 }

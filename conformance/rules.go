@@ -54,4 +54,7 @@ var Rules = []Rule{
 	{"DET-1", "The same operations at the same times give the same results and events. Restoring a snapshot taken after any prefix and applying the rest gives what the uninterrupted run gave."},
 	{"LIM-1", "Every limit (user ID length, invitees per invite, data size, open invitations per inviter, timeout maximum) is configurable, has a documented default, and is enforced with the codes above."},
 	{"LIM-2", "Closed invitations leave memory (bounded state); what must be remembered for IDM-1 is kept for a bounded window only."},
+	{"QRY-1", "A user can list the open invitations they take part in, as inviter or as a pending invitee (never one that ONL-1 hides from them), each with inviter, group, invitees and their states, current data and deadline. Anyone else's are invisible."},
+	{"REC-1", "A user has call records: one per closed invitation they took part in (not online-only, ONL-2), with invite ID, inviter, group, invitees with their final states, creation and close times, and the user's outcome. For an invitee: accepted, rejected, missed (timed out) or cancelled. For the inviter: cancelled if it was cancelled, else answered if anyone accepted, else declined if everyone rejected, else unanswered."},
+	{"REC-2", "Call records are listed newest first (by close time, ties by invite ID), paged with a cursor, survive a restart like history, and show only the user's own."},
 }

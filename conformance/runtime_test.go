@@ -831,3 +831,64 @@ const runtimeChecks = "100"
 func FuzzRuntimeStateMachine(f *testing.F) {
 	f.Fuzz(rapid.MakeFuzz(StateMachine(runtimeHarnessWith(memoryStack, propLimits, false))))
 }
+
+// ListOpen is Runtime.OpenInvitations, through the user's client if one
+// is logged in (QRY-1).
+func (h *runtimeHarness) ListOpen(user string) []OpenInvitation {
+	var l []beckon.OpenInvitation
+	var err error
+	if cl := h.clientFor(Caller{User: user}); cl != nil {
+		l, err = cl.OpenInvitations(rtCtx)
+	} else {
+		l, err = h.rt.OpenInvitations(rtCtx, user)
+	}
+	if err != nil {
+		h.t.Fatalf("%s runtime harness: OpenInvitations(%s): %v", h.stack.name, user, err)
+	}
+	var out []OpenInvitation
+	for _, o := range l {
+		x := OpenInvitation{InviteID: o.InviteID, Inviter: o.Inviter, Group: o.Group, Invitees: o.Invitees,
+			Data: o.Data, Incoming: o.Incoming}
+		for _, st := range o.States {
+			x.States = append(x.States, st.String())
+		}
+		if !o.Deadline.IsZero() {
+			x.Timeout = int(o.Deadline.Sub(o.Created) / time.Second)
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// Records is Runtime.Records read in pages of 2 chained by their cursor
+// (REC-2), through the user's client if one is logged in.
+func (h *runtimeHarness) Records(user string) []CallRecord {
+	var out []CallRecord
+	for after := (beckon.RecordCursor{}); ; {
+		var page []beckon.CallRecord
+		var err error
+		if cl := h.clientFor(Caller{User: user}); cl != nil {
+			page, err = cl.Records(after, 2)
+		} else {
+			page, err = h.rt.Records(user, after, 2)
+		}
+		if err != nil {
+			h.t.Fatalf("%s runtime harness: Records(%s): %v", h.stack.name, user, err)
+		}
+		if len(page) == 0 {
+			return out
+		}
+		for _, r := range page {
+			if r.User != user {
+				h.t.Fatalf("%s runtime harness: Records(%s) gave a record of %q", h.stack.name, user, r.User)
+			}
+			c := r.Call
+			x := CallRecord{InviteID: c.InviteID, Inviter: c.Inviter, Group: c.Group, Invitees: c.Invitees, Outcome: r.Outcome.String()}
+			for _, st := range c.States {
+				x.States = append(x.States, st.String())
+			}
+			out = append(out, x)
+		}
+		after = page[len(page)-1].Cursor()
+	}
+}

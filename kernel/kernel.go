@@ -22,6 +22,7 @@ type Kernel struct {
 	history []History
 	events  []SessionEvent
 	pushes  []PushRequest
+	calls   []ClosedCall
 }
 
 // user is what the kernel tracks of one user; it exists while any field
@@ -31,6 +32,12 @@ type user struct {
 	pending  []*invitation // open non-online-only invitations pending for the user, in creation order (SYN-1)
 	open     int           // open invitations the user made
 	refs     int           // open invitations the user is a participant of
+	// made lists the open invitations the user made, in creation order,
+	// through their outPrev/outNext (no allocation on the hot path);
+	// onlinePending the open online-only ones pending for it that reached
+	// it (QRY-1).
+	made          outList
+	onlinePending []*invitation
 }
 
 // userOf returns the entry of name, creating it.
@@ -61,10 +68,12 @@ type invitation struct {
 	inviterU   *user    // the inviter's entry, kept while the invitation is open
 	push       *PushInfo
 	seq        uint64
-	created    int64 // Unix nanoseconds
-	timeout    int32 // seconds
-	pending    int32 // invitees still pending
-	heapIndex  int32 // position in the deadline heap, -1 when absent
+	created    int64       // Unix nanoseconds
+	timeout    int32       // seconds
+	pending    int32       // invitees still pending
+	heapIndex  int32       // position in the deadline heap, -1 when absent
+	outPrev    *invitation // the inviter's previous open invitation (outList)
+	outNext    *invitation
 	onlineOnly bool
 
 	one       [1]string // backing of invitees for 1:1 invitations
@@ -99,6 +108,8 @@ func New(cfg Config) *Kernel {
 // the next call. See the package doc for the driving loop.
 func (k *Kernel) Apply(now time.Time, in Input) Step {
 	k.history, k.events, k.pushes = k.history[:0], k.events[:0], k.pushes[:0]
+	clear(k.calls) // drop the references to closed invitations' invitees
+	k.calls = k.calls[:0]
 	t := now.UnixNano()
 	if t < k.now {
 		t = k.now
@@ -107,7 +118,7 @@ func (k *Kernel) Apply(now time.Time, in Input) Step {
 	fired := k.expire(t)
 	k.requests.expire(t, k.cfg.RequestIDWindow)
 	res, changed := k.step(&in) // a Tick is validated too: fields it does not use must be zero
-	st := Step{Result: res, History: k.history, Events: k.events, Pushes: k.pushes}
+	st := Step{Result: res, History: k.history, Closed: k.calls, Events: k.events, Pushes: k.pushes}
 	switch {
 	case res.Err == nil && !res.Duplicate && (changed || fired):
 		in.InviteID, in.ProposedInviteID = res.InviteID, ""

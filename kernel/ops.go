@@ -55,16 +55,19 @@ func (k *Kernel) invite(in *Input) Result {
 		inv.members = make([]member, len(in.Invitees))
 	}
 	inv.pending = int32(len(inv.invitees))
+	if inv.onlineOnly {
+		for i, name := range inv.invitees { // ONL-1: the invitees offline now never hear of it
+			u := k.users[name]
+			inv.members[i].unreached = u == nil || len(u.sessions) == 0
+		}
+	}
 	k.insert(inv)
 
 	ev := k.newInvitationEvent(inv)
 	for i, name := range inv.invitees {
-		m := &inv.members[i]
-		if inv.onlineOnly && len(m.u.sessions) == 0 {
-			m.unreached = true
-			continue
+		if m := &inv.members[i]; !m.unreached {
+			k.emitTo(name, m.u, &ev)
 		}
-		k.emitTo(name, m.u, &ev)
 	}
 	k.record(inv, inv.inviter, ActionInvite, inv.invitees, inv.data)
 	if inv.push != nil && !inv.onlineOnly && inv.group == "" && len(inv.members[0].u.sessions) == 0 {
@@ -80,12 +83,18 @@ func (k *Kernel) insert(inv *invitation) {
 	inv.inviterU = k.userOf(inv.inviter)
 	inv.inviterU.open++
 	inv.inviterU.refs++
+	inv.inviterU.made.push(inv)
 	for i, name := range inv.invitees {
 		u := k.userOf(name)
 		u.refs++
-		inv.members[i].u = u
-		if !inv.onlineOnly && inv.members[i].state == Pending {
+		m := &inv.members[i]
+		m.u = u
+		switch {
+		case m.state != Pending:
+		case !inv.onlineOnly:
 			u.pending = append(u.pending, inv)
+		case !m.unreached:
+			u.onlinePending = append(u.onlinePending, inv)
 		}
 	}
 	if inv.timeout > 0 {
@@ -230,12 +239,14 @@ func (k *Kernel) timeout(inv *invitation) {
 
 // close removes a closed invitation from every index (LIM-2).
 func (k *Kernel) close(inv *invitation) {
+	k.closed(inv)
 	delete(k.invites, inv.id)
 	if inv.heapIndex >= 0 {
 		k.deadlines.remove(int(inv.heapIndex))
 	}
 	inv.inviterU.open--
 	inv.inviterU.refs--
+	inv.inviterU.made.remove(inv)
 	k.release(inv.inviter, inv.inviterU)
 	for i := range inv.members {
 		m := &inv.members[i]
@@ -248,9 +259,12 @@ func (k *Kernel) close(inv *invitation) {
 }
 
 // unindexPending removes inv from the pending list of its invitee i,
-// keeping order.
+// keeping order (for an online-only one, from its listed invitations).
 func (k *Kernel) unindexPending(inv *invitation, i int) {
 	if inv.onlineOnly {
+		if !inv.members[i].unreached {
+			inv.members[i].u.unlistOnline(inv)
+		}
 		return
 	}
 	u := inv.members[i].u

@@ -21,6 +21,14 @@ type Step struct {
 	// History is the signaling messages to append to their conversations
 	// (HIS-1), in order.
 	History []History
+	// Closed lists the invitations this step closed, with their final
+	// states and close time, in the order they closed (timeouts first):
+	// what a store keeps each participant's call record of (REC-1).
+	// Online-only invitations are not listed (ONL-2). Persist them with
+	// Record and History, in the same durable write, so that no closed
+	// invitation is ever without its records, nor an open one with them.
+	// Each one's Index is 0: the driver sets it to its Record's.
+	Closed []ClosedCall
 	// Events go out once Record and History are durable, each to its one
 	// session; in this order, which per recipient is the order of delivery
 	// (DLV-1, DLV-2).

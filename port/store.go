@@ -69,16 +69,28 @@ type Store interface {
 	// without messages gives none and no error.
 	History(conv kernel.Conversation, after uint64, limit int) ([]HistoryMessage, error)
 
+	// Records lists user's call records (REC-1, REC-2) newest first: by
+	// close time, ties by invite ID (ascending), then by Index (the later
+	// first); those after the cursor after (the zero RecordCursor: from
+	// the newest), at most limit of them (limit <= 0: all that are kept).
+	// Records outside the store's Retention are never listed. A user
+	// without records gets none and no error. It runs at any time,
+	// concurrently with everything else, and sees all of a batch or none.
+	Records(user string, after RecordCursor, limit int) ([]CallRecord, error)
+
 	// Close releases the store.
 	Close() error
 }
 
-// Batch is what one Store.Append makes durable: the logged inputs and the
-// history messages they produced (HIS-1), so history is never lost between
-// an input being durable and its outputs being stored.
+// Batch is what one Store.Append makes durable: the logged inputs, the
+// history messages they produced (HIS-1) and the calls they closed
+// (kernel.Step.Closed, their Index set), so history and call records are
+// never lost between an input being durable and its outputs being stored.
+// Append keeps one call record per participant of each closed call.
 type Batch struct {
 	Records []kernel.Record
 	History []kernel.History
+	Closed  []kernel.ClosedCall
 }
 
 // HistoryMessage is one stored signaling message of a conversation.

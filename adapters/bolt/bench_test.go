@@ -283,3 +283,90 @@ func BenchmarkFsync(b *testing.B) {
 		})
 	}
 }
+
+// recordsBench is the store of BenchmarkRecords: built once per process
+// (its build, about a minute, is not measured), removed by nobody but the
+// OS's temp cleaning: the path is logged.
+var recordsBench struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+const (
+	recordsStored  = 1_000_000 // call records in the store, all users together
+	recordsOfOne   = 1_000     // of them, the target user's
+	recordsPerCall = 2         // a 1:1 call: the inviter's and the invitee's
+)
+
+// buildRecordsBench writes recordsStored/recordsPerCall 1:1 calls with
+// the store API, in batches of 10,000 (each folded by a SaveSnapshot),
+// recordsOfOne of them with the user "target".
+func buildRecordsBench() (string, error) {
+	dir, err := os.MkdirTemp("", "beckon-records-bench-*")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "records.db")
+	s, err := bolt.Open(path, bolt.WithRecordRetention(port.Retention{MaxPerUser: recordsOfOne}))
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	const perBatch = 10_000
+	calls := recordsStored / recordsPerCall
+	every := calls / recordsOfOne
+	t0 := int64(1_700_000_000_000_000_000)
+	for i, index := 0, uint64(1); i < calls; index++ {
+		b := port.Batch{Records: storetest.Records(index, index)}
+		for ; i < calls && len(b.Closed) < perBatch; i++ {
+			inviter := fmt.Sprintf("u%d", i%50_000)
+			if i%every == 0 {
+				inviter = "target"
+			}
+			b.Closed = append(b.Closed, kernel.ClosedCall{Index: index, InviteID: fmt.Sprintf("c%d", i), Inviter: inviter,
+				Invitees: []string{fmt.Sprintf("v%d", i%50_000)}, States: []kernel.State{kernel.Accepted},
+				Created: t0 + int64(i)*1e6, Closed: t0 + int64(i)*1e6 + 1})
+		}
+		if err := s.Append(b); err != nil {
+			return "", err
+		}
+		if err := s.SaveSnapshot(index, []byte("snap")); err != nil { // folds the calls into the users' records
+			return "", err
+		}
+	}
+	return path, nil
+}
+
+// BenchmarkRecords lists the 1,000 records of one user, newest first in
+// pages of 100 chained by the cursor, among 1M stored.
+func BenchmarkRecords(b *testing.B) {
+	recordsBench.once.Do(func() { recordsBench.path, recordsBench.err = buildRecordsBench() })
+	if recordsBench.err != nil {
+		b.Fatal(recordsBench.err)
+	}
+	b.Logf("store: %s", recordsBench.path)
+	s, err := bolt.Open(recordsBench.path, bolt.WithoutOpenCheck(), bolt.WithRecordRetention(port.Retention{MaxPerUser: recordsOfOne}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		for after := (port.RecordCursor{}); ; {
+			page, err := s.Records("target", after, 100)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			n += len(page)
+			after = page[len(page)-1].Cursor()
+		}
+		if n != recordsOfOne {
+			b.Fatalf("listed %d records, want %d", n, recordsOfOne)
+		}
+	}
+}

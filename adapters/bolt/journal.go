@@ -267,9 +267,11 @@ func fold(tx *bbolt.Tx) (int, error) {
 // schema 1 store runs it, in that write's transaction: a store that is
 // only read stays as it was (and readable by older builds).
 func migrate(tx *bbolt.Tx) error {
-	if tx.Bucket(bucketJournal) == nil {
-		if _, err := tx.CreateBucket(bucketJournal); err != nil {
-			return err
+	for _, name := range [][]byte{bucketJournal, bucketCalls, bucketRecords} {
+		if tx.Bucket(name) == nil {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Bucket(bucketMeta).Put(keySchema, u64key(SchemaVersion))

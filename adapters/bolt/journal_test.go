@@ -196,8 +196,10 @@ func schema1(t *testing.T, path string) {
 		if n := tx.Bucket([]byte("journal")).Stats().KeyN; n != 0 {
 			return fmt.Errorf("the journal holds %d messages", n)
 		}
-		if err := tx.DeleteBucket([]byte("journal")); err != nil {
-			return err
+		for _, b := range []string{"journal", "calls", "records"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
 		}
 		return tx.Bucket([]byte("beckon")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 1))
 	})
@@ -272,8 +274,12 @@ func TestSchema1Migrates(t *testing.T) {
 	s = mustOpen(t, path)
 	c := convs[0]
 	h := storetest.History(c, 100)
-	if err := s.Append(port.Batch{Records: storetest.Records(11, 11), History: []kernel.History{h}}); err != nil {
+	call := storetest.Call(11, 1)
+	if err := s.Append(port.Batch{Records: storetest.Records(11, 11), History: []kernel.History{h}, Closed: []kernel.ClosedCall{call}}); err != nil {
 		t.Fatal(err)
+	}
+	if rs, err := s.Records(call.Inviter, port.RecordCursor{}, 0); err != nil || len(rs) != 1 || rs[0].Call.InviteID != call.InviteID {
+		t.Fatalf("Records after the migrating write: got %+v, %v; want the call appended", rs, err)
 	}
 	all[c] = append(all[c], storetest.Message(t, h, uint64(len(all[c])+1)))
 	checkAllHistory(t, s, all, "migrated")

@@ -10,9 +10,10 @@ import (
 
 // SchemaVersion is the version of the file layout this build writes and
 // reads. A store with a higher version is refused with ErrNewerSchema. A
-// store of schema 1 (the layout without the journal) is read as it is and
-// migrated to this version by its first write (see migrate).
-const SchemaVersion = 2
+// store of schema 1 (the layout without the journal) or 2 (without call
+// records) is read as it is and migrated to this version by its first
+// write (see migrate).
+const SchemaVersion = 3
 
 // The top-level buckets of a store. The layout (schema 2):
 //
@@ -28,6 +29,14 @@ const SchemaVersion = 2
 //	journal    the history not folded yet: uint64 BE journal key (1, 2, ...,
 //	           in append order across all conversations) -> frame(journal
 //	           entry); the bucket's sequence is the highest key ever used
+//	calls      the closed calls not folded yet (records.go): uint64 BE key
+//	           (1, 2, ... in append order) -> frame(kernel.AppendClosedCall
+//	           bytes); the bucket's sequence is the highest key ever used
+//	records    the folded call records: "\x00newest" -> uint64 BE close
+//	           time of the newest call folded, and one bucket per user,
+//	           named the user, each: port.RecordCursor.AppendKey key (so
+//	           the newest first) -> frame(kernel.AppendClosedCall bytes),
+//	           framed with the user as domain; its sequence counts its keys
 //
 // A journal entry is uvarint length and bytes of the conversation's name,
 // uint64 BE Seq, then the value that message has once folded, byte for
@@ -37,8 +46,8 @@ const SchemaVersion = 2
 // that without gaps, in journal key order. Folding (fold) moves every
 // journal entry into history and empties the journal in one transaction.
 //
-// Schema 1 is the same without the journal bucket: every message in
-// history.
+// Schema 2 is the same without calls and records; schema 1 also without
+// the journal bucket: every message in history.
 //
 // frame(p) is a CRC-32C (big-endian) of the bucket's name (for a history
 // message, the conversation's name), the key and p, followed by p. bbolt
@@ -51,6 +60,8 @@ var (
 	bucketSnapshot = []byte("snapshot")
 	bucketHistory  = []byte("history")
 	bucketJournal  = []byte("journal")
+	bucketCalls    = []byte("calls")
+	bucketRecords  = []byte("records")
 
 	keySchema = []byte("schema")
 )
@@ -142,7 +153,7 @@ func initSchema(tx *bbolt.Tx) error {
 	if err := meta.Put(keySchema, u64key(SchemaVersion)); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal} {
+	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCalls, bucketRecords} {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}

@@ -252,7 +252,7 @@ func open(path string, o options) (*Store, error) {
 		}
 		return nil, storeError(path, "open", classifyOpenError(err, o.lockTimeout))
 	}
-	s := &Store{db: db, file: file, path: path, journalLimit: o.journalLimit}
+	s := &Store{db: db, file: file, path: path, journalLimit: o.journalLimit, retention: o.retention}
 	check := func() (err error) {
 		// Without the check the journal index is built on first use: a
 		// damaged page could make reading the journal loop (see

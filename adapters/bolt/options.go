@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/beckonhq/beckon/port"
 )
 
 // DefaultLockTimeout is how long Open waits for the file lock of a store
@@ -30,13 +32,14 @@ type options struct {
 	lockTimeout  time.Duration
 	noCheck      bool
 	journalLimit int
+	retention    port.Retention
 	errs         []error // invalid options
 }
 
 // buildOptions applies opts; an invalid one gives an error wrapping
 // ErrBadOption that names it.
 func buildOptions(opts []Option) (options, error) {
-	o := options{lockTimeout: DefaultLockTimeout, journalLimit: DefaultJournalLimit}
+	o := options{lockTimeout: DefaultLockTimeout, journalLimit: DefaultJournalLimit, retention: port.Retention{}.WithDefaults()}
 	for i, opt := range opts {
 		if opt == nil {
 			o.errs = append(o.errs, fmt.Errorf("%w: option %d is nil", ErrBadOption, i))

@@ -30,6 +30,7 @@ type Store struct {
 	claimed atomic.Bool // a runtime holds it (see Claim)
 
 	journalLimit int // fold when an Append leaves this many messages in the journal
+	retention    port.Retention
 
 	// wmu serialises writes (bbolt would too) and the building of idx, so
 	// that a write reads idx and the file in the same state.
@@ -199,7 +200,7 @@ type journalMsg struct {
 // per-conversation history (see fold), which makes that commit longer.
 func (s *Store) Append(b port.Batch) error {
 	recs := b.Records
-	if len(recs) == 0 && len(b.History) == 0 {
+	if len(recs) == 0 && len(b.History) == 0 && len(b.Closed) == 0 {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		if err := s.usable(); err != nil {
@@ -273,6 +274,9 @@ func (s *Store) Append(b port.Batch) error {
 				return err
 			}
 		}
+		if err := putCalls(tx, b.Closed); err != nil {
+			return err
+		}
 		if len(msgs) == 0 {
 			return nil
 		}
@@ -314,6 +318,9 @@ func (s *Store) Append(b port.Batch) error {
 			if _, err := fold(tx); err != nil {
 				return err
 			}
+			if err := foldCalls(tx, s.retention); err != nil {
+				return err
+			}
 			p.folded = true
 		}
 		return nil
@@ -352,6 +359,9 @@ func (s *Store) SaveSnapshot(index uint64, snapshot []byte) error {
 			return err
 		}
 		if _, err := fold(tx); err != nil {
+			return err
+		}
+		if err := foldCalls(tx, s.retention); err != nil {
 			return err
 		}
 		p.folded = true

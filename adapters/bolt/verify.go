@@ -56,6 +56,12 @@ func checkSchema(tx *bbolt.Tx) (uint64, error) {
 	case ver == 1 && hasJournal:
 		return 0, corruptf("a store of schema 1 holds a %q bucket, which only schema 2 has", bucketJournal)
 	}
+	switch hasCalls, hasRecords := tx.Bucket(bucketCalls) != nil, tx.Bucket(bucketRecords) != nil; {
+	case ver >= 3 && (!hasCalls || !hasRecords):
+		return 0, corruptf("bucket %q or %q is missing", bucketCalls, bucketRecords)
+	case ver < 3 && (hasCalls || hasRecords):
+		return 0, corruptf("a store of schema %d holds call records, which only schema 3 has", ver)
+	}
 	return ver, nil
 }
 
@@ -189,7 +195,7 @@ func verifyAll(tx *bbolt.Tx) (verified, error) {
 	if err != nil {
 		return verified{}, err
 	}
-	known := [][]byte{bucketMeta, bucketLog, bucketSnapshot, bucketHistory, bucketJournal}
+	known := [][]byte{bucketMeta, bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCalls, bucketRecords}
 	err = tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
 		if !slices.ContainsFunc(known, func(k []byte) bool { return bytes.Equal(k, name) }) {
 			return corruptf("unknown bucket %q", clip(name))
@@ -225,6 +231,9 @@ func verifyAll(tx *bbolt.Tx) (verified, error) {
 	}
 	idx, err := readJournal(tx)
 	if err != nil {
+		return verified{}, err
+	}
+	if err := verifyRecords(tx); err != nil {
 		return verified{}, err
 	}
 	return verified{schema: ver, journal: idx}, nil

@@ -18,7 +18,8 @@ var errStoreClosed = fmt.Errorf("memory store: %w", port.ErrClosed)
 // errStoreClaimed is what Claim returns while another claim holds.
 var errStoreClaimed = fmt.Errorf("memory store: %w: it serves another runtime; close that runtime first, or give this one its own store", port.ErrLocked)
 
-// Store keeps the log, the latest snapshot and the history in memory. It
+// Store keeps the log, the latest snapshot, the history and the call
+// records in memory. It
 // implements port.Store and is the reference for every other adapter.
 //
 // It keeps everything encoded, in byte slices of its own: records with
@@ -45,6 +46,11 @@ type Store struct {
 	history   log                                // every history message of every conversation, in append order
 	convs     map[kernel.Conversation]*convIndex // each conversation's messages by Seq: their entries in history
 	scratch   []byte                             // encoding buffer of Append
+
+	records   map[string]*userRecords // each user's call records (records.go)
+	retention port.Retention
+	newest    int64 // close time of the newest call given, if hasNewest
+	hasNewest bool
 }
 
 // log is a sequence of encoded entries kept in fixed-size chunks, as are
@@ -179,9 +185,15 @@ func (c *convIndex) add(pos uint32) {
 	c.n++
 }
 
-// NewStore returns an empty store.
-func NewStore() *Store {
-	return &Store{convs: make(map[kernel.Conversation]*convIndex)}
+// NewStore returns an empty store. It keeps call records within
+// port.Retention's defaults unless WithRetention says otherwise.
+func NewStore(opts ...StoreOption) *Store {
+	s := &Store{convs: make(map[kernel.Conversation]*convIndex), records: make(map[string]*userRecords),
+		retention: port.Retention{}.WithDefaults()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Claim makes the caller the store's one user until release; a second
@@ -260,6 +272,7 @@ func (s *Store) Append(b port.Batch) error {
 		c.add(uint32(s.history.len()))
 		s.history.add(s.scratch)
 	}
+	s.keep(b.Closed)
 	return nil
 }
 

@@ -23,6 +23,7 @@ package kernelharness
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"reflect"
 	"slices"
@@ -95,6 +96,7 @@ type harness struct {
 	hist   map[conformance.Conversation][][]byte
 	pushes []conformance.PushRequest
 	outs   []conformance.Output
+	calls  []kernel.ClosedCall // every call closed so far, as a store keeps them (REC-1)
 }
 
 // step is one call of a kernel as the harness sees it.
@@ -102,6 +104,7 @@ type step struct {
 	res    kernel.Result
 	outs   []conformance.Output
 	record *kernel.Input // what a durable driver logs of the call; nil: nothing
+	closed []kernel.ClosedCall
 }
 
 // apply is the one place the harness calls the kernel: it applies in at
@@ -113,6 +116,10 @@ func apply(k *kernel.Kernel, at time.Time, in kernel.Input) (step, error) {
 	if st.Log {
 		logged := st.Record.Input
 		s.record = &logged
+	}
+	for _, c := range st.Closed {
+		c.Invitees, c.States = slices.Clone(c.Invitees), slices.Clone(c.States)
+		s.closed = append(s.closed, c)
 	}
 	for _, o := range st.Events {
 		e := o.Event
@@ -250,6 +257,13 @@ func (h *harness) call(in kernel.Input) kernel.Result {
 	}
 	h.checkDeadline(after)
 
+	if len(s.closed) > 0 && s.record == nil {
+		h.fatalf("REC-1", fmt.Sprintf("Step.Record of %s that closed invitations", in.Op), nil, "a record to persist them with")
+	}
+	for _, c := range s.closed {
+		c.Index = h.index + 1
+		h.calls = append(h.calls, c)
+	}
 	if s.record != nil {
 		h.index++
 		h.log = append(h.log, kernel.AppendRecord(nil, kernel.Record{Index: h.index, At: h.k.Now(), Input: *s.record}))
@@ -433,6 +447,62 @@ func (h *harness) Restart(downtime time.Duration) {
 func (h *harness) Durable() (snapshot []byte, records [][]byte) { return h.k.Snapshot(), h.log }
 
 func (h *harness) OpenInvitations() int { return h.k.Open() }
+
+// ListOpen is Kernel.OpenInvitations (QRY-1); it checks that the question
+// changed nothing.
+func (h *harness) ListOpen(user string) []conformance.OpenInvitation {
+	h.t.Helper()
+	before := h.k.Snapshot()
+	var out []conformance.OpenInvitation
+	for _, o := range h.k.OpenInvitations(user) {
+		x := conformance.OpenInvitation{InviteID: o.InviteID, Inviter: o.Inviter, Group: o.Group,
+			Invitees: slices.Clone(o.Invitees), States: stateNames(o.States), Data: o.Data, Incoming: o.Incoming}
+		if !o.Deadline.IsZero() {
+			x.Timeout = int(o.Deadline.Sub(o.Created) / time.Second)
+		}
+		out = append(out, x)
+	}
+	if !bytes.Equal(h.k.Snapshot(), before) {
+		h.fatalf("QRY-1", "the state after OpenInvitations", "another state", "the same: it only reads")
+	}
+	return out
+}
+
+// Records lists user's records of the calls the kernel closed
+// (Step.Closed), newest first, as a store keeps them.
+func (h *harness) Records(user string) []conformance.CallRecord {
+	calls := slices.Clone(h.calls)
+	slices.SortStableFunc(calls, func(a, b kernel.ClosedCall) int {
+		switch {
+		case a.Closed != b.Closed:
+			return -cmp.Compare(a.Closed, b.Closed)
+		case a.InviteID != b.InviteID:
+			return cmp.Compare(a.InviteID, b.InviteID)
+		}
+		return -cmp.Compare(a.Index, b.Index)
+	})
+	var out []conformance.CallRecord
+	for _, c := range calls {
+		if o, ok := c.Outcome(user); ok {
+			out = append(out, CallRecord(c, o))
+		}
+	}
+	return out
+}
+
+// CallRecord is the suite's form of a record of c with outcome o.
+func CallRecord(c kernel.ClosedCall, o kernel.Outcome) conformance.CallRecord {
+	return conformance.CallRecord{InviteID: c.InviteID, Inviter: c.Inviter, Group: c.Group,
+		Invitees: slices.Clone(c.Invitees), States: stateNames(c.States), Outcome: o.String()}
+}
+
+func stateNames(states []kernel.State) []string {
+	out := make([]string, len(states))
+	for i, st := range states {
+		out[i] = st.String()
+	}
+	return out
+}
 
 func (h *harness) TakeOutputs() []conformance.Output {
 	o := h.outs

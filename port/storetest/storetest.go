@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,9 @@ func Run(t *testing.T, newStore func(t *testing.T) port.Store, reopen func(t *te
 		{"CallerOwnsSlices", checkCallerOwnsSlices},
 		{"HistoryDuringAppend", checkHistoryDuringAppend},
 		{"ClaimIsExclusive", checkClaimIsExclusive},
+		{"RecordsOrderAndPaging", checkRecordsOrderAndPaging},
+		{"RecordsInTheBatch", checkRecordsInTheBatch},
+		{"RecordsRetention", checkRecordsRetention},
 		{"Close", checkClose},
 	}
 	for _, c := range checks {
@@ -342,6 +346,7 @@ func checkClose(t *testing.T, s port.Store) {
 	}
 	_, _, _, loadErr := s.Load()
 	_, historyErr := s.History(kernel.C2C("a", "b"), 0, 0)
+	_, recordsErr := s.Records("a", port.RecordCursor{}, 0)
 	for _, c := range []struct {
 		call string
 		err  error
@@ -351,6 +356,7 @@ func checkClose(t *testing.T, s port.Store) {
 		{"Append of an empty batch", s.Append(port.Batch{})},
 		{"SaveSnapshot", s.SaveSnapshot(1, nil)},
 		{"History", historyErr},
+		{"Records", recordsErr},
 		{"Close", s.Close()},
 	} {
 		if !errors.Is(c.err, port.ErrClosed) {
@@ -364,9 +370,13 @@ func checkClose(t *testing.T, s port.Store) {
 func checkReopen(t *testing.T, s port.Store, reopen func(port.Store) port.Store) {
 	conv := kernel.C2C("alice", "bob")
 	var hs []port.HistoryMessage
+	var calls []kernel.ClosedCall
 	for i := range 50 {
 		h := History(conv, i)
-		mustAppend(t, s, port.Batch{Records: Records(uint64(2*i+1), uint64(2*i+2)), History: []kernel.History{h}})
+		c := Call(uint64(2*i+2), i)
+		calls = append(calls, c)
+		mustAppend(t, s, port.Batch{Records: Records(uint64(2*i+1), uint64(2*i+2)), History: []kernel.History{h},
+			Closed: []kernel.ClosedCall{c}})
 		hs = append(hs, Message(t, h, uint64(i+1)))
 		if i == 30 {
 			mustSnapshot(t, s, 40, "snap-40")
@@ -376,11 +386,155 @@ func checkReopen(t *testing.T, s port.Store, reopen func(port.Store) port.Store)
 		s = reopen(s)
 		wantLoad(t, s, 40, "snap-40", Records(41, 100+uint64(round)))
 		sameHistory(t, fmt.Sprintf("History after reopen %d", round+1), mustHistory(t, s, conv, 0, 0), hs)
+		for _, u := range []string{"alice", "bob", "carol", "dave"} {
+			sameCallRecords(t, fmt.Sprintf("Records(%s) after reopen %d", u, round+1),
+				mustRecords(t, s, u, port.RecordCursor{}, 0), WantRecords(u, calls, port.Retention{}))
+		}
 		h := History(conv, 50+round)
 		mustAppend(t, s, port.Batch{Records: Records(101+uint64(round), 101+uint64(round)), History: []kernel.History{h}})
 		hs = append(hs, Message(t, h, uint64(len(hs)+1)))
 	}
 	sameHistory(t, "History after the last reopen and Append", mustHistory(t, s, conv, 0, 0), hs)
+}
+
+// Records are listed per user, newest first (close time, then invite ID,
+// then the later Index), with each user's outcome; a cursor pages through
+// them without a gap or a repeat; nobody else's are listed.
+func checkRecordsOrderAndPaging(t *testing.T, s port.Store) {
+	var calls []kernel.ClosedCall
+	for i := range 30 {
+		b := port.Batch{Records: Records(uint64(i+1), uint64(i+1))}
+		for j := range i % 3 {
+			c := Call(uint64(i+1), i+j)
+			if i%7 == 2 && j == 0 { // ties of close time, and of invite ID (one per Index, as the kernel gives)
+				c.Closed, c.InviteID = calls[0].Closed, "same"
+			}
+			b.Closed = append(b.Closed, c)
+		}
+		calls = append(calls, b.Closed...)
+		mustAppend(t, s, b)
+	}
+	for _, u := range []string{"alice", "bob", "carol", "dave", "erin", "mallory"} {
+		want := WantRecords(u, calls, port.Retention{})
+		sameCallRecords(t, fmt.Sprintf("Records(%s)", u), mustRecords(t, s, u, port.RecordCursor{}, 0), want)
+		var paged []port.CallRecord
+		for after := (port.RecordCursor{}); ; {
+			page := mustRecords(t, s, u, after, 4)
+			if len(page) == 0 {
+				break
+			}
+			if len(page) > 4 {
+				t.Fatalf("Records(%s, limit 4): got %d", u, len(page))
+			}
+			paged = append(paged, page...)
+			after = page[len(page)-1].Cursor()
+		}
+		sameCallRecords(t, fmt.Sprintf("Records(%s) in pages of 4 chained by the cursor", u), paged, want)
+	}
+	if got := mustRecords(t, s, "mallory", port.RecordCursor{}, 0); len(got) != 0 {
+		t.Fatalf("Records of a user in no call: got %d, want none", len(got))
+	}
+}
+
+// A batch refused for its records leaves no call record behind, and the
+// store copies the calls it keeps.
+func checkRecordsInTheBatch(t *testing.T, s port.Store) {
+	c := Call(1, 1)
+	if err := s.Append(port.Batch{Records: Records(2, 2), Closed: []kernel.ClosedCall{c}}); !errors.Is(err, port.ErrBadIndex) {
+		t.Fatalf("Append of record 2 to an empty log: got %v, want ErrBadIndex", err)
+	}
+	if got := mustRecords(t, s, c.Inviter, port.RecordCursor{}, 0); len(got) != 0 {
+		t.Fatalf("Records after a refused batch: got %d, want none", len(got))
+	}
+	b := port.Batch{Records: Records(1, 1), Closed: []kernel.ClosedCall{c}}
+	want := WantRecords(c.Inviter, []kernel.ClosedCall{Call(1, 1)}, port.Retention{}) // not sharing b.Closed
+	mustAppend(t, s, b)
+	b.Closed[0].Invitees[0], b.Closed[0].States[0] = "mallory", kernel.Accepted
+	sameCallRecords(t, "Records after the caller changed what it passed", mustRecords(t, s, c.Inviter, port.RecordCursor{}, 0), want)
+}
+
+// A user keeps at most DefaultRecordsPerUser records, the newest, and
+// none older than DefaultRecordMaxAge before the newest call given.
+func checkRecordsRetention(t *testing.T, s port.Store) {
+	n := port.DefaultRecordsPerUser + 10
+	var calls []kernel.ClosedCall
+	b := port.Batch{Records: Records(1, 1)}
+	for i := range n {
+		c := kernel.ClosedCall{Index: 1, InviteID: fmt.Sprintf("c%05d", i), Inviter: "alice", Invitees: []string{fmt.Sprint("bob", i%2)},
+			States: []kernel.State{kernel.Accepted}, Created: int64(i) * 1e9, Closed: int64(i)*1e9 + 1}
+		b.Closed = append(b.Closed, c)
+	}
+	calls = append(calls, b.Closed...)
+	mustAppend(t, s, b)
+	for _, u := range []string{"alice", "bob0", "bob1"} {
+		sameCallRecords(t, fmt.Sprintf("Records(%s) beyond the count", u), mustRecords(t, s, u, port.RecordCursor{}, 0),
+			WantRecords(u, calls, port.Retention{}))
+	}
+	late := kernel.ClosedCall{Index: 2, InviteID: "late", Inviter: "bob0", Invitees: []string{"carol"},
+		States: []kernel.State{kernel.Rejected}, Closed: int64(n)*1e9 + int64(port.DefaultRecordMaxAge)}
+	mustAppend(t, s, port.Batch{Records: Records(2, 2), Closed: []kernel.ClosedCall{late}})
+	calls = append(calls, late)
+	for _, u := range []string{"alice", "bob0", "carol"} {
+		sameCallRecords(t, fmt.Sprintf("Records(%s) after a call %v later", u, port.DefaultRecordMaxAge),
+			mustRecords(t, s, u, port.RecordCursor{}, 0), WantRecords(u, calls, port.Retention{}))
+	}
+}
+
+// Call returns a closed call whose content varies with i, closed by the
+// record with Index index: test data for a Store.
+func Call(index uint64, i int) kernel.ClosedCall {
+	c := kernel.ClosedCall{Index: index, InviteID: fmt.Sprintf("call-%d", i), Inviter: "alice",
+		Invitees: []string{"bob"}, States: []kernel.State{kernel.State(1 + i%4)},
+		Created: 1_700_000_000_000_000_000 + int64(i/2)*1e9, Closed: 1_700_000_000_000_000_000 + int64(i/2)*1e9 + 5}
+	if i%3 == 1 {
+		c.Inviter, c.Group = "carol", "g1"
+		c.Invitees = []string{"alice", "bob", "dave"}
+		c.States = []kernel.State{kernel.Accepted, kernel.State(1 + i%4), kernel.Rejected}
+	}
+	return c
+}
+
+// WantRecords returns the records of user that a store with retention r
+// lists after it was given calls, in order.
+func WantRecords(user string, calls []kernel.ClosedCall, r port.Retention) []port.CallRecord {
+	r = r.WithDefaults()
+	var out []port.CallRecord
+	newest := int64(-1 << 63)
+	for _, c := range calls {
+		newest = max(newest, c.Closed)
+	}
+	for _, c := range calls {
+		if o, ok := c.Outcome(user); ok && c.Closed >= r.Cutoff(newest) {
+			out = append(out, port.CallRecord{User: user, Outcome: o, Call: c})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b port.CallRecord) int { return a.Cursor().Compare(b.Cursor()) })
+	if len(out) > r.MaxPerUser {
+		out = out[:r.MaxPerUser]
+	}
+	return out
+}
+
+func mustRecords(t *testing.T, s port.Store, user string, after port.RecordCursor, limit int) []port.CallRecord {
+	t.Helper()
+	rs, err := s.Records(user, after, limit)
+	if err != nil {
+		t.Fatalf("Records(%s, after %+v, limit %d): got %v, want nil", user, after, limit, err)
+	}
+	return rs
+}
+
+// sameCallRecords compares call records.
+func sameCallRecords(t *testing.T, what string, got, want []port.CallRecord) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d records, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("%s: record %d:\n got %+v\nwant %+v", what, i, got[i], want[i])
+		}
+	}
 }
 
 // Record returns a record with Index i whose content varies with i: test
