@@ -78,6 +78,7 @@ type invitation struct {
 
 	one       [1]string // backing of invitees for 1:1 invitations
 	oneMember [1]member // backing of members for 1:1 invitations
+	oneState  [1]State  // backing of a closed 1:1 invitation's final states (finalStates)
 }
 
 // member is one invitee's state and user entry (kept while the invitation
