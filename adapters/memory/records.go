@@ -39,8 +39,9 @@ type storedRecord struct {
 func (s *Store) keep(calls []kernel.ClosedCall) {
 	for i := range calls {
 		c := &calls[i]
+		s.callBuf = kernel.AppendClosedCall(s.callBuf[:0], c)
 		r := storedRecord{cur: port.RecordCursor{Closed: c.Closed, InviteID: c.InviteID, Index: c.Index},
-			call: kernel.AppendClosedCall(nil, c)}
+			call: slices.Clone(s.callBuf)} // one allocation of the exact size
 		if !s.hasNewest || c.Closed > s.newest {
 			s.newest, s.hasNewest = c.Closed, true
 		}
