@@ -194,7 +194,9 @@ func (p *presence) OpenInvitations(context.Context, string) ([]kernel.OpenInvita
 	return nil, nil
 }
 
-func (p *presence) Records(string, port.RecordCursor, int) ([]port.CallRecord, error) { return nil, nil }
+func (p *presence) Records(string, port.RecordCursor, int) ([]port.CallRecord, error) {
+	return nil, nil
+}
 
 func (p *presence) count(op, user, session string) int {
 	p.mu.Lock()
