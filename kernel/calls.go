@@ -42,10 +42,8 @@ func (k *Kernel) OpenInvitations(user string) []OpenInvitation {
 	if u == nil {
 		return nil
 	}
-	var invs, incoming []*invitation
-	for inv := u.made.head; inv != nil; inv = inv.outNext {
-		invs = append(invs, inv)
-	}
+	invs := slices.Clone(u.made)
+	var incoming []*invitation
 	incoming = append(append(incoming, u.onlinePending...), u.pending...)
 	bySeq := func(a, b *invitation) int { return cmpUint(a.seq, b.seq) }
 	slices.SortFunc(incoming, bySeq)
@@ -85,32 +83,12 @@ func (inv *invitation) finalStates() []State {
 	return inv.states()
 }
 
-// outList is a user's open invitations as inviter, linked through the
-// invitations' outPrev and outNext, oldest first.
-type outList struct{ head, tail *invitation }
-
-func (l *outList) push(inv *invitation) {
-	inv.outPrev, inv.outNext = l.tail, nil
-	if l.tail == nil {
-		l.head = inv
-	} else {
-		l.tail.outNext = inv
+// removeInvitation removes inv from l, keeping the order of the others.
+func removeInvitation(l []*invitation, inv *invitation) []*invitation {
+	if i := slices.Index(l, inv); i >= 0 {
+		l = slices.Delete(l, i, i+1) // clears the vacated slot
 	}
-	l.tail = inv
-}
-
-func (l *outList) remove(inv *invitation) {
-	if inv.outPrev == nil {
-		l.head = inv.outNext
-	} else {
-		inv.outPrev.outNext = inv.outNext
-	}
-	if inv.outNext == nil {
-		l.tail = inv.outPrev
-	} else {
-		inv.outNext.outPrev = inv.outPrev
-	}
-	inv.outPrev, inv.outNext = nil, nil
+	return l
 }
 
 // unlistOnline removes inv from u.onlinePending, keeping order.

@@ -30,13 +30,11 @@ type Kernel struct {
 type user struct {
 	sessions []string      // connected sessions, in connection order
 	pending  []*invitation // open non-online-only invitations pending for the user, in creation order (SYN-1)
-	open     int           // open invitations the user made
 	refs     int           // open invitations the user is a participant of
-	// made lists the open invitations the user made, in creation order,
-	// through their outPrev/outNext (no allocation on the hot path);
-	// onlinePending the open online-only ones pending for it that reached
-	// it (QRY-1).
-	made          outList
+	// made lists the open invitations the user made, in creation order
+	// (its length is what MaxOpenPerInviter bounds); onlinePending the
+	// open online-only ones pending for it that reached it (QRY-1).
+	made          []*invitation
 	onlinePending []*invitation
 }
 
@@ -68,17 +66,15 @@ type invitation struct {
 	inviterU   *user    // the inviter's entry, kept while the invitation is open
 	push       *PushInfo
 	seq        uint64
-	created    int64       // Unix nanoseconds
-	timeout    int32       // seconds
-	pending    int32       // invitees still pending
-	heapIndex  int32       // position in the deadline heap, -1 when absent
-	outPrev    *invitation // the inviter's previous open invitation (outList)
-	outNext    *invitation
+	created    int64 // Unix nanoseconds
+	timeout    int32 // seconds
+	pending    int32 // invitees still pending
+	heapIndex  int32 // position in the deadline heap, -1 when absent
 	onlineOnly bool
+	oneState   [1]State // backing of a closed 1:1 invitation's final states (finalStates)
 
 	one       [1]string // backing of invitees for 1:1 invitations
 	oneMember [1]member // backing of members for 1:1 invitations
-	oneState  [1]State  // backing of a closed 1:1 invitation's final states (finalStates)
 }
 
 // member is one invitee's state and user entry (kept while the invitation

@@ -21,7 +21,7 @@ func (k *Kernel) invite(in *Input) Result {
 			}
 		}
 	}
-	if u := k.users[in.User]; u != nil && u.open >= k.cfg.MaxOpenPerInviter {
+	if u := k.users[in.User]; u != nil && len(u.made) >= k.cfg.MaxOpenPerInviter {
 		return Result{Err: fail(ErrInvalidParameters, "User", in.User,
 			"the inviter already has %d open invitations (Config.MaxOpenPerInviter)", k.cfg.MaxOpenPerInviter)}
 	}
@@ -81,9 +81,8 @@ func (k *Kernel) invite(in *Input) Result {
 func (k *Kernel) insert(inv *invitation) {
 	k.invites[inv.id] = inv
 	inv.inviterU = k.userOf(inv.inviter)
-	inv.inviterU.open++
 	inv.inviterU.refs++
-	inv.inviterU.made.push(inv)
+	inv.inviterU.made = append(inv.inviterU.made, inv)
 	for i, name := range inv.invitees {
 		u := k.userOf(name)
 		u.refs++
@@ -244,9 +243,8 @@ func (k *Kernel) close(inv *invitation) {
 	if inv.heapIndex >= 0 {
 		k.deadlines.remove(int(inv.heapIndex))
 	}
-	inv.inviterU.open--
 	inv.inviterU.refs--
-	inv.inviterU.made.remove(inv)
+	inv.inviterU.made = removeInvitation(inv.inviterU.made, inv)
 	k.release(inv.inviter, inv.inviterU)
 	for i := range inv.members {
 		m := &inv.members[i]
