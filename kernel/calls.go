@@ -85,6 +85,10 @@ func (inv *invitation) finalStates() []State {
 
 // removeInvitation removes inv from l, keeping the order of the others.
 func removeInvitation(l []*invitation, inv *invitation) []*invitation {
+	if n := len(l) - 1; n >= 0 && l[n] == inv { // the newest: the common case
+		l[n] = nil
+		return l[:n]
+	}
 	if i := slices.Index(l, inv); i >= 0 {
 		l = slices.Delete(l, i, i+1) // clears the vacated slot
 	}

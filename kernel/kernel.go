@@ -8,9 +8,10 @@ import (
 // Kernel is the whole signaling state of one beckon instance. It is not
 // safe for concurrent use: one goroutine owns it (the runtime's loop).
 type Kernel struct {
-	cfg Config
-	now int64  // latest time seen, Unix nanoseconds
-	seq uint64 // invitations created so far; orders them
+	cfg     Config
+	now     int64     // latest time seen, Unix nanoseconds
+	nowTime time.Time // now as a time.Time (Record.At), converted once per change
+	seq     uint64    // invitations created so far; orders them
 
 	invites   map[string]*invitation         // open invitations by ID
 	users     map[string]*user               // users with a session, a pending invitation or an open invitation
@@ -96,6 +97,7 @@ func New(cfg Config) *Kernel {
 		users:    make(map[string]*user),
 		groups:   make(map[string]map[string]struct{}),
 		requests: newRequestMemory(),
+		nowTime:  time.Unix(0, 0),
 	}
 }
 
@@ -105,13 +107,17 @@ func New(cfg Config) *Kernel {
 // the next call. See the package doc for the driving loop.
 func (k *Kernel) Apply(now time.Time, in Input) Step {
 	k.history, k.events, k.pushes = k.history[:0], k.events[:0], k.pushes[:0]
-	clear(k.calls) // drop the references to closed invitations' invitees
-	k.calls = k.calls[:0]
+	if len(k.calls) > 0 {
+		clear(k.calls) // drop the references to closed invitations' invitees
+		k.calls = k.calls[:0]
+	}
 	t := now.UnixNano()
 	if t < k.now {
 		t = k.now
 	}
-	k.now = t
+	if t != k.now {
+		k.now, k.nowTime = t, time.Unix(0, t)
+	}
 	fired := k.expire(t)
 	k.requests.expire(t, k.cfg.RequestIDWindow)
 	res, changed := k.step(&in) // a Tick is validated too: fields it does not use must be zero
@@ -126,7 +132,7 @@ func (k *Kernel) Apply(now time.Time, in Input) Step {
 		in = Input{}
 	}
 	// One literal, built where the caller receives it: a Step is large.
-	return Step{Log: log, Record: Record{At: k.Now(), Input: in}, Result: res,
+	return Step{Log: log, Record: Record{At: k.nowTime, Input: in}, Result: res,
 		History: k.history, Closed: k.calls, Events: k.events, Pushes: k.pushes}
 }
 

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"slices"
 	"strings"
+	"time"
 )
 
 // snapshotMagic starts every snapshot; snapshotVersion follows it.
@@ -150,6 +151,7 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 	}
 	k := New(cfg)
 	k.now = d.varint()
+	k.nowTime = time.Unix(0, k.now)
 	k.seq = d.uvarint()
 	if err := k.restoreInvitations(&d); err != nil {
 		return nil, err
