@@ -30,7 +30,7 @@ func TestDemoEndpointsOnlyWithFlag(t *testing.T) {
 			want = http.StatusOK
 		}
 		for _, path := range []string{"/", "/app.js", "/vendor/mqtt.min.js", "/demo/online"} {
-			if got := status(http.Get(base+path)); got != want {
+			if got := status(http.Get(base + path)); got != want {
 				t.Errorf("-demo=%v: GET %s: got %d, want %d", demo, path, got, want)
 			}
 		}
