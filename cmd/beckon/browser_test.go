@@ -20,7 +20,8 @@ import (
 const (
 	// browserEnv=required makes a missing Chromium a failure (CI).
 	browserEnv = "BECKON_BROWSER"
-	// screenshotEnv names a file for the README's screenshot (docs/demo.png).
+	// screenshotEnv names a file for the README's screenshot (docs/demo.png),
+	// relative to the repository's root.
 	screenshotEnv = "BECKON_SCREENSHOT"
 	checkTimeout  = 10 * time.Second // one check: something on screen
 	suiteTimeout  = 100 * time.Second
@@ -135,6 +136,9 @@ func TestBrowser(t *testing.T) {
 		bob.wait(t, "the call log", `document.querySelector("#records li, #records[data-unavailable]") !== null`)
 		png := bob.screenshot(t, "bob-ringing")
 		if path := os.Getenv(screenshotEnv); path != "" {
+			if !filepath.IsAbs(path) {
+				path = filepath.Join("..", "..", path) // the test runs in cmd/beckon
+			}
 			if err := os.WriteFile(path, png, 0o644); err != nil {
 				t.Fatal(err)
 			}
