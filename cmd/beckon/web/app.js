@@ -2,7 +2,7 @@
 // Every call is a card; its data-state says where it is:
 //   incoming: ringing, stale (reconnected, waiting for SYN-1), answered,
 //             declined, cancelled, missed, gone (ended while offline)
-//   outgoing: calling, answered, declined, unanswered, cancelled
+//   outgoing: calling, answered, declined, unanswered, cancelled, gone
 import { Device } from "./wire.js";
 import { startRinger, stopRinger, unlockAudio } from "./ring.js";
 
@@ -86,23 +86,51 @@ function showStatus(s) {
   $("conn").textContent = { connecting: "connecting…", online: "online", reconnecting: "reconnecting…" }[s];
 }
 
-function newSession(first) {
+async function newSession(first) {
   document.body.dataset.sessions = String(dev.sessions);
-  if (!first) {
-    // Events of the offline moment are lost (no session resume yet,
-    // REM-5): calls still ringing for us come again (SYN-1); the rest are
-    // dropped once staleMs passes without them.
-    for (const c of calls.values()) {
-      if (c.dir === "in" && c.state === "ringing") c.state = "stale";
-      if (c.dir === "out" && c.state === "calling") c.offline = true;
-    }
+  loadRecords();
+  if (first) return;
+  // Events of the offline moment are lost (no session resume yet, REM-5):
+  // calls still ringing for us come again (SYN-1), and listOpen (QRY-1)
+  // says which calls are still open. Without listOpen, a call not
+  // re-delivered within staleMs is taken as ended.
+  for (const c of calls.values()) {
+    if (c.dir === "in" && c.state === "ringing") c.state = "stale";
+    if (c.dir === "out" && c.state === "calling") c.offline = true;
+  }
+  render();
+  if (!(await reconcile())) {
     setTimeout(() => {
       for (const c of calls.values()) if (c.state === "stale") end(c, "gone");
       render();
     }, staleMs);
-    render();
   }
-  loadRecords();
+}
+
+// reconcile updates the calls on screen from listOpen; false if the
+// server has no listOpen.
+async function reconcile() {
+  let open;
+  try {
+    open = new Map((await dev.request("listOpen", {})).invitations.map((i) => [i.inviteID, i]));
+  } catch {
+    document.body.dataset.listOpen = "missing";
+    return false;
+  }
+  for (const c of calls.values()) {
+    if (c.ended) continue;
+    const inv = open.get(c.id);
+    if (!inv || (c.dir === "in" && !inv.incoming)) {
+      end(c, "gone");
+      continue;
+    }
+    c.data = inv.data;
+    inv.invitees.forEach((u, i) => (c.states[u] = inv.states[i]));
+    if (c.state === "stale") c.state = "ringing";
+    c.offline = false;
+  }
+  render();
+  return true;
 }
 
 // ---- events (docs/protocol.md "Events")
@@ -226,7 +254,7 @@ function statusText(c) {
       case "declined": return c.here === "declined" ? "Declined" : "Declined on another device";
       case "cancelled": return `Cancelled by ${c.inviter}`;
       case "missed": return "Missed";
-      case "gone": return "Ended while this tab was offline";
+      case "gone": return "Ended while this tab was offline: see the call log";
     }
   }
   const answered = c.invitees.filter((u) => c.states[u] === "accepted");
@@ -239,6 +267,7 @@ function statusText(c) {
     case "declined": return "Declined";
     case "unanswered": return "No answer";
     case "cancelled": return "Cancelled";
+    case "gone": return "Ended while this tab was offline: see the call log";
   }
   return c.state;
 }
