@@ -237,6 +237,7 @@ async function placeCall() {
     $("call-error").textContent = `Could not call: ${e.message}`;
     $("call-error").hidden = false;
   }
+  callButton();
   render();
 }
 
