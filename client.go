@@ -24,6 +24,8 @@ type Signaling interface {
 	History(peer string, after uint64, limit int) ([]HistoryMessage, error)
 	GroupHistory(group string, after uint64, limit int) ([]HistoryMessage, error)
 	GetSignalingInfo(msg []byte) (SignalingInfo, error)
+	OpenInvitations(ctx context.Context) ([]OpenInvitation, error)
+	Records(after RecordCursor, limit int) ([]CallRecord, error)
 	Close() error
 }
 

@@ -204,6 +204,20 @@ func (e *wireEngine) HistoryAs(ctx context.Context, user string, conv kernel.Con
 	return rt.HistoryAs(ctx, user, conv, after, limit)
 }
 
+func (e *wireEngine) OpenInvitations(ctx context.Context, user string) ([]kernel.OpenInvitation, error) {
+	e.mu.Lock()
+	rt := e.rt
+	e.mu.Unlock()
+	return rt.OpenInvitations(ctx, user)
+}
+
+func (e *wireEngine) Records(user string, after port.RecordCursor, limit int) ([]port.CallRecord, error) {
+	e.mu.Lock()
+	rt := e.rt
+	e.mu.Unlock()
+	return rt.Records(user, after, limit)
+}
+
 func (e *wireEngine) count(p presence) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()

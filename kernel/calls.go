@@ -74,6 +74,17 @@ func (inv *invitation) states() []State {
 	return s
 }
 
+// finalStates is states() of an invitation that just closed. A 1:1
+// invitation's goes into the invitation itself, which no one changes any
+// more, so that closing the common call allocates nothing.
+func (inv *invitation) finalStates() []State {
+	if len(inv.members) == 1 {
+		inv.oneState[0] = inv.members[0].state
+		return inv.oneState[:]
+	}
+	return inv.states()
+}
+
 // outList is a user's open invitations as inviter, linked through the
 // invitations' outPrev and outNext, oldest first.
 type outList struct{ head, tail *invitation }
@@ -272,5 +283,5 @@ func (k *Kernel) closed(inv *invitation) {
 		return
 	}
 	k.calls = append(k.calls, ClosedCall{InviteID: inv.id, Inviter: inv.inviter, Group: inv.group,
-		Invitees: inv.invitees, States: inv.states(), Created: inv.created, Closed: k.now})
+		Invitees: inv.invitees, States: inv.finalStates(), Created: inv.created, Closed: k.now})
 }

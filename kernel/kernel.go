@@ -78,6 +78,7 @@ type invitation struct {
 
 	one       [1]string // backing of invitees for 1:1 invitations
 	oneMember [1]member // backing of members for 1:1 invitations
+	oneState  [1]State  // backing of a closed 1:1 invitation's final states (finalStates)
 }
 
 // member is one invitee's state and user entry (kept while the invitation
@@ -118,15 +119,19 @@ func (k *Kernel) Apply(now time.Time, in Input) Step {
 	fired := k.expire(t)
 	k.requests.expire(t, k.cfg.RequestIDWindow)
 	res, changed := k.step(&in) // a Tick is validated too: fields it does not use must be zero
-	st := Step{Result: res, History: k.history, Closed: k.calls, Events: k.events, Pushes: k.pushes}
+	log := fired
 	switch {
 	case res.Err == nil && !res.Duplicate && (changed || fired):
 		in.InviteID, in.ProposedInviteID = res.InviteID, ""
-		st.Log, st.Record = true, Record{At: k.Now(), Input: in}
+		log = true
 	case fired:
-		st.Log, st.Record = true, Record{At: k.Now(), Input: Input{Op: OpTick}}
+		in = Input{Op: OpTick}
+	default:
+		in = Input{}
 	}
-	return st
+	// One literal, built where the caller receives it: a Step is large.
+	return Step{Log: log, Record: Record{At: k.Now(), Input: in}, Result: res,
+		History: k.history, Closed: k.calls, Events: k.events, Pushes: k.pushes}
 }
 
 // Tick lets time pass to now: every invitation whose deadline is at or

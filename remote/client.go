@@ -536,3 +536,52 @@ func (c *Client) history(a historyArgs, after uint64, limit int) ([]beckon.Histo
 		}
 	}
 }
+
+// OpenInvitations lists the open invitations this user made or that are
+// pending for it (QRY-1), as beckon.Client.OpenInvitations does; ctx
+// bounds the wait for the reply.
+func (c *Client) OpenInvitations(ctx context.Context) ([]beckon.OpenInvitation, error) {
+	res, err := c.call(ctx, "listOpen", "", struct{}{})
+	if err != nil {
+		return nil, err
+	}
+	invs, err := decodeOpen(res)
+	if err != nil {
+		return nil, fmt.Errorf("beckon remote: listOpen: undecodable result: %w", err)
+	}
+	return invs, nil
+}
+
+// maxRecordsPage is the most records one records request returns
+// (docs/protocol.md).
+const maxRecordsPage = 1000
+
+// Records lists this user's call records, newest first, after the cursor
+// (the zero RecordCursor: from the newest), at most limit (<= 0: all
+// kept), within Options.Timeout, as beckon.Client.Records does (REC-1,
+// REC-2): the Cursor() of a record is where the next page begins.
+func (c *Client) Records(after beckon.RecordCursor, limit int) ([]beckon.CallRecord, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	var out []beckon.CallRecord
+	a := recordsArgs{After: mqtt.EncodeCursor(after)}
+	for {
+		a.Limit = maxRecordsPage
+		if limit > 0 {
+			a.Limit = min(limit-len(out), maxRecordsPage)
+		}
+		res, err := c.call(ctx, "records", "", a)
+		if err != nil {
+			return nil, err
+		}
+		page, next, err := decodeRecords(res)
+		if err != nil {
+			return nil, fmt.Errorf("beckon remote: records: undecodable result: %w", err)
+		}
+		out = append(out, page...)
+		if next == "" || (limit > 0 && len(out) >= limit) {
+			return out, nil
+		}
+		a.After = next
+	}
+}

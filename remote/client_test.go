@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -320,4 +321,83 @@ func TestTakenOver(t *testing.T) {
 	if err := second.Reject(ctx, "x", ""); !errors.Is(err, beckon.ErrInvalidInviteID) {
 		t.Errorf("a call of the new client: got %v, want the server's answer (8010)", err)
 	}
+}
+
+// The remote client lists open invitations and call records as the
+// in-process one does; a record's Cursor() pages (QRY-1, REC-1, REC-2).
+func TestOpenInvitationsAndRecords(t *testing.T) {
+	url, rt := server(t)
+	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
+	b := dial(t, url, "bob", "phone", beckon.ListenerFuncs{}, nil)
+	ctx := context.Background()
+	open, err := a.Invite(ctx, "bob", "ring", beckon.TimeoutSeconds(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Client{a, b} {
+		got, err := c.OpenInvitations(ctx)
+		want, _ := rt.OpenInvitations(ctx, c.User())
+		if err != nil || len(got) != 1 || len(want) != 1 || got[0].InviteID != open || !sameOpen(got[0], want[0]) {
+			t.Errorf("%s: OpenInvitations: got %+v, %v; want %+v", c.User(), got, err, want)
+		}
+	}
+	for i := range 3 {
+		id, err := a.Invite(ctx, "bob", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			err = b.Reject(ctx, id, "")
+		} else {
+			err = a.Cancel(ctx, id, "")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := rt.Records("bob", beckon.RecordCursor{}, 0)
+	if err != nil || len(want) != 3 {
+		t.Fatalf("Runtime.Records(bob): got %d, %v; want 3", len(want), err)
+	}
+	var got []beckon.CallRecord
+	for after := (beckon.RecordCursor{}); ; {
+		page, err := b.Records(after, 2)
+		if err != nil {
+			t.Fatalf("Records(after %+v, 2): %v", after, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		after = page[len(page)-1].Cursor()
+	}
+	if all, err := b.Records(beckon.RecordCursor{}, 0); err != nil || len(all) != len(want) {
+		t.Errorf("Records(start, 0): got %d, %v; want all %d", len(all), err, len(want))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Records paged by 2: got %d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.User != w.User || g.Outcome != w.Outcome || g.Cursor() != w.Cursor() || g.Call.Created != w.Call.Created ||
+			g.Call.Inviter != w.Call.Inviter || g.Call.Group != w.Call.Group ||
+			!slices.Equal(g.Call.Invitees, w.Call.Invitees) || !slices.Equal(g.Call.States, w.Call.States) {
+			t.Errorf("record %d: got %+v, want the runtime's %+v", i, g, w)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Records(beckon.RecordCursor{}, 0); !errors.Is(err, beckon.ErrNotLoggedIn) {
+		t.Errorf("Records after Close: got %v, want ErrNotLoggedIn", err)
+	}
+	if _, err := a.OpenInvitations(ctx); !errors.Is(err, beckon.ErrNotLoggedIn) {
+		t.Errorf("OpenInvitations after Close: got %v, want ErrNotLoggedIn", err)
+	}
+}
+
+func sameOpen(g, w beckon.OpenInvitation) bool {
+	return g.InviteID == w.InviteID && g.Inviter == w.Inviter && g.Group == w.Group && g.Data == w.Data &&
+		g.Incoming == w.Incoming && g.Created.Equal(w.Created) && g.Deadline.Equal(w.Deadline) &&
+		slices.Equal(g.Invitees, w.Invitees) && slices.Equal(g.States, w.States)
 }

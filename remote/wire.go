@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/beckonhq/beckon"
+	"github.com/beckonhq/beckon/adapters/mqtt"
 	"github.com/beckonhq/beckon/kernel"
 )
 
@@ -53,6 +55,11 @@ type historyArgs struct {
 	Peer  string `json:"peer,omitempty"`
 	Group string `json:"group,omitempty"`
 	After uint64 `json:"after"`
+	Limit int    `json:"limit"`
+}
+
+type recordsArgs struct {
+	After string `json:"after,omitempty"`
 	Limit int    `json:"limit"`
 }
 
@@ -114,6 +121,128 @@ type historyResult struct {
 		Info   json.RawMessage `json:"info"`
 	} `json:"messages"`
 }
+
+type openResult struct {
+	Invitations []struct {
+		InviteID string   `json:"inviteID"`
+		Inviter  string   `json:"inviter"`
+		GroupID  string   `json:"groupID"`
+		Invitees []string `json:"invitees"`
+		States   []string `json:"states"`
+		Data     string   `json:"data"`
+		Created  string   `json:"created"`
+		Deadline string   `json:"deadline"`
+		Incoming bool     `json:"incoming"`
+	} `json:"invitations"`
+}
+
+func decodeOpen(res []byte) ([]beckon.OpenInvitation, error) {
+	var r openResult
+	if err := json.Unmarshal(res, &r); err != nil {
+		return nil, err
+	}
+	var out []beckon.OpenInvitation
+	for _, o := range r.Invitations {
+		inv := beckon.OpenInvitation{InviteID: o.InviteID, Inviter: o.Inviter, Group: o.GroupID, Invitees: o.Invitees,
+			Data: o.Data, Incoming: o.Incoming}
+		var err error
+		if inv.States, err = decodeStates(o.States, len(o.Invitees)); err != nil {
+			return nil, fmt.Errorf("invitation %s: %w", o.InviteID, err)
+		}
+		if inv.Created, err = time.Parse(time.RFC3339Nano, o.Created); err != nil {
+			return nil, fmt.Errorf("invitation %s: created: %w", o.InviteID, err)
+		}
+		if o.Deadline != "" {
+			if inv.Deadline, err = time.Parse(time.RFC3339Nano, o.Deadline); err != nil {
+				return nil, fmt.Errorf("invitation %s: deadline: %w", o.InviteID, err)
+			}
+		}
+		out = append(out, inv)
+	}
+	return out, nil
+}
+
+type recordsResult struct {
+	Records []struct {
+		User     string   `json:"user"`
+		Outcome  string   `json:"outcome"`
+		InviteID string   `json:"inviteID"`
+		Inviter  string   `json:"inviter"`
+		GroupID  string   `json:"groupID"`
+		Invitees []string `json:"invitees"`
+		States   []string `json:"states"`
+		Created  string   `json:"created"`
+		Closed   string   `json:"closed"`
+		Cursor   string   `json:"cursor"`
+	} `json:"records"`
+	Next string `json:"next"`
+}
+
+// decodeRecords decodes a page of call records, and the cursor of the
+// page after it ("": none). A record's close time and index come from its
+// cursor, so that its Cursor() is the server's.
+func decodeRecords(res []byte) (recs []beckon.CallRecord, next string, err error) {
+	var r recordsResult
+	if err := json.Unmarshal(res, &r); err != nil {
+		return nil, "", err
+	}
+	for _, x := range r.Records {
+		cur, err := mqtt.DecodeCursor(x.Cursor)
+		if err != nil || cur.InviteID != x.InviteID {
+			return nil, "", fmt.Errorf("record %s: cursor %q is not the record's", x.InviteID, x.Cursor)
+		}
+		outcome, ok := outcomes[x.Outcome]
+		if !ok {
+			return nil, "", fmt.Errorf("record %s: unknown outcome %q", x.InviteID, x.Outcome)
+		}
+		states, err := decodeStates(x.States, len(x.Invitees))
+		if err != nil {
+			return nil, "", fmt.Errorf("record %s: %w", x.InviteID, err)
+		}
+		created, err := time.Parse(time.RFC3339Nano, x.Created)
+		if err != nil {
+			return nil, "", fmt.Errorf("record %s: created: %w", x.InviteID, err)
+		}
+		recs = append(recs, beckon.CallRecord{User: x.User, Outcome: outcome, Call: kernel.ClosedCall{
+			Index: cur.Index, InviteID: x.InviteID, Inviter: x.Inviter, Group: x.GroupID, Invitees: x.Invitees,
+			States: states, Created: created.UnixNano(), Closed: cur.Closed}})
+	}
+	return recs, r.Next, nil
+}
+
+// states are the invitee states by their wire name.
+var states = func() map[string]beckon.State {
+	m := map[string]beckon.State{}
+	for _, s := range []beckon.State{kernel.Pending, kernel.Accepted, kernel.Rejected, kernel.TimedOut, kernel.Cancelled} {
+		m[s.String()] = s
+	}
+	return m
+}()
+
+func decodeStates(names []string, invitees int) ([]beckon.State, error) {
+	if len(names) != invitees {
+		return nil, fmt.Errorf("%d states for %d invitees", len(names), invitees)
+	}
+	out := make([]beckon.State, len(names))
+	for i, n := range names {
+		s, ok := states[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown invitee state %q", n)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// outcomes are the call record outcomes by their wire name.
+var outcomes = func() map[string]beckon.Outcome {
+	m := map[string]beckon.Outcome{}
+	for _, o := range []beckon.Outcome{kernel.OutcomeAccepted, kernel.OutcomeRejected, kernel.OutcomeMissed, kernel.OutcomeCancelled,
+		kernel.OutcomeAnswered, kernel.OutcomeDeclined, kernel.OutcomeUnanswered} {
+		m[o.String()] = o
+	}
+	return m
+}()
 
 // event is one event on the wire (docs/protocol.md "Events").
 type event struct {

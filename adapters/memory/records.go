@@ -3,7 +3,6 @@ package memory
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
@@ -19,13 +18,20 @@ func WithRetention(r port.Retention) StoreOption {
 	return func(s *Store) { s.retention = r.WithDefaults() }
 }
 
-// userRecords are one user's call records, oldest first (the reverse of
-// the listing order, so that a new record, usually the newest, is added
-// at the end): each is its port.RecordCursor key and the call encoded
-// with kernel.AppendClosedCall, shared by the records of its participants.
+// userRecords are one user's call records in the reverse of the listing
+// order, the oldest first, so that a new record, nearly always the newest,
+// is appended; retention drops records from the front by moving head, and
+// the slice is compacted once half of it is dropped.
 type userRecords struct {
-	keys  []string
-	calls [][]byte
+	recs []storedRecord
+	head int // recs[:head] are dropped
+}
+
+// storedRecord is one record: where it lists, and its call encoded with
+// kernel.AppendClosedCall (one encoding shared by the call's participants).
+type storedRecord struct {
+	cur  port.RecordCursor
+	call []byte
 }
 
 // keep adds the records of the batch's closed calls (under s.mu, after
@@ -33,50 +39,54 @@ type userRecords struct {
 func (s *Store) keep(calls []kernel.ClosedCall) {
 	for i := range calls {
 		c := &calls[i]
-		enc := kernel.AppendClosedCall(nil, c)
-		key := string(port.RecordCursor{Closed: c.Closed, InviteID: c.InviteID, Index: c.Index}.AppendKey(nil))
+		s.callBuf = kernel.AppendClosedCall(s.callBuf[:0], c)
+		r := storedRecord{cur: port.RecordCursor{Closed: c.Closed, InviteID: c.InviteID, Index: c.Index},
+			call: slices.Clone(s.callBuf)} // one allocation of the exact size
 		if !s.hasNewest || c.Closed > s.newest {
 			s.newest, s.hasNewest = c.Closed, true
 		}
+		cutoff := s.retention.Cutoff(s.newest)
 		for u := range c.Participants {
 			ur := s.records[u]
 			if ur == nil {
 				ur = new(userRecords)
 				s.records[u] = ur
 			}
-			ur.add(key, enc)
-			ur.trim(s.retention, s.retention.Cutoff(s.newest))
+			ur.add(r)
+			ur.trim(s.retention.MaxPerUser, cutoff)
 		}
 	}
 }
 
-// add inserts a record in order (keys descending).
-func (ur *userRecords) add(key string, enc []byte) {
-	i, _ := slices.BinarySearchFunc(ur.keys, key, func(a, b string) int { return strings.Compare(b, a) })
-	ur.keys = slices.Insert(ur.keys, i, key)
-	ur.calls = slices.Insert(ur.calls, i, enc)
+// listedAfter orders the records for a binary search by cursor c: the
+// records before c's position in the slice are those listed after c.
+func listedAfter(r storedRecord, c port.RecordCursor) int { return c.Compare(r.cur) }
+
+// add inserts r in order.
+func (ur *userRecords) add(r storedRecord) {
+	live := ur.recs[ur.head:]
+	if n := len(live); n == 0 || live[n-1].cur.Compare(r.cur) > 0 {
+		ur.recs = append(ur.recs, r) // listed first: the common case
+		return
+	}
+	i, _ := slices.BinarySearchFunc(live, r.cur, listedAfter)
+	ur.recs = slices.Insert(ur.recs, ur.head+i, r)
 }
 
-// trim drops the oldest records beyond r.MaxPerUser and those that closed
+// trim drops the oldest records beyond maxPerUser and those that closed
 // before cutoff.
-func (ur *userRecords) trim(r port.Retention, cutoff int64) {
-	n := max(0, len(ur.keys)-r.MaxPerUser)
-	for n < len(ur.keys) && closedOf(ur.keys[n]) < cutoff {
-		n++
+func (ur *userRecords) trim(maxPerUser int, cutoff int64) {
+	h := max(ur.head, len(ur.recs)-maxPerUser)
+	for h < len(ur.recs) && ur.recs[h].cur.Closed < cutoff {
+		h++
 	}
-	if n > 0 {
-		ur.keys = slices.Delete(ur.keys, 0, n)
-		ur.calls = slices.Delete(ur.calls, 0, n)
+	clear(ur.recs[ur.head:h])
+	ur.head = h
+	if ur.head >= 64 && ur.head >= len(ur.recs)/2 {
+		n := copy(ur.recs, ur.recs[ur.head:])
+		clear(ur.recs[n:])
+		ur.recs, ur.head = ur.recs[:n], 0
 	}
-}
-
-// closedOf reads the close time out of a record key.
-func closedOf(key string) int64 {
-	var u uint64
-	for i := range 8 {
-		u = u<<8 | uint64(key[i])
-	}
-	return int64(^u ^ 1<<63)
 }
 
 // Records lists user's call records after the cursor, newest first, at
@@ -91,15 +101,15 @@ func (s *Store) Records(user string, after port.RecordCursor, limit int) ([]port
 	if ur == nil {
 		return nil, nil
 	}
-	end := len(ur.keys) // the records at end-1, end-2, ... come after the cursor
+	live := ur.recs[ur.head:]
+	end := len(live) // the records at end-1, end-2, ... are listed after the cursor
 	if !after.IsZero() {
-		k := string(after.AppendKey(nil))
-		end, _ = slices.BinarySearchFunc(ur.keys, k, func(a, b string) int { return strings.Compare(b, a) })
+		end, _ = slices.BinarySearchFunc(live, after, listedAfter)
 	}
 	cutoff := s.retention.Cutoff(s.newest)
 	var out []port.CallRecord
 	for i := end - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {
-		c, err := kernel.DecodeClosedCall(ur.calls[i])
+		c, err := kernel.DecodeClosedCall(live[i].call)
 		if err != nil {
 			return nil, fmt.Errorf("memory: call record of %q: %w", user, err)
 		}

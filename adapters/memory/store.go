@@ -48,6 +48,7 @@ type Store struct {
 	scratch   []byte                             // encoding buffer of Append
 
 	records   map[string]*userRecords // each user's call records (records.go)
+	callBuf   []byte                  // reused to encode a closed call
 	retention port.Retention
 	newest    int64 // close time of the newest call given, if hasNewest
 	hasNewest bool

@@ -184,14 +184,31 @@ func (c *conn) handle(j job) {
 }
 
 func (c *conn) apply(req Request) (any, error) {
-	if q := req.History; q != nil {
-		msgs, err := c.s.opts.Engine.HistoryAs(c.s.ctx, c.user, q.Conv, q.After, q.Limit)
+	eng := c.s.opts.Engine
+	switch {
+	case req.History != nil:
+		q := req.History
+		msgs, err := eng.HistoryAs(c.s.ctx, c.user, q.Conv, q.After, q.Limit)
 		if err != nil {
 			return nil, err
 		}
 		return newHistoryResult(msgs), nil
+	case req.ListOpen:
+		invs, err := eng.OpenInvitations(c.s.ctx, c.user)
+		if err != nil {
+			return nil, err
+		}
+		return newOpenResult(invs), nil
+	case req.Records != nil:
+		q := req.Records
+		// one more than the page: whether there is a next page
+		rs, err := eng.Records(c.user, q.After, q.Limit+1)
+		if err != nil {
+			return nil, err
+		}
+		return newRecordsResult(rs, q.Limit), nil
 	}
-	res, err := c.s.opts.Engine.Do(c.s.ctx, *req.Input)
+	res, err := eng.Do(c.s.ctx, *req.Input)
 	if err == nil {
 		err = res.Err
 	}

@@ -190,6 +190,14 @@ func (p *presence) HistoryAs(context.Context, string, kernel.Conversation, uint6
 	return nil, nil
 }
 
+func (p *presence) OpenInvitations(context.Context, string) ([]kernel.OpenInvitation, error) {
+	return nil, nil
+}
+
+func (p *presence) Records(string, port.RecordCursor, int) ([]port.CallRecord, error) {
+	return nil, nil
+}
+
 func (p *presence) count(op, user, session string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

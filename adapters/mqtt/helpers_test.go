@@ -63,6 +63,14 @@ func (e *engine) HistoryAs(ctx context.Context, user string, conv kernel.Convers
 	return e.rt.HistoryAs(ctx, user, conv, after, limit)
 }
 
+func (e *engine) OpenInvitations(ctx context.Context, user string) ([]kernel.OpenInvitation, error) {
+	return e.rt.OpenInvitations(ctx, user)
+}
+
+func (e *engine) Records(user string, after port.RecordCursor, limit int) ([]port.CallRecord, error) {
+	return e.rt.Records(user, after, limit)
+}
+
 type env struct {
 	eng  *engine
 	srv  *mqtt.Server

@@ -8,15 +8,19 @@ import (
 	"io"
 
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 )
 
 // Request is one decoded request (docs/protocol.md "Requests and replies").
-// Exactly one of Input (a signaling operation) and History is set.
+// Exactly one of Input (a signaling operation), History and Records is
+// set, or ListOpen is true. Every read is of the connection's own user.
 type Request struct {
-	ID      string        // the payload's correlation ID; "" if it has none
-	Op      string        // as sent: "invite", "history", ...
-	Input   *kernel.Input // acted by the connection's user and session
-	History *HistoryQuery
+	ID       string        // the payload's correlation ID; "" if it has none
+	Op       string        // as sent: "invite", "history", ...
+	Input    *kernel.Input // acted by the connection's user and session
+	History  *HistoryQuery
+	ListOpen bool // the user's open invitations (QRY-1)
+	Records  *RecordsQuery
 }
 
 // HistoryQuery is the `history` operation: the messages of Conv with Seq
@@ -27,11 +31,29 @@ type HistoryQuery struct {
 	Limit int
 }
 
-// History limits (docs/protocol.md).
+// RecordsQuery is the `records` operation: the user's call records after
+// the cursor After (REC-2), at most Limit of them.
+type RecordsQuery struct {
+	After port.RecordCursor
+	Limit int
+}
+
+// Page limits of history and records (docs/protocol.md).
 const (
-	defaultHistoryLimit = 100
-	maxHistoryLimit     = 1000
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
 )
+
+// pageLimit is the limit of a read: limit if given, within 1..maxPageLimit.
+func pageLimit(op string, limit *int) (int, error) {
+	switch {
+	case limit == nil:
+		return defaultPageLimit, nil
+	case *limit < 1 || *limit > maxPageLimit:
+		return 0, malformed("args of %s: limit must be 1..%d", op, maxPageLimit)
+	}
+	return *limit, nil
+}
 
 // DecodeRequest decodes payload strictly (unknown fields, wrong types,
 // trailing data, an unknown op and more than maxBytes bytes are refused)
@@ -65,6 +87,12 @@ func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request,
 	req.Op = top.Op
 	if len(top.Args) == 0 || string(top.Args) == "null" {
 		top.Args = []byte("{}")
+	}
+	switch top.Op {
+	case "history", "listOpen", "records":
+		if top.RequestID != "" {
+			return req, malformed("%s reads: it takes no requestID", top.Op)
+		}
 	}
 	in := kernel.Input{User: user, Session: session, RequestID: top.RequestID}
 	switch top.Op {
@@ -125,10 +153,11 @@ func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request,
 		if err := strict(top.Args, &a); err != nil {
 			return req, malformed("args of history: %v", err)
 		}
-		if top.RequestID != "" {
-			return req, malformed("history reads: it takes no requestID")
+		limit, err := pageLimit(top.Op, a.Limit)
+		if err != nil {
+			return req, err
 		}
-		q := HistoryQuery{After: a.After, Limit: defaultHistoryLimit}
+		q := HistoryQuery{After: a.After, Limit: limit}
 		switch {
 		case (a.Peer == "") == (a.Group == ""):
 			return req, malformed("args of history: give exactly one of peer and group")
@@ -137,16 +166,34 @@ func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request,
 		default:
 			q.Conv = kernel.GroupConversation(a.Group)
 		}
-		if a.Limit != nil {
-			if *a.Limit < 1 || *a.Limit > maxHistoryLimit {
-				return req, malformed("args of history: limit must be 1..%d", maxHistoryLimit)
-			}
-			q.Limit = *a.Limit
-		}
 		req.History = &q
 		return req, nil
+	case "listOpen":
+		if err := strict(top.Args, &struct{}{}); err != nil {
+			return req, malformed("args of listOpen: %v (it takes none)", err)
+		}
+		req.ListOpen = true
+		return req, nil
+	case "records":
+		var a struct {
+			After string `json:"after"`
+			Limit *int   `json:"limit"`
+		}
+		if err := strict(top.Args, &a); err != nil {
+			return req, malformed("args of records: %v", err)
+		}
+		after, err := DecodeCursor(a.After)
+		if err != nil {
+			return req, err
+		}
+		limit, err := pageLimit(top.Op, a.Limit)
+		if err != nil {
+			return req, err
+		}
+		req.Records = &RecordsQuery{After: after, Limit: limit}
+		return req, nil
 	default:
-		return req, malformed("unknown op %q: want invite, inviteInGroup, cancel, accept, reject, modify or history", top.Op)
+		return req, malformed("unknown op %q: want invite, inviteInGroup, cancel, accept, reject, modify, history, listOpen or records", top.Op)
 	}
 	req.Input = &in
 	return req, nil

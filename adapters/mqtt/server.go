@@ -21,9 +21,13 @@ import (
 // refuse, with an SDK-coded error, a user who is not one of the
 // conversation's users (HIS-4): the adapter names the acting user and
 // leaves the membership check to the runtime, which knows the groups.
+// OpenInvitations (QRY-1) and Records (REC-1, REC-2) list user's own; the
+// adapter only ever names the connection's user (REM-1).
 type Engine interface {
 	Do(ctx context.Context, in kernel.Input) (kernel.Result, error)
 	HistoryAs(ctx context.Context, user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error)
+	OpenInvitations(ctx context.Context, user string) ([]kernel.OpenInvitation, error)
+	Records(user string, after port.RecordCursor, limit int) ([]port.CallRecord, error)
 }
 
 // Defaults of Options (docs/protocol.md "Limits").

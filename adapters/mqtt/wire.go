@@ -73,10 +73,86 @@ func newHistoryResult(msgs []port.HistoryMessage) historyResult {
 	r := historyResult{Messages: make([]historyMessage, len(msgs))}
 	for i, m := range msgs {
 		r.Messages[i] = historyMessage{Seq: m.Seq, Sender: m.Sender,
-			At: m.At.UTC().Format(time.RFC3339Nano), Info: json.RawMessage(m.Payload)}
+			At: timestamp(m.At), Info: json.RawMessage(m.Payload)}
 	}
 	return r
 }
+
+type openResult struct {
+	Invitations []openInvitation `json:"invitations"`
+}
+
+type openInvitation struct {
+	InviteID string   `json:"inviteID"`
+	Inviter  string   `json:"inviter"`
+	GroupID  string   `json:"groupID"`
+	Invitees []string `json:"invitees"`
+	States   []string `json:"states"`
+	Data     string   `json:"data"`
+	Created  string   `json:"created"`
+	Deadline string   `json:"deadline,omitempty"` // none: the invitation never times out
+	Incoming bool     `json:"incoming"`
+}
+
+func newOpenResult(invs []kernel.OpenInvitation) openResult {
+	r := openResult{Invitations: make([]openInvitation, len(invs))}
+	for i, o := range invs {
+		r.Invitations[i] = openInvitation{InviteID: o.InviteID, Inviter: o.Inviter, GroupID: o.Group,
+			Invitees: o.Invitees, States: stateNames(o.States), Data: o.Data, Created: timestamp(o.Created),
+			Incoming: o.Incoming}
+		if !o.Deadline.IsZero() {
+			r.Invitations[i].Deadline = timestamp(o.Deadline)
+		}
+	}
+	return r
+}
+
+type recordsResult struct {
+	Records []callRecord `json:"records"`
+	Next    string       `json:"next,omitempty"` // none: this page is the last
+}
+
+type callRecord struct {
+	User     string   `json:"user"`
+	Outcome  string   `json:"outcome"`
+	InviteID string   `json:"inviteID"`
+	Inviter  string   `json:"inviter"`
+	GroupID  string   `json:"groupID"`
+	Invitees []string `json:"invitees"`
+	States   []string `json:"states"`
+	Created  string   `json:"created"`
+	Closed   string   `json:"closed"`
+	Cursor   string   `json:"cursor"`
+}
+
+// newRecordsResult is the page of the first limit of rs; next is set when
+// rs holds more.
+func newRecordsResult(rs []port.CallRecord, limit int) recordsResult {
+	var r recordsResult
+	if len(rs) > limit {
+		rs = rs[:limit]
+		r.Next = EncodeCursor(rs[limit-1].Cursor())
+	}
+	r.Records = make([]callRecord, len(rs))
+	for i := range rs {
+		x, c := &rs[i], &rs[i].Call
+		r.Records[i] = callRecord{User: x.User, Outcome: x.Outcome.String(), InviteID: c.InviteID, Inviter: c.Inviter,
+			GroupID: c.Group, Invitees: c.Invitees, States: stateNames(c.States),
+			Created: timestamp(time.Unix(0, c.Created)), Closed: timestamp(time.Unix(0, c.Closed)), Cursor: EncodeCursor(x.Cursor())}
+	}
+	return r
+}
+
+func stateNames(states []kernel.State) []string {
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = s.String()
+	}
+	return out
+}
+
+// timestamp is the wire form of a time: RFC 3339 in UTC, to the nanosecond.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // failure is the reply to a request that failed with err.
 func failure(id string, err error) reply {
