@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/mqtt"
-	"github.com/beckonhq/beckon/kernel"
 )
 
 // webFiles is the page of `beckon serve -demo`: plain modules, and the
@@ -22,10 +22,9 @@ import (
 //go:embed web
 var webFiles embed.FS
 
-// demoGroup is the group of the demo's group calls: every user who has
-// come online since the server started is a member (INV-2 wants the
-// caller and each invitee in the group), so a group call of users online
-// now never fails on membership.
+// demoGroup is the group of the demo's group calls: every user handed a
+// token is a member (INV-2 wants the caller and each invitee in the
+// group), so a group call of users online never fails on membership.
 const demoGroup = "demo"
 
 // demoTokenTTL is how long a token handed out by /demo/token is valid.
@@ -33,63 +32,32 @@ const demoTokenTTL = 12 * time.Hour
 
 // webDemo is `beckon serve -demo`. It serves the page at /, hands a token
 // for any user name to anyone who asks (/demo/token), and says who is
-// online (/demo/online). It is the MQTT adapter's Engine in front of the
-// runtime, so it sees every session come and go (Do with Connect and
-// Disconnect) and keeps the demo group up to date before a new user's
-// session starts.
+// online (/demo/online, from the MQTT server's sessions).
 type webDemo struct {
-	*engine
+	rt     *beckon.Runtime
+	srv    *mqtt.Server
 	secret []byte
 	log    *slog.Logger
 
-	joining sync.Mutex // held across a change of demoGroup, so that changes never cross
-	members []string   // of demoGroup, sorted; guarded by joining
-
-	mu     sync.Mutex
-	online map[string]map[string]bool // user -> devices online
+	mu      sync.Mutex // held across a change of demoGroup, so that changes never cross
+	members []string   // of demoGroup, sorted
 }
 
-func newWebDemo(eng *engine, secret []byte, log *slog.Logger) *webDemo {
+func newWebDemo(rt *beckon.Runtime, srv *mqtt.Server, secret []byte, log *slog.Logger) *webDemo {
 	log.Warn("beckon: -demo: the page at / and /demo/token hand a token for any user name to anyone who can reach the HTTP port; a demo only, never in production")
-	return &webDemo{engine: eng, secret: secret, log: log, online: map[string]map[string]bool{}}
-}
-
-// Do applies in, noting the sessions that come and go. A user's first
-// Connect adds the user to demoGroup first.
-func (d *webDemo) Do(ctx context.Context, in kernel.Input) (kernel.Result, error) {
-	if in.Op == kernel.OpConnect {
-		if err := d.join(ctx, in.User); err != nil {
-			d.log.Warn("beckon: demo group", slog.String("user", in.User), slog.Any("err", err))
-		}
-	}
-	res, err := d.engine.Do(ctx, in)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch {
-	case in.Op == kernel.OpConnect && err == nil:
-		if d.online[in.User] == nil {
-			d.online[in.User] = map[string]bool{}
-		}
-		d.online[in.User][in.Session] = true
-	case in.Op == kernel.OpDisconnect:
-		delete(d.online[in.User], in.Session)
-		if len(d.online[in.User]) == 0 {
-			delete(d.online, in.User)
-		}
-	}
-	return res, err
+	return &webDemo{rt: rt, srv: srv, secret: secret, log: log}
 }
 
 // join makes user a member of demoGroup.
 func (d *webDemo) join(ctx context.Context, user string) error {
-	d.joining.Lock()
-	defer d.joining.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	i, found := slices.BinarySearch(d.members, user)
 	if found {
 		return nil
 	}
 	members := slices.Insert(slices.Clone(d.members), i, user)
-	if err := d.Runtime.SetGroup(ctx, demoGroup, members); err != nil {
+	if err := d.rt.SetGroup(ctx, demoGroup, members); err != nil {
 		return err
 	}
 	d.members = members
@@ -123,6 +91,10 @@ func (d *webDemo) token(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if err := d.join(r.Context(), req.User); err != nil {
+		http.Error(w, "joining the demo group: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	d.log.Info("beckon: demo token handed out", slog.String("user", req.User), slog.String("remote", r.RemoteAddr))
 	writeJSON(w, map[string]string{"user": req.User, "token": tok, "group": demoGroup})
 }
@@ -135,12 +107,11 @@ type onlineUser struct {
 
 // whoIsOnline answers {"users": [{"user", "devices"}]}, by user name.
 func (d *webDemo) whoIsOnline(w http.ResponseWriter, _ *http.Request) {
-	d.mu.Lock()
-	users := make([]onlineUser, 0, len(d.online))
-	for u, devs := range d.online {
-		users = append(users, onlineUser{u, len(devs)})
+	online := d.srv.Online()
+	users := make([]onlineUser, 0, len(online))
+	for u, n := range online {
+		users = append(users, onlineUser{u, n})
 	}
-	d.mu.Unlock()
 	slices.SortFunc(users, func(a, b onlineUser) int { return cmp.Compare(a.User, b.User) })
 	writeJSON(w, map[string]any{"users": users})
 }

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/internal/mqttload"
 )
 
 // The page and its endpoints exist only with -demo; the token they hand
@@ -23,7 +25,7 @@ func TestDemoEndpointsOnlyWithFlag(t *testing.T) {
 	}
 	for _, demo := range []bool{false, true} {
 		dir := t.TempDir()
-		_, httpAddr := startServe(t, serveConfig{data: dir, store: "memory", demo: demo})
+		mqttAddr, httpAddr := startServe(t, serveConfig{data: dir, store: "memory", demo: demo})
 		base := "http://" + httpAddr
 		want := http.StatusNotFound
 		if demo {
@@ -59,6 +61,26 @@ func TestDemoEndpointsOnlyWithFlag(t *testing.T) {
 		}
 		if got := status(http.Post(base+"/demo/token", "application/json", strings.NewReader(`{"user":""}`))); got != http.StatusBadRequest {
 			t.Errorf("/demo/token with an empty user: got %d, want 400", got)
+		}
+
+		// Two devices of alice with the demo's token are online, as two.
+		for _, device := range []string{"phone", "laptop"} {
+			dialDevice(t, mqttload.Options{Broker: "tcp://" + mqttAddr, User: "alice", Device: device, Token: tok.Token})
+		}
+		var online struct{ Users []onlineUser }
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			res, err := http.Get(base + "/demo/online")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = json.NewDecoder(res.Body).Decode(&online)
+			res.Body.Close()
+			if err == nil && len(online.Users) == 1 && online.Users[0] == (onlineUser{"alice", 2}) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/demo/online: got %+v (%v), want alice with 2 devices", online.Users, err)
+			}
 		}
 	}
 }

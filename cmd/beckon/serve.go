@@ -91,11 +91,6 @@ func serve(ctx context.Context, c serveConfig, ready func(mqttAddr, httpAddr net
 	eng := &engine{}
 	opts := c.limits
 	opts.Engine, opts.Authenticator, opts.Logger = eng, auth, c.log
-	var web *webDemo
-	if c.demo {
-		web = newWebDemo(eng, secret, c.log)
-		opts.Engine = web
-	}
 	srv, err := mqtt.New(opts)
 	if err != nil {
 		return err
@@ -130,8 +125,8 @@ func serve(ctx context.Context, c serveConfig, ready func(mqttAddr, httpAddr net
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/mqtt", srv.Handler())
-	if web != nil {
-		web.register(mux)
+	if c.demo {
+		newWebDemo(rt, srv, secret, c.log).register(mux)
 	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errs := make(chan error, 2)

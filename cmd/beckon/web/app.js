@@ -8,7 +8,7 @@ import { startRinger, stopRinger, unlockAudio } from "./ring.js";
 
 const $ = (id) => document.getElementById(id);
 const demoGroup = "demo";
-const staleMs = 3000; // how long a call may wait for its re-delivery after a reconnect
+const graceMs = 3000; // past a call's deadline, when a caller who lost events gives up on it
 const endedMs = 30000; // how long an ended call stays on screen
 
 const me = { user: "", device: "" };
@@ -92,30 +92,26 @@ async function newSession(first) {
   if (first) return;
   // Events of the offline moment are lost (no session resume yet, REM-5):
   // calls still ringing for us come again (SYN-1), and listOpen (QRY-1)
-  // says which calls are still open. Without listOpen, a call not
-  // re-delivered within staleMs is taken as ended.
+  // says which calls are still open.
   for (const c of calls.values()) {
     if (c.dir === "in" && c.state === "ringing") c.state = "stale";
     if (c.dir === "out" && c.state === "calling") c.offline = true;
   }
   render();
-  if (!(await reconcile())) {
-    setTimeout(() => {
-      for (const c of calls.values()) if (c.state === "stale") end(c, "gone");
-      render();
-    }, staleMs);
-  }
+  await reconcile();
 }
 
-// reconcile updates the calls on screen from listOpen; false if the
-// server has no listOpen.
+// reconcile updates the calls on screen from listOpen. If it fails, the
+// calls not re-delivered are taken as ended, and the caller's own once
+// their deadline has passed (see tick).
 async function reconcile() {
   let open;
   try {
     open = new Map((await dev.request("listOpen", {})).invitations.map((i) => [i.inviteID, i]));
   } catch {
-    document.body.dataset.listOpen = "missing";
-    return false;
+    for (const c of calls.values()) if (c.state === "stale") end(c, "gone");
+    render();
+    return;
   }
   for (const c of calls.values()) {
     if (c.ended) continue;
@@ -130,7 +126,6 @@ async function reconcile() {
     c.offline = false;
   }
   render();
-  return true;
 }
 
 // ---- events (docs/protocol.md "Events")
@@ -319,7 +314,7 @@ function tick() {
     const s = document.querySelector(`#call-${CSS.escape(c.id)} [data-role=status]`);
     if (s) s.textContent = statusText(c);
     // With events lost while offline, the timeout may never be heard.
-    if (c.offline && Date.now() > c.deadline + staleMs) {
+    if (c.offline && Date.now() > c.deadline + graceMs) {
       end(c, "unanswered");
       render();
     }
@@ -366,14 +361,10 @@ async function loadRecords() {
   try {
     records = (await dev.request("records", { limit: 20 })).records ?? [];
   } catch (e) {
-    note.textContent = e.code === 6017
-      ? `The call log needs the wire op "records", which this server does not have (${e.message}).`
-      : `Call log: ${e.message}`;
+    note.textContent = `The call log could not be read: ${e.message}`;
     note.hidden = false;
-    $("records").dataset.unavailable = "records";
     return;
   }
-  delete $("records").dataset.unavailable;
   note.textContent = "No calls yet.";
   note.hidden = records.length > 0;
   $("records").replaceChildren(...records.map((r) => {
