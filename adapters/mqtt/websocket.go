@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -40,10 +41,14 @@ func (s *Server) Handler() http.Handler {
 }
 
 // wsConn reads and writes MQTT's byte stream as binary websocket messages.
+// mochi sets deadlines from the connection's read goroutine while another
+// goroutine writes, and a websocket's write deadline may not change during
+// a write: so each write applies the latest write deadline itself.
 type wsConn struct {
 	net.Conn
-	ws *websocket.Conn
-	r  io.Reader // the message being read, nil between messages
+	ws            *websocket.Conn
+	r             io.Reader                 // the message being read, nil between messages
+	writeDeadline atomic.Pointer[time.Time] // nil: none
 }
 
 var errTextMessage = errors.New("mqtt over websocket: a text message (MQTT uses binary messages)")
@@ -73,6 +78,13 @@ func (c *wsConn) Read(p []byte) (int, error) {
 }
 
 func (c *wsConn) Write(p []byte) (int, error) {
+	var deadline time.Time
+	if t := c.writeDeadline.Load(); t != nil {
+		deadline = *t
+	}
+	if err := c.ws.SetWriteDeadline(deadline); err != nil {
+		return 0, err
+	}
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
 		return 0, err
 	}
@@ -80,10 +92,11 @@ func (c *wsConn) Write(p []byte) (int, error) {
 }
 
 func (c *wsConn) SetDeadline(t time.Time) error {
-	if err := c.ws.SetReadDeadline(t); err != nil {
-		return err
-	}
-	return c.ws.SetWriteDeadline(t)
+	c.writeDeadline.Store(&t)
+	return c.ws.SetReadDeadline(t)
 }
-func (c *wsConn) SetReadDeadline(t time.Time) error  { return c.ws.SetReadDeadline(t) }
-func (c *wsConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+func (c *wsConn) SetReadDeadline(t time.Time) error { return c.ws.SetReadDeadline(t) }
+func (c *wsConn) SetWriteDeadline(t time.Time) error {
+	c.writeDeadline.Store(&t)
+	return nil
+}

@@ -31,7 +31,7 @@ type serveConfig struct {
 	mqttAddr, httpAddr string
 	tlsCert, tlsKey    string
 	data, store        string
-	anonymous          bool
+	anonymous, demo    bool
 	limits             mqtt.Options
 	log                *slog.Logger
 }
@@ -48,6 +48,7 @@ func runServe(args []string, errOut io.Writer) error {
 	fs.StringVar(&c.data, "data", defaultDataDir, "data directory: the durable store and the token secret")
 	fs.StringVar(&c.store, "store", "bolt", "bolt (durable, in the data directory) or memory (lost at exit)")
 	fs.BoolVar(&c.anonymous, "anonymous", false, "accept any password, trusting the username: NEVER in production")
+	fs.BoolVar(&c.demo, "demo", false, "serve the web demo at / of the HTTP port; it hands a token for any user name to anyone: NEVER in production")
 	fs.IntVar(&c.limits.MaxPacketBytes, "max-packet", mqtt.DefaultMaxPacketBytes, "largest MQTT packet a device may send, bytes")
 	fs.IntVar(&c.limits.MaxRequestBytes, "max-request", mqtt.DefaultMaxRequestBytes, "largest request payload, bytes")
 	fs.Float64Var(&c.limits.RequestsPerSecond, "rate", mqtt.DefaultRequestsPerSecond, "requests per second per connection")
@@ -124,6 +125,9 @@ func serve(ctx context.Context, c serveConfig, ready func(mqttAddr, httpAddr net
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/mqtt", srv.Handler())
+	if c.demo {
+		newWebDemo(rt, srv, secret, c.log).register(mux)
+	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errs := make(chan error, 2)
 	go func() { errs <- srv.Serve(mln) }()
