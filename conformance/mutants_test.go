@@ -1051,6 +1051,9 @@ var fastPropertyMutants = map[string]bool{
 	"online-only invitation delivered on connect":           true,
 	"new invitation sent to non-participants":               true,
 	"closed invitations kept in memory":                     true,
+	"call record with the wrong outcome":                    true,
+	"call records lost on restart":                          true,
+	"open invitations listed to a non-participant":          true,
 }
 
 // propertyAlsoNames are other rules a property failure may name for a
