@@ -441,18 +441,14 @@ func (p *prop) openRules(user string, got, want []OpenInvitation) []string {
 }
 
 // recordRules blames the difference between the call records user lists
-// and the model's calls of user, newest first, of which the first kept
-// must be listed: another order, or another user's record, is REC-2; a
+// and the model's, want, of its calls, newest first, of which the first
+// kept must be listed: another order, or another user's record, is REC-2; a
 // record with other contents, or an online-only one (ONL-2), is REC-1; a
 // record missing is REC-2 and DLV-3 if it was there before a Restart,
 // REC-1 and TMO-4 if a timeout closed it on recovery, else REC-1 and the
 // rules that closed it, and REC-2 and DLV-3 too after any Restart (a
 // restart may have broken the store).
-func (p *prop) recordRules(user string, got []CallRecord, calls []mcall, kept int) []string {
-	want := make([]CallRecord, len(calls))
-	for i, c := range calls {
-		want[i] = c.record(user)
-	}
+func (p *prop) recordRules(user string, got, want []CallRecord, calls []mcall, kept int) []string {
 	has := func(l []CallRecord, id string) bool {
 		return slices.ContainsFunc(l, func(r CallRecord) bool { return r.InviteID == id })
 	}

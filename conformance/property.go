@@ -842,7 +842,7 @@ func (p *prop) compareLists(t *rapid.T) {
 				want[i] = c.record(u)
 			}
 			if kept := p.m.kept(calls); !keptRecords(got, want, kept) {
-				p.fail(t, p.recordRules(u, got, calls, kept), fmt.Sprintf("Records(%q)", u), fmt.Sprintf("%+v", got),
+				p.fail(t, p.recordRules(u, got, want, calls, kept), fmt.Sprintf("Records(%q)", u), fmt.Sprintf("%+v", got),
 					fmt.Sprintf("%+v (the first %d at least)", want, kept))
 			}
 		}
