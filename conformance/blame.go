@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"reflect"
 	"slices"
 	"sort"
 )
@@ -411,4 +412,81 @@ func (p *prop) pushRules() []string {
 		l = append(l, p.step.rule) // errors emit nothing
 	}
 	return rules(append(l, "SYN-2")...)
+}
+
+// openRules blames the difference between the open invitations user lists
+// and the model's (QRY-1): an invitation listed that the model closed
+// belongs to the rules that closed it, one hidden from the user to ONL-1,
+// one missing after a Restart to DLV-3.
+func (p *prop) openRules(user string, got, want []OpenInvitation) []string {
+	l := []string{"QRY-1"}
+	listed := func(l []OpenInvitation, id string) bool {
+		return slices.ContainsFunc(l, func(o OpenInvitation) bool { return o.InviteID == id })
+	}
+	for _, o := range got {
+		if m := p.meta[o.InviteID]; m != nil && !listed(want, o.InviteID) {
+			if m.ended != nil {
+				l = append(l, m.ended...)
+			} else if m.onlineOnly && m.members[user] {
+				l = append(l, "ONL-1")
+			}
+		}
+	}
+	for _, o := range want {
+		if !listed(got, o.InviteID) && p.step.kind == stepRestart {
+			l = append(l, "DLV-3")
+		}
+	}
+	return rules(l...)
+}
+
+// recordRules blames the difference between the call records user lists
+// and the model's, want, of its calls, newest first, of which the first
+// kept must be listed: another order, or another user's record, is REC-2; a
+// record with other contents, or an online-only one (ONL-2), is REC-1; a
+// record missing is REC-2 and DLV-3 if it was there before a Restart,
+// REC-1 and TMO-4 if a timeout closed it on recovery, else REC-1 and the
+// rules that closed it, and REC-2 and DLV-3 too after any Restart (a
+// restart may have broken the store).
+func (p *prop) recordRules(user string, got, want []CallRecord, calls []mcall, kept int) []string {
+	has := func(l []CallRecord, id string) bool {
+		return slices.ContainsFunc(l, func(r CallRecord) bool { return r.InviteID == id })
+	}
+	i := 0
+	for i < len(got) && i < len(want) && reflect.DeepEqual(got[i], want[i]) {
+		i++
+	}
+	switch {
+	case i < len(got) && i < len(want) && got[i].InviteID == want[i].InviteID:
+		return []string{"REC-1"}
+	case i < len(got) && has(want, got[i].InviteID):
+		return []string{"REC-2"} // out of order, or twice
+	case i < len(got):
+		m := p.meta[got[i].InviteID]
+		switch {
+		case m != nil && m.onlineOnly:
+			return []string{"REC-1", "ONL-2"}
+		case m != nil && !m.members[user]:
+			return []string{"REC-2"}
+		}
+		return []string{"REC-1"}
+	}
+	var l []string
+	for _, c := range calls[i:kept] {
+		if c.seq <= p.restartSeq {
+			l = append([]string{"REC-2", "DLV-3"}, l...)
+		} else if p.step.kind == stepRestart {
+			l = append(l, "REC-1", "TMO-4")
+		}
+	}
+	if len(l) == 0 {
+		l = []string{"REC-1"}
+		if m := p.meta[calls[i].v.id]; m != nil {
+			l = append(l, m.ended...)
+		}
+		if p.restarts > 0 {
+			l = append(l, "REC-2", "DLV-3")
+		}
+	}
+	return rules(l...)
 }

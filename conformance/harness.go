@@ -48,6 +48,11 @@ type Limits struct {
 	MaxTimeoutSeconds int           // largest accepted timeout
 	RequestIDWindow   time.Duration // how long a request ID is remembered (IDM-1)
 	MaxRequestIDs     int           // how many request IDs are remembered at most
+	// The call records a RecordLister keeps at least (REC-1): each user's
+	// newest RecordsPerUser that closed within RecordMaxAge; it may drop
+	// older ones (its retention). Zero: it keeps every one.
+	RecordsPerUser int
+	RecordMaxAge   time.Duration
 }
 
 // Caller is who acts: a user, optionally the acting session (device), and

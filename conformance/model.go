@@ -1,9 +1,11 @@
 package conformance
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -110,6 +112,7 @@ type model struct {
 	groups   map[string]map[string]bool
 	sessions map[string][]string // user -> connected sessions, in connection order
 	reqs     []reqEntry          // remembered request IDs, oldest first
+	calls    []mcall             // every closed invitation that is not online-only, in close order (REC-1)
 }
 
 func newModel(lim Limits) *model {
@@ -168,8 +171,12 @@ func (m *model) history(v *minv, action int, invitees []string, data string) []m
 }
 
 func (m *model) closeIfDone(v *minv) {
-	if !v.open() {
-		delete(m.invs, v.id)
+	if v.open() {
+		return
+	}
+	delete(m.invs, v.id)
+	if !v.onlineOnly { // ONL-2: no record
+		m.calls = append(m.calls, mcall{v: v, closed: m.now, seq: len(m.calls) + 1})
 	}
 }
 
@@ -652,4 +659,113 @@ func (m *model) canRead(user string, conv Conversation) int {
 		return CodeNotGroupMember
 	}
 	return 0
+}
+
+// What a user can look up (QRY-1, REC-1, REC-2).
+
+var stateNames = [...]string{stPending: "pending", stAccepted: "accepted", stRejected: "rejected", stTimedOut: "timed_out", stCancelled: "cancelled"}
+
+func (v *minv) stateNames() []string {
+	l := make([]string, len(v.states))
+	for i, s := range v.states {
+		l[i] = stateNames[s]
+	}
+	return l
+}
+
+// listOpen returns the open invitations user made, and those pending for
+// it that reached it (ONL-1), in creation order (QRY-1).
+func (m *model) listOpen(user string) []OpenInvitation {
+	var l []OpenInvitation
+	for _, v := range m.sortedInvs() {
+		i := v.index(user)
+		incoming := i >= 0 && v.states[i] == stPending && !v.unreached[i]
+		if v.inviter == user || incoming {
+			l = append(l, OpenInvitation{InviteID: v.id, Inviter: v.inviter, Group: v.group, Invitees: slices.Clone(v.invitees),
+				States: v.stateNames(), Data: v.data, Timeout: v.timeout, Incoming: incoming})
+		}
+	}
+	return l
+}
+
+// mcall is a closed invitation as its participants' call records tell it.
+type mcall struct {
+	v      *minv // as it closed
+	closed time.Duration
+	seq    int // close order, from 1
+}
+
+// outcome is what the call was for user (REC-1); ok is false for a user
+// who took no part in it.
+func (c mcall) outcome(user string) (outcome string, ok bool) {
+	if user == c.v.inviter {
+		rejected := 0
+		for _, s := range c.v.states {
+			switch s {
+			case stCancelled:
+				return "cancelled", true
+			case stAccepted:
+				outcome = "answered"
+			case stRejected:
+				rejected++
+			}
+		}
+		switch {
+		case outcome != "":
+			return outcome, true
+		case rejected == len(c.v.states):
+			return "declined", true
+		}
+		return "unanswered", true
+	}
+	if i := c.v.index(user); i >= 0 {
+		return [...]string{stAccepted: "accepted", stRejected: "rejected", stTimedOut: "missed", stCancelled: "cancelled"}[c.v.states[i]], true
+	}
+	return "", false
+}
+
+// records returns user's calls, newest first: by close time, ties by
+// invite ID, then the later closed first (REC-2).
+func (m *model) records(user string) []mcall {
+	var l []mcall
+	for _, c := range m.calls {
+		if _, ok := c.outcome(user); ok {
+			l = append(l, c)
+		}
+	}
+	slices.SortFunc(l, func(a, b mcall) int {
+		switch {
+		case a.closed != b.closed:
+			return cmp.Compare(b.closed, a.closed)
+		case a.v.id != b.v.id:
+			return strings.Compare(a.v.id, b.v.id)
+		}
+		return b.seq - a.seq
+	})
+	return l
+}
+
+// record is user's call record of c.
+func (c mcall) record(user string) CallRecord {
+	o, _ := c.outcome(user)
+	return CallRecord{InviteID: c.v.id, Inviter: c.v.inviter, Group: c.v.group, Invitees: slices.Clone(c.v.invitees),
+		States: c.v.stateNames(), Outcome: o}
+}
+
+// kept is how many of user's newest records (records(user)) an
+// implementation must still list: those within the retention of its
+// Limits (RecordsPerUser, RecordMaxAge).
+func (m *model) kept(recs []mcall) int {
+	n := len(recs)
+	if m.lim.RecordsPerUser > 0 {
+		n = min(n, m.lim.RecordsPerUser)
+	}
+	if m.lim.RecordMaxAge > 0 {
+		for i, c := range recs[:n] {
+			if c.closed < m.now-m.lim.RecordMaxAge {
+				return i
+			}
+		}
+	}
+	return n
 }

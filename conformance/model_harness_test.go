@@ -3,6 +3,8 @@ package conformance
 import (
 	"fmt"
 	"time"
+
+	"github.com/beckonhq/beckon/port"
 )
 
 // modelHarness is the reference model run as an implementation: the suite's
@@ -19,13 +21,19 @@ type modelHarness struct {
 // Limits used by the tests: small, so that the suite and the property test
 // reach them; suiteLimits leave room for the example checks; propLimits
 // allow timeouts of days, so that the property test reaches long horizons.
+// The retention of call records is that of the stores under the runtime
+// harnesses (port's defaults); the kernel harness and the model keep every
+// record.
 var (
 	suiteLimits = Limits{MaxIDBytes: 24, MaxInvitees: 4, MaxDataBytes: 64, MaxPushBytes: 48, MaxOpenPerInviter: 6,
-		MaxTimeoutSeconds: 30, RequestIDWindow: 20 * time.Second, MaxRequestIDs: 16}
+		MaxTimeoutSeconds: 30, RequestIDWindow: 20 * time.Second, MaxRequestIDs: 16,
+		RecordsPerUser: port.DefaultRecordsPerUser, RecordMaxAge: port.DefaultRecordMaxAge}
 	propLimits = Limits{MaxIDBytes: 8, MaxInvitees: 3, MaxDataBytes: 8, MaxPushBytes: 16, MaxOpenPerInviter: 3,
-		MaxTimeoutSeconds: 3 * 86400, RequestIDWindow: 9 * time.Second, MaxRequestIDs: 4}
+		MaxTimeoutSeconds: 3 * 86400, RequestIDWindow: 9 * time.Second, MaxRequestIDs: 4,
+		RecordsPerUser: port.DefaultRecordsPerUser, RecordMaxAge: port.DefaultRecordMaxAge}
 	defaultLimits = Limits{MaxIDBytes: 128, MaxInvitees: 200, MaxDataBytes: 8 << 10, MaxPushBytes: 4 << 10, MaxOpenPerInviter: 100,
-		MaxTimeoutSeconds: 86400, RequestIDWindow: 10 * time.Minute, MaxRequestIDs: 100_000}
+		MaxTimeoutSeconds: 86400, RequestIDWindow: 10 * time.Minute, MaxRequestIDs: 100_000,
+		RecordsPerUser: port.DefaultRecordsPerUser, RecordMaxAge: port.DefaultRecordMaxAge}
 )
 
 func newModelHarness(lim Limits) *modelHarness {
@@ -153,4 +161,16 @@ func (h *modelHarness) TakeOutputs() []Output {
 	o := h.outs
 	h.outs = nil
 	return o
+}
+
+// ListOpen lists user's open invitations (QRY-1).
+func (h *modelHarness) ListOpen(user string) []OpenInvitation { return h.m.listOpen(user) }
+
+// Records lists every call record of user, newest first (REC-1, REC-2).
+func (h *modelHarness) Records(user string) []CallRecord {
+	var out []CallRecord
+	for _, c := range h.m.records(user) {
+		out = append(out, c.record(user))
+	}
+	return out
 }

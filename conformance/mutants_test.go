@@ -979,7 +979,8 @@ var mutants = []mutant{
 }
 
 // mutantBases are the correct implementations the mutants wrap (each must
-// be a Restarter): beckon's kernel, and the suite's reference model.
+// be a Restarter, an OpenLister and a RecordLister): beckon's kernel, and
+// the suite's reference model.
 var mutantBases = []struct {
 	name string
 	new  func(TB) Harness
@@ -995,11 +996,7 @@ func TestMutantsAreCaught(t *testing.T) {
 }
 
 func testMutantsAreCaught(t *testing.T, mutantBase func(TB) Harness) {
-	all := mutants
-	if b := mutantBase(t); isLister(b) {
-		all = append(slices.Clip(all), recordMutants...)
-	}
-	for _, mu := range all {
+	for _, mu := range slices.Concat(mutants, recordMutants) {
 		t.Run(strings.ReplaceAll(mu.name, " ", "_"), func(t *testing.T) {
 			res := runCaptured(func(tb TB) Harness { return mu.wrap(mutantBase(tb)) })
 			var failedRules []string
@@ -1028,13 +1025,6 @@ func testMutantsAreCaught(t *testing.T, mutantBase func(TB) Harness) {
 	}
 }
 
-// isLister reports whether h has the capabilities the record mutants need.
-func isLister(h Harness) bool {
-	_, open := h.(OpenLister)
-	_, recs := h.(RecordLister)
-	return open && recs
-}
-
 // propertyMutants break rules only at horizons the example checks, which
 // run with suiteLimits (timeouts of at most 30 s), cannot reach; the
 // property test must catch them.
@@ -1061,6 +1051,9 @@ var fastPropertyMutants = map[string]bool{
 	"online-only invitation delivered on connect":           true,
 	"new invitation sent to non-participants":               true,
 	"closed invitations kept in memory":                     true,
+	"call record with the wrong outcome":                    true,
+	"call records lost on restart":                          true,
+	"open invitations listed to a non-participant":          true,
 }
 
 // propertyAlsoNames are other rules a property failure may name for a
@@ -1074,10 +1067,10 @@ var propertyAlsoNames = map[string][]string{
 // rule (the rules it names come first in the message: "RULE[,RULE...] op:
 // ...").
 func TestMutantsCaughtByProperties(t *testing.T) {
-	all := os.Getenv("CONFORMANCE_MUTANT_PROPERTIES") != ""
+	every := os.Getenv("CONFORMANCE_MUTANT_PROPERTIES") != ""
 	settings := map[string]string{"rapid.nofailfile": "true", "rapid.checks": "1000", "rapid.steps": DefaultSteps,
 		"rapid.shrinktime": "250ms", "rapid.seed": "1"}
-	if all {
+	if every {
 		settings["rapid.shrinktime"], settings["rapid.seed"] = "3s", "0"
 	}
 	for name, v := range settings {
@@ -1088,16 +1081,17 @@ func TestMutantsCaughtByProperties(t *testing.T) {
 		t.Cleanup(func() { _ = flag.Set(name, old) })
 	}
 	known := map[string]bool{}
-	for _, mu := range append(append([]mutant{}, mutants...), propertyMutants...) {
+	all := slices.Concat(mutants, recordMutants, propertyMutants)
+	for _, mu := range all {
 		known[mu.name] = true
 	}
 	for name := range fastPropertyMutants {
 		if !known[name] {
-			t.Errorf("fastPropertyMutants names %q: got no such mutant, want one of mutants or propertyMutants", name)
+			t.Errorf("fastPropertyMutants names %q: got no such mutant, want one of mutants, recordMutants or propertyMutants", name)
 		}
 	}
-	for _, mu := range append(append([]mutant{}, mutants...), propertyMutants...) {
-		if !all && !fastPropertyMutants[mu.name] {
+	for _, mu := range all {
+		if !every && !fastPropertyMutants[mu.name] {
 			continue
 		}
 		t.Run(strings.ReplaceAll(mu.name, " ", "_"), func(t *testing.T) {
@@ -1141,12 +1135,35 @@ func propertyFailure(msgs []string) (rules []string, msg string) {
 
 // --- mutants of QRY-1 and REC-1/2 (bases with OpenLister and RecordLister) ---
 
-// listed is tracked with the base's OpenLister and RecordLister, which
-// only some bases have (see isLister).
-type listed struct{ *tracked }
+// listed is tracked with the base's OpenLister and RecordLister, and the
+// users listed so far, whose lists the leaking mutants show to others.
+type listed struct {
+	*tracked
+	users *[]string // in the order first listed
+}
 
-func (t listed) ListOpen(user string) []OpenInvitation { return t.Harness.(OpenLister).ListOpen(user) }
-func (t listed) Records(user string) []CallRecord      { return t.Harness.(RecordLister).Records(user) }
+func newListed(h Harness) listed { return listed{track(h), new([]string)} }
+
+func (t listed) ListOpen(user string) []OpenInvitation {
+	t.saw(user)
+	return t.Harness.(OpenLister).ListOpen(user)
+}
+
+func (t listed) Records(user string) []CallRecord {
+	t.saw(user)
+	return t.Harness.(RecordLister).Records(user)
+}
+
+func (t listed) saw(user string) {
+	if !slices.Contains(*t.users, user) {
+		*t.users = append(*t.users, user)
+	}
+}
+
+// others are the users listed so far but user.
+func (t listed) others(user string) []string {
+	return slices.DeleteFunc(slices.Clone(*t.users), func(u string) bool { return u == user })
+}
 
 // REC-1: the inviter of an answered call told it was unanswered.
 type mWrongOutcome struct{ listed }
@@ -1161,13 +1178,13 @@ func (m mWrongOutcome) Records(user string) []CallRecord {
 	return rs
 }
 
-// REC-2: a user also shown bob's records.
+// REC-2: a user also shown the records of the first other user listed.
 type mOthersRecords struct{ listed }
 
 func (m mOthersRecords) Records(user string) []CallRecord {
 	rs := m.listed.Records(user)
-	if user != B {
-		rs = append(rs, m.listed.Records(B)...)
+	if o := m.others(user); len(o) > 0 {
+		rs = append(rs, m.listed.Records(o[0])...)
 	}
 	return rs
 }
@@ -1186,38 +1203,42 @@ func (m *mRecordsLostOnRestart) Records(user string) []CallRecord {
 	return m.listed.Records(user)
 }
 
-// QRY-1: a user also shown alice's open invitations.
+// QRY-1: a user also shown the open invitations of the first other user
+// listed.
 type mOpenToOthers struct{ listed }
 
 func (m mOpenToOthers) ListOpen(user string) []OpenInvitation {
 	l := m.listed.ListOpen(user)
-	if user != A {
-		l = append(l, m.listed.ListOpen(A)...)
+	if o := m.others(user); len(o) > 0 {
+		l = append(l, m.listed.ListOpen(o[0])...)
 	}
 	return l
 }
 
 // QRY-1: an online-only invitation its invitee was offline for listed to
-// it (ONL-1): the inviter's online-only invitations shown to each invitee.
+// it (ONL-1): the invitations of the other users listed shown to each of
+// their invitees.
 type mOpenHiddenShown struct{ listed }
 
 func (m mOpenHiddenShown) ListOpen(user string) []OpenInvitation {
 	l := m.listed.ListOpen(user)
-	for _, v := range m.listed.ListOpen(A) {
-		if slices.Contains(v.Invitees, user) && !slices.ContainsFunc(l, func(o OpenInvitation) bool { return o.InviteID == v.InviteID }) {
-			v.Incoming = true
-			l = append(l, v)
+	for _, o := range m.others(user) {
+		for _, v := range m.Harness.(OpenLister).ListOpen(o) {
+			if i := slices.Index(v.Invitees, user); i >= 0 && v.States[i] == "pending" &&
+				!slices.ContainsFunc(l, func(x OpenInvitation) bool { return x.InviteID == v.InviteID }) {
+				v.Incoming = true
+				l = append(l, v)
+			}
 		}
 	}
 	return l
 }
 
-// recordMutants need a base with the OpenLister and RecordLister
-// capabilities (the kernel's; the reference model has none yet).
+// recordMutants break QRY-1, REC-1 and REC-2.
 var recordMutants = []mutant{
-	{"call record with the wrong outcome", "REC-1", func(h Harness) Harness { return mWrongOutcome{listed{track(h)}} }},
-	{"call records shown to another user", "REC-2", func(h Harness) Harness { return mOthersRecords{listed{track(h)}} }},
-	{"call records lost on restart", "REC-2", func(h Harness) Harness { return &mRecordsLostOnRestart{listed: listed{track(h)}} }},
-	{"open invitations listed to a non-participant", "QRY-1", func(h Harness) Harness { return mOpenToOthers{listed{track(h)}} }},
-	{"open invitation hidden by ONL-1 listed", "QRY-1", func(h Harness) Harness { return mOpenHiddenShown{listed{track(h)}} }},
+	{"call record with the wrong outcome", "REC-1", func(h Harness) Harness { return mWrongOutcome{newListed(h)} }},
+	{"call records shown to another user", "REC-2", func(h Harness) Harness { return mOthersRecords{newListed(h)} }},
+	{"call records lost on restart", "REC-2", func(h Harness) Harness { return &mRecordsLostOnRestart{listed: newListed(h)} }},
+	{"open invitations listed to a non-participant", "QRY-1", func(h Harness) Harness { return mOpenToOthers{newListed(h)} }},
+	{"open invitation hidden by ONL-1 listed", "QRY-1", func(h Harness) Harness { return mOpenHiddenShown{newListed(h)} }},
 }

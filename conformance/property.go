@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,8 @@ import (
 // too) applied to a fresh harness and to the reference model side by side,
 // comparing after every step the results, error codes, every session's
 // events, every conversation's history and the push requests (and, where
-// the harness has them, OutputLog's global order and OpenInvitations).
+// the harness has them, OutputLog's global order, OpenInvitations, and
+// the users' open invitations and call records: OpenLister, RecordLister).
 // Time moves mostly by seconds, and also exactly onto the next deadline, a
 // nanosecond before or after it, by hours, and by days beyond the longest
 // timeout. A failure reads "RULE[,RULE...] op: what: got X, want Y", naming
@@ -96,16 +98,18 @@ type prop struct {
 	known []string // invite IDs seen so far, in order
 	due   []string // invitations whose deadline the last move of time landed on exactly
 
-	sessions []sessKey // every session ever connected
-	events   map[sessKey][]wantEv
-	hist     map[Conversation][]Envelope
-	seenRaw  map[Conversation][][]byte // history messages already checked
-	convs    []Conversation
-	pushes   []PushRequest
-	outs     []Output
-	retries  []func(t *rapid.T) // successful operations with a request ID, to retry
-	restarts int                // Restarts so far
-	reqEpoch map[[2]string]int  // (user, request ID) remembered -> Restarts before
+	sessions   []sessKey // every session ever connected
+	events     map[sessKey][]wantEv
+	hist       map[Conversation][]Envelope
+	seenRaw    map[Conversation][][]byte // history messages already checked
+	convs      []Conversation
+	pushes     []PushRequest
+	outs       []Output
+	retries    []func(t *rapid.T) // successful operations with a request ID, to retry
+	restarts   int                // Restarts so far
+	restartSeq int                // the model's calls closed before the last Restart
+	callsSeen  int                // the model's calls closed when records were last compared
+	reqEpoch   map[[2]string]int  // (user, request ID) remembered -> Restarts before
 
 	step      stepInfo            // the current step, to name the rules a difference belongs to
 	sinceRead []stepInfo          // the steps since events were last read
@@ -650,6 +654,7 @@ func (p *prop) restart(t *rapid.T) {
 	p.landOn(d)
 	p.h.Restart(d)
 	p.restarts++
+	p.restartSeq = len(p.m.calls)
 	outs := p.m.advance(d)
 	p.beginStep(stepInfo{kind: stepRestart, op: fmt.Sprintf("Restart(%v)", d)})
 	p.absorb(outs)
@@ -789,6 +794,57 @@ func (p *prop) compare(t *rapid.T) {
 	if ic, ok := p.raw.(InvitationCounter); ok {
 		if got, want := ic.OpenInvitations(), len(p.m.invs); got != want {
 			p.fail(t, []string{"LIM-2"}, "OpenInvitations()", got, fmt.Sprintf("%d %v", want, sortedKeys(p.m.invs)))
+		}
+	}
+	p.compareLists(t)
+}
+
+// compareLists compares users' open invitations (QRY-1) and call records
+// (REC-1, REC-2) with the model's, where the harness lists them, after the
+// steps that can change them: an invite, answer or modify those of its
+// invitation's users, a timeout or a restart everyone's; records only
+// after a step that closed an invitation, or a restart. Records beyond the
+// retention of the harness's Limits may be missing, the oldest first.
+func (p *prop) compareLists(t *rapid.T) {
+	t.Helper()
+	closed := len(p.m.calls) > p.callsSeen
+	p.callsSeen = len(p.m.calls)
+	users := p.users
+	switch p.step.kind {
+	case stepConnect, stepDisconnect, stepMembership, stepParse:
+		return
+	case stepAdvance:
+		if !closed {
+			return
+		}
+	case stepRestart:
+		closed = true
+	default:
+		m := p.meta[p.step.id]
+		if m == nil {
+			return
+		}
+		users = slices.DeleteFunc(slices.Clone(users), func(u string) bool { return !m.members[u] })
+	}
+	if l, ok := p.raw.(OpenLister); ok {
+		for _, u := range users {
+			got, want := l.ListOpen(u), p.m.listOpen(u)
+			if len(got) != len(want) || (len(got) > 0 && !reflect.DeepEqual(got, want)) {
+				p.fail(t, p.openRules(u, got, want), fmt.Sprintf("ListOpen(%q)", u), fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want))
+			}
+		}
+	}
+	if l, ok := p.raw.(RecordLister); ok && closed {
+		for _, u := range users {
+			got, calls := l.Records(u), p.m.records(u)
+			want := make([]CallRecord, len(calls))
+			for i, c := range calls {
+				want[i] = c.record(u)
+			}
+			if kept := p.m.kept(calls); !keptRecords(got, want, kept) {
+				p.fail(t, p.recordRules(u, got, want, calls, kept), fmt.Sprintf("Records(%q)", u), fmt.Sprintf("%+v", got),
+					fmt.Sprintf("%+v (the first %d at least)", want, kept))
+			}
 		}
 	}
 }

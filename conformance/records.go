@@ -1,5 +1,7 @@
 package conformance
 
+import "reflect"
+
 // OpenInvitation is one open invitation as a participant lists it (QRY-1).
 type OpenInvitation struct {
 	InviteID string
@@ -34,7 +36,15 @@ type CallRecord struct {
 
 // RecordLister is the capability of listing a user's call records
 // (REC-1, REC-2): every record kept, newest first (by close time, ties by
-// invite ID), as durable as history.
+// invite ID), as durable as history. Those beyond the retention its
+// Limits state (RecordsPerUser, RecordMaxAge) may be missing.
 type RecordLister interface {
 	Records(user string) []CallRecord
+}
+
+// keptRecords tells whether got is a user's records want (newest first)
+// as a retention may keep them: the first kept at least, and only oldest
+// ones missing.
+func keptRecords(got, want []CallRecord, kept int) bool {
+	return len(got) >= kept && len(got) <= len(want) && (len(got) == 0 || reflect.DeepEqual(got, want[:len(got)]))
 }
