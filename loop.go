@@ -221,8 +221,8 @@ func (r *Runtime) apply(b *batch, now time.Time, in kernel.Input) kernel.Result 
 	st := r.k.Apply(now, in)
 	if st.Log {
 		r.index++
-		st.Record.Index = r.index
 		b.records = append(b.records, st.Record)
+		b.records[len(b.records)-1].Index = r.index
 	}
 	b.history = append(b.history, st.History...)
 	for _, c := range st.Closed { // closed calls come with a record, which st.Record is

@@ -139,8 +139,8 @@ func boltSeedFile(tb testing.TB, path string) []byte {
 			return
 		}
 		index++
-		st.Record.Index = index
 		b := port.Batch{Records: []kernel.Record{st.Record}, History: st.History}
+		b.Records[0].Index = index
 		if err := s.Append(b); err != nil {
 			tb.Fatal(err)
 		}

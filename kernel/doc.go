@@ -17,8 +17,9 @@
 //		st := k.Apply(now, in)
 //		if st.Log {
 //			index++
-//			st.Record.Index = index
-//			store.Append(st.Record, st.History) // durable, in one write if it can
+//			rec := st.Record // st is the kernel's: copy what you keep
+//			rec.Index = index
+//			store.Append(rec, st.History) // durable, in one write if it can
 //		}
 //		for _, e := range st.Events {
 //			deliver(e.User, e.Session, e.Event)
@@ -41,7 +42,8 @@
 //   - Events go out in order; then Pushes; then the Result is answered. A
 //     batching driver may hand over all events of a batch before its
 //     pushes (they go to another destination).
-//   - A Step points into buffers the next call reuses: copy what you keep.
+//   - Apply returns the kernel's own Step, whose slices point into buffers
+//     of the kernel: the next call reuses them all; copy what you keep.
 //
 // To compact the log, take Snapshot() after a call and drop the records
 // before it. Restore(cfg, snap) and re-applying the records after it, at

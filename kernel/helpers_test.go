@@ -98,11 +98,11 @@ func flatten(st kernel.Step) (result, []output) {
 
 // apply is k.Apply, flattened.
 func apply(k *kernel.Kernel, now time.Time, in kernel.Input) (result, []output) {
-	return flatten(k.Apply(now, in))
+	return flatten(*k.Apply(now, in))
 }
 
 // tick is k.Tick, flattened.
-func tick(k *kernel.Kernel, now time.Time) (result, []output) { return flatten(k.Tick(now)) }
+func tick(k *kernel.Kernel, now time.Time) (result, []output) { return flatten(*k.Tick(now)) }
 
 // do applies in at f.now.
 func (f *fx) do(in kernel.Input) (result, []output) { return apply(f.k, f.now, in) }

@@ -11,6 +11,7 @@ type Kernel struct {
 	cfg     Config
 	now     int64     // latest time seen, Unix nanoseconds
 	nowTime time.Time // now as a time.Time (Record.At), converted once per change
+	st      Step      // what Apply returns: the kernel's own, reused by each call
 	seq     uint64    // invitations created so far; orders them
 
 	invites   map[string]*invitation         // open invitations by ID
@@ -103,9 +104,9 @@ func New(cfg Config) *Kernel {
 
 // Apply applies in at time now: first every timeout due at or before now
 // (see Tick), then the input. It returns what the driver must do, timeouts'
-// effects first; the Step points into buffers of the kernel, valid until
-// the next call. See the package doc for the driving loop.
-func (k *Kernel) Apply(now time.Time, in Input) Step {
+// effects first: the kernel's own Step, valid until the next call. See the
+// package doc for the driving loop.
+func (k *Kernel) Apply(now time.Time, in Input) *Step {
 	k.history, k.events, k.pushes = k.history[:0], k.events[:0], k.pushes[:0]
 	if len(k.calls) > 0 {
 		clear(k.calls) // drop the references to closed invitations' invitees
@@ -131,15 +132,17 @@ func (k *Kernel) Apply(now time.Time, in Input) Step {
 	default:
 		in = Input{}
 	}
-	// One literal, built where the caller receives it: a Step is large.
-	return Step{Log: log, Record: Record{At: k.nowTime, Input: in}, Result: res,
-		History: k.history, Closed: k.calls, Events: k.events, Pushes: k.pushes}
+	st := &k.st
+	st.Log, st.Result = log, res
+	st.Record.At, st.Record.Input = k.nowTime, in
+	st.History, st.Closed, st.Events, st.Pushes = k.history, k.calls, k.events, k.pushes
+	return st
 }
 
 // Tick lets time pass to now: every invitation whose deadline is at or
 // before now times out, in deadline order (ties in creation order). It is
 // Apply(now, Input{Op: OpTick}).
-func (k *Kernel) Tick(now time.Time) Step {
+func (k *Kernel) Tick(now time.Time) *Step {
 	return k.Apply(now, Input{Op: OpTick})
 }
 

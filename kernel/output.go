@@ -1,9 +1,11 @@
 package kernel
 
 // Step is what one Apply or Tick asks of its driver. Its fields are
-// obligations, to be met in the order they are listed. Its slices point
-// into buffers of the kernel, reused by the next call: read them before
-// it, copy what you keep.
+// obligations, to be met in the order they are listed. Apply returns the
+// kernel's own Step, and its slices point into buffers of the kernel: the
+// next call reuses them all, so read them before it and copy what you keep
+// (handing out the kernel's Step instead of a copy of its ~350 bytes saves
+// about 5% of an Apply).
 type Step struct {
 	// Log reports that the call changed the state: Record must be made
 	// durable. False: the call changed nothing, and there is nothing to log.
@@ -14,9 +16,8 @@ type Step struct {
 	// (replayed, a failed input might not fail the same way). At is
 	// Kernel.Now(); Index is 0: the driver numbers its log. Persist it and
 	// History together, in one durable write when the store can, before
-	// anything in Events or Pushes reaches anyone (DLV-3). It is a value,
-	// not a pointer into the kernel, so that handing it over costs no
-	// write to the heap.
+	// anything in Events or Pushes reaches anyone (DLV-3). When not Log,
+	// Record holds nothing to persist.
 	Record Record
 	// History is the signaling messages to append to their conversations
 	// (HIS-1), in order.
