@@ -20,8 +20,10 @@ func WithRetention(r port.Retention) StoreOption {
 
 // userRecords are one user's call records in the reverse of the listing
 // order, the oldest first, so that a new record, nearly always the newest,
-// is appended; retention drops records from the front by moving head, and
-// the slice is compacted once half of it is dropped.
+// is appended. Retention drops records from the front by moving head, in
+// bulk once trimSlack records are past the limit (Records never lists
+// those), and the slice is compacted once half of it is dropped: adding a
+// record touches only the end of the slice.
 type userRecords struct {
 	recs []storedRecord
 	head int // recs[:head] are dropped
@@ -45,7 +47,6 @@ func (s *Store) keep(calls []kernel.ClosedCall) {
 		if !s.hasNewest || c.Closed > s.newest {
 			s.newest, s.hasNewest = c.Closed, true
 		}
-		cutoff := s.retention.Cutoff(s.newest)
 		for u := range c.Participants {
 			ur := s.records[u]
 			if ur == nil {
@@ -53,10 +54,16 @@ func (s *Store) keep(calls []kernel.ClosedCall) {
 				s.records[u] = ur
 			}
 			ur.add(r)
-			ur.trim(s.retention.MaxPerUser, cutoff)
+			if len(ur.recs)-ur.head > s.retention.MaxPerUser+trimSlack {
+				ur.trim(s.retention.MaxPerUser, s.retention.Cutoff(s.newest))
+			}
 		}
 	}
 }
+
+// trimSlack is how many records past the retention limit a user may hold
+// before they are dropped in one go.
+const trimSlack = 64
 
 // listedAfter orders the records for a binary search by cursor c: the
 // records before c's position in the slice are those listed after c.
@@ -101,8 +108,8 @@ func (s *Store) Records(user string, after port.RecordCursor, limit int) ([]port
 	if ur == nil {
 		return nil, nil
 	}
-	live := ur.recs[ur.head:]
-	end := len(live) // the records at end-1, end-2, ... are listed after the cursor
+	live := ur.recs[max(ur.head, len(ur.recs)-s.retention.MaxPerUser):] // see trimSlack
+	end := len(live)                                                    // the records at end-1, end-2, ... are listed after the cursor
 	if !after.IsZero() {
 		end, _ = slices.BinarySearchFunc(live, after, listedAfter)
 	}
