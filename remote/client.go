@@ -62,6 +62,7 @@ type Client struct {
 	closing   chan struct{} // closed by Close, or when another connection took the session over
 	closeOnce sync.Once
 	takenOver atomic.Bool
+	takeover  chan struct{} // closed when the server said another connection took the session over
 
 	mu      sync.Mutex
 	cur     *connection           // the connection now; nil while down
@@ -116,7 +117,7 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 		return nil, errors.New("beckon remote: Options.Token is required: a token of the server for Options.User (`beckon token -user ...`)")
 	}
 	c := &Client{opts: opts, cid: mqtt.ClientID(opts.User, opts.Device), log: opts.Logger, handle: handle,
-		closing: make(chan struct{}), changed: make(chan struct{}), pending: map[string]chan reply{},
+		closing: make(chan struct{}), takeover: make(chan struct{}), changed: make(chan struct{}), pending: map[string]chan reply{},
 		wake: make(chan struct{}, 1)}
 	c.topics.req, c.topics.reply, c.topics.events = topic(c.cid, "req"), topic(c.cid, "reply"), topic(c.cid, "events")
 
@@ -144,8 +145,8 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 		ClientConfig: paho.ClientConfig{
 			ClientID: c.cid,
 			OnServerDisconnect: func(d *paho.Disconnect) {
-				if d.ReasonCode == reasonSessionTakenOver {
-					c.takenOver.Store(true)
+				if d.ReasonCode == reasonSessionTakenOver && !c.takenOver.Swap(true) {
+					close(c.takeover)
 				}
 			},
 			OnPublishReceived: []func(paho.PublishReceived) (bool, error){c.received},
@@ -214,6 +215,10 @@ func (c *Client) up(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 // whose client ID another connection took.
 const reasonSessionTakenOver = 0x8E
 
+// takeoverGrace is how long a lost connection waits for the server's
+// DISCONNECT reason before it counts as lost (see down).
+const takeoverGrace = 100 * time.Millisecond
+
 // down ends the connection: replies awaited on it are lost. autopaho then
 // reconnects, unless the client is closing or another connection of the
 // same user and device took the session over: reconnecting would take it
@@ -227,6 +232,14 @@ func (c *Client) down() bool {
 		c.changed = make(chan struct{})
 	}
 	c.mu.Unlock()
+	// paho reports the connection down before it calls OnServerDisconnect
+	// (on a goroutine of its own): give a DISCONNECT that came with the
+	// drop the time to say whether it was a takeover. autopaho's backoff
+	// waits longer than this before it reconnects anyway.
+	select {
+	case <-c.takeover:
+	case <-time.After(takeoverGrace):
+	}
 	if c.takenOver.Load() && !c.closed.Swap(true) {
 		c.log.Error("beckon remote: another connection of this user and device took the session over; this client is closed (give each device its own device ID)",
 			slog.String("client", c.cid))

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,20 +203,20 @@ func TestPanickingCallback(t *testing.T) {
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
 	heard := make(chan string, 10)
-	var b *Client
+	var b atomic.Pointer[Client] // set after Dial, read by the callback: the network is no synchronisation the race detector sees
 	l := beckon.ListenerFuncs{
 		ReceiveNewInvitation: func(id, _, _ string, _ []string, data string) {
 			if data == "boom" {
 				panic("boom")
 			}
 			heard <- data
-			if err := b.Reject(context.Background(), id, ""); err != nil {
+			if err := b.Load().Reject(context.Background(), id, ""); err != nil {
 				heard <- "Reject: " + err.Error()
 			}
 		},
 	}
 	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
-	b = dial(t, url, "bob", "phone", l, logger)
+	b.Store(dial(t, url, "bob", "phone", l, logger))
 	for _, data := range []string{"boom", "fine"} {
 		if _, err := a.Invite(context.Background(), "bob", data); err != nil {
 			t.Fatal(err)
