@@ -36,63 +36,29 @@ type storedRecord struct {
 	call []byte
 }
 
-// keep takes the records of the batch's closed calls (under s.mu, after
-// the batch was accepted). It only queues them: they are filed per user in
-// bulk (file), once indexEvery are queued or when Records is called, so
-// that Append, on the runtime's critical path, writes sequentially and the
-// users' lists are touched in one tight pass.
+// keep adds the records of the batch's closed calls (under s.mu, after
+// the batch was accepted) and drops those retention no longer keeps.
 func (s *Store) keep(calls []kernel.ClosedCall) {
 	for i := range calls {
 		c := &calls[i]
 		s.callBuf = kernel.AppendClosedCall(s.callBuf[:0], c)
-		s.unfiled = append(s.unfiled, unfiledCall{
-			r: storedRecord{cur: port.RecordCursor{Closed: c.Closed, InviteID: c.InviteID, Index: c.Index},
-				call: slices.Clone(s.callBuf)}, // one allocation of the exact size
-			inviter: c.Inviter, invitees: c.Invitees, // the kernel never changes an invitee list
-		})
+		r := storedRecord{cur: port.RecordCursor{Closed: c.Closed, InviteID: c.InviteID, Index: c.Index},
+			call: slices.Clone(s.callBuf)} // one allocation of the exact size
 		if !s.hasNewest || c.Closed > s.newest {
 			s.newest, s.hasNewest = c.Closed, true
 		}
-	}
-	if len(s.unfiled) >= indexEvery {
-		s.file()
-	}
-}
-
-// indexEvery is how many closed calls keep queues before it files them.
-const indexEvery = 1024
-
-// unfiledCall is a closed call queued by keep, with its participants.
-type unfiledCall struct {
-	r        storedRecord
-	inviter  string
-	invitees []string
-}
-
-// file files the queued calls' records per user (under s.mu, held for
-// writing) and drops those retention no longer keeps.
-func (s *Store) file() {
-	cutoff := s.retention.Cutoff(s.newest)
-	add := func(u string, r storedRecord) {
-		ur := s.records[u]
-		if ur == nil {
-			ur = new(userRecords)
-			s.records[u] = ur
-		}
-		ur.add(r)
-		if len(ur.recs)-ur.head > s.retention.MaxPerUser+trimSlack {
-			ur.trim(s.retention.MaxPerUser, cutoff)
+		for u := range c.Participants {
+			ur := s.records[u]
+			if ur == nil {
+				ur = new(userRecords)
+				s.records[u] = ur
+			}
+			ur.add(r)
+			if len(ur.recs)-ur.head > s.retention.MaxPerUser+trimSlack {
+				ur.trim(s.retention.MaxPerUser, s.retention.Cutoff(s.newest))
+			}
 		}
 	}
-	for i := range s.unfiled {
-		c := &s.unfiled[i]
-		add(c.inviter, c.r)
-		for _, u := range c.invitees {
-			add(u, c.r)
-		}
-	}
-	clear(s.unfiled)
-	s.unfiled = s.unfiled[:0]
 }
 
 // trimSlack is how many records past the retention limit a user may hold
@@ -133,12 +99,11 @@ func (ur *userRecords) trim(maxPerUser int, cutoff int64) {
 // Records lists user's call records after the cursor, newest first, at
 // most limit (<= 0: all kept); see port.Store.
 func (s *Store) Records(user string, after port.RecordCursor, limit int) ([]port.CallRecord, error) {
-	s.mu.Lock() // for writing: it files what keep queued
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, errStoreClosed
 	}
-	s.file()
 	ur := s.records[user]
 	if ur == nil {
 		return nil, nil

@@ -49,7 +49,6 @@ type Store struct {
 
 	records   map[string]*userRecords // each user's call records (records.go)
 	callBuf   []byte                  // reused to encode a closed call
-	unfiled   []unfiledCall           // closed calls not yet filed per user (records.go)
 	retention port.Retention
 	newest    int64 // close time of the newest call given, if hasNewest
 	hasNewest bool
