@@ -2,11 +2,9 @@ package beckon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/beckonhq/beckon/kernel"
-	"github.com/beckonhq/beckon/port"
 )
 
 // query runs f on the loop, against the kernel: after every input
@@ -75,10 +73,7 @@ func (r *Runtime) OpenInvitations(ctx context.Context, user string) ([]OpenInvit
 func (r *Runtime) Records(user string, after RecordCursor, limit int) ([]CallRecord, error) {
 	rs, err := r.store.Records(user, after, limit)
 	if err != nil {
-		if errors.Is(err, port.ErrClosed) {
-			return nil, ErrClosed
-		}
-		return nil, fmt.Errorf("beckon: call records of %q: %w", user, err)
+		return nil, readError(err, fmt.Sprintf("call records of %q", user))
 	}
 	return rs, nil
 }

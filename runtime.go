@@ -241,10 +241,17 @@ func (r *Runtime) LeaveGroup(ctx context.Context, group, user string) error {
 func (r *Runtime) History(conv Conversation, after uint64, limit int) ([]HistoryMessage, error) {
 	msgs, err := r.store.History(conv, after, limit)
 	if err != nil {
-		if errors.Is(err, port.ErrClosed) {
-			return nil, ErrClosed
-		}
-		return nil, fmt.Errorf("beckon: history of %s: %w", conv, err)
+		return nil, readError(err, "history of "+conv.String())
 	}
 	return msgs, nil
+}
+
+// readError is the error of a failed read of the store: ErrClosed once it
+// is closed (the runtime's, whatever the adapter said), else the store's,
+// saying what was read.
+func readError(err error, what string) error {
+	if errors.Is(err, port.ErrClosed) {
+		return ErrClosed
+	}
+	return fmt.Errorf("beckon: %s: %w", what, err)
 }
