@@ -531,13 +531,9 @@ func (c *Client) history(a wire.HistoryArgs, after uint64, limit int) ([]beckon.
 		if err != nil {
 			return nil, err
 		}
-		var r wire.HistoryResult
-		if err := json.Unmarshal(res, &r); err != nil {
-			return nil, fmt.Errorf("beckon remote: history: undecodable result: %w", err)
-		}
-		page, err := r.Decode()
+		_, page, err := decode[wire.HistoryResult]("history", res)
 		if err != nil {
-			return nil, fmt.Errorf("beckon remote: history: %w", err)
+			return nil, err
 		}
 		out = append(out, page...)
 		if len(page) < n || (limit > 0 && len(out) >= limit) {
@@ -555,16 +551,8 @@ func (c *Client) OpenInvitations(ctx context.Context) ([]beckon.OpenInvitation, 
 	if err != nil {
 		return nil, err
 	}
-	var r wire.OpenResult
-	err = json.Unmarshal(res, &r)
-	var invs []beckon.OpenInvitation
-	if err == nil {
-		invs, err = r.Decode()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("beckon remote: listOpen: undecodable result: %w", err)
-	}
-	return invs, nil
+	_, invs, err := decode[wire.OpenResult]("listOpen", res)
+	return invs, err
 }
 
 // maxRecordsPage is the most records one records request returns
@@ -590,14 +578,9 @@ func (c *Client) Records(after beckon.RecordCursor, limit int) ([]beckon.CallRec
 		if err != nil {
 			return nil, err
 		}
-		var r wire.RecordsResult
-		err = json.Unmarshal(res, &r)
-		var page []beckon.CallRecord
-		if err == nil {
-			page, err = r.Decode()
-		}
+		r, page, err := decode[wire.RecordsResult]("records", res)
 		if err != nil {
-			return nil, fmt.Errorf("beckon remote: records: undecodable result: %w", err)
+			return nil, err
 		}
 		out = append(out, page...)
 		if r.Next == "" || (limit > 0 && len(out) >= limit) {
@@ -605,4 +588,15 @@ func (c *Client) Records(after beckon.RecordCursor, limit int) ([]beckon.CallRec
 		}
 		a.After = r.Next
 	}
+}
+
+// decode reads the result res of op: its JSON, then the values it holds.
+func decode[R interface{ Decode() (T, error) }, T any](op string, res json.RawMessage) (r R, v T, err error) {
+	if err = json.Unmarshal(res, &r); err == nil {
+		v, err = r.Decode()
+	}
+	if err != nil {
+		err = fmt.Errorf("beckon remote: %s: undecodable result: %w", op, err)
+	}
+	return r, v, err
 }
