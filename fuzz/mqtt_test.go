@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 	"github.com/beckonhq/beckon/kernel"
 )
 
@@ -50,7 +51,7 @@ func FuzzMQTTRequest(f *testing.F) {
 			t.Fatalf("got records query %+v, want limit 1..1000", *req.Records)
 		}
 		if q := req.Records; q != nil {
-			c, err := mqtt.DecodeCursor(mqtt.EncodeCursor(q.After))
+			c, err := wire.DecodeCursor(wire.EncodeCursor(q.After))
 			if err != nil || c != q.After {
 				t.Fatalf("cursor %+v: encoded and decoded again: got %+v, %v", q.After, c, err)
 			}

@@ -17,7 +17,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/beckonhq/beckon"
-	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 	"github.com/beckonhq/beckon/kernel"
 )
 
@@ -116,10 +116,10 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 	case opts.Token == "":
 		return nil, errors.New("beckon remote: Options.Token is required: a token of the server for Options.User (`beckon token -user ...`)")
 	}
-	c := &Client{opts: opts, cid: mqtt.ClientID(opts.User, opts.Device), log: opts.Logger, handle: handle,
+	c := &Client{opts: opts, cid: wire.ClientID(opts.User, opts.Device), log: opts.Logger, handle: handle,
 		closing: make(chan struct{}), takeover: make(chan struct{}), changed: make(chan struct{}), pending: map[string]chan reply{},
 		wake: make(chan struct{}, 1)}
-	c.topics.req, c.topics.reply, c.topics.events = topic(c.cid, "req"), topic(c.cid, "reply"), topic(c.cid, "events")
+	c.topics.req, c.topics.reply, c.topics.events = wire.ReqTopic(c.cid), wire.ReplyTopic(c.cid), wire.EventsTopic(c.cid)
 
 	refused := make(chan error, 1)
 	cfg := autopaho.ClientConfig{
@@ -180,8 +180,6 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 		}
 	}
 }
-
-func topic(cid, kind string) string { return "beckon/v1/" + cid + "/" + kind }
 
 // up starts a connection: it subscribes to the reply and events topics,
 // and the connection is ready once both are granted (the server then makes
@@ -275,7 +273,7 @@ func (c *Client) received(pr paho.PublishReceived) (bool, error) {
 			ch <- r
 		}
 	case c.topics.events:
-		seq, ev, err := decodeEvent(p.Payload)
+		seq, ev, err := wire.DecodeEvent(p.Payload)
 		if err != nil {
 			c.log.Warn("beckon remote: undecodable event dropped", slog.String("client", c.cid), slog.Any("err", err))
 			return true, nil
@@ -368,7 +366,7 @@ func (c *Client) call(ctx context.Context, op, requestID string, args any) (json
 		return nil, beckon.ErrNotLoggedIn
 	}
 	id := strconv.FormatUint(c.nextID.Add(1), 36)
-	payload, err := json.Marshal(request{ID: id, Op: op, RequestID: requestID, Args: args})
+	payload, err := json.Marshal(wire.Request[any]{ID: &id, Op: op, RequestID: requestID, Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("beckon remote: encoding %s: %w", op, err)
 	}
@@ -435,7 +433,7 @@ func (c *Client) do(ctx context.Context, in kernel.Input, opts []CallOption) (st
 	if err := beckon.ApplyCallOptions(&in, opts); err != nil {
 		return "", err
 	}
-	op, args, err := encodeInput(in)
+	op, args, err := wire.ArgsOf(in)
 	if err != nil {
 		return "", err
 	}
@@ -443,7 +441,7 @@ func (c *Client) do(ctx context.Context, in kernel.Input, opts []CallOption) (st
 	if err != nil || (in.Op != kernel.OpInvite && in.Op != kernel.OpInviteInGroup) {
 		return "", err
 	}
-	var r inviteResult
+	var r wire.InviteResult
 	if err := json.Unmarshal(res, &r); err != nil {
 		return "", fmt.Errorf("beckon remote: %s: undecodable result %q: %w", op, res, err)
 	}
@@ -503,7 +501,7 @@ func (c *Client) GetSignalingInfo(msg []byte) (beckon.SignalingInfo, error) {
 // with peer, Seq > after, oldest first, at most limit (<= 0: all), within
 // Options.Timeout.
 func (c *Client) History(peer string, after uint64, limit int) ([]beckon.HistoryMessage, error) {
-	return c.history(historyArgs{Peer: peer}, after, limit)
+	return c.history(wire.HistoryArgs{Peer: peer}, after, limit)
 }
 
 // GroupHistory lists the signaling messages of group, Seq > after, oldest
@@ -511,7 +509,7 @@ func (c *Client) History(peer string, after uint64, limit int) ([]beckon.History
 // a current member of the group (HIS-4): else it fails with
 // beckon.ErrNotGroupMember (10007), or beckon.ErrGroupNotFound (10010).
 func (c *Client) GroupHistory(group string, after uint64, limit int) ([]beckon.HistoryMessage, error) {
-	return c.history(historyArgs{Group: group}, after, limit)
+	return c.history(wire.HistoryArgs{Group: group}, after, limit)
 }
 
 // maxHistoryPage is the most messages one history request returns
@@ -519,34 +517,29 @@ func (c *Client) GroupHistory(group string, after uint64, limit int) ([]beckon.H
 const maxHistoryPage = 1000
 
 // history reads page after page until limit messages or the end.
-func (c *Client) history(a historyArgs, after uint64, limit int) ([]beckon.HistoryMessage, error) {
+func (c *Client) history(a wire.HistoryArgs, after uint64, limit int) ([]beckon.HistoryMessage, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
 	var out []beckon.HistoryMessage
 	for {
-		a.After, a.Limit = after, maxHistoryPage
+		n := maxHistoryPage
 		if limit > 0 {
-			a.Limit = min(limit-len(out), maxHistoryPage)
+			n = min(limit-len(out), maxHistoryPage)
 		}
+		a.After, a.Limit = after, &n
 		res, err := c.call(ctx, "history", "", a)
 		if err != nil {
 			return nil, err
 		}
-		var r historyResult
-		if err := json.Unmarshal(res, &r); err != nil {
-			return nil, fmt.Errorf("beckon remote: history: undecodable result: %w", err)
+		_, page, err := decode[wire.HistoryResult]("history", res)
+		if err != nil {
+			return nil, err
 		}
-		for _, m := range r.Messages {
-			at, err := time.Parse(time.RFC3339Nano, m.At)
-			if err != nil {
-				return nil, fmt.Errorf("beckon remote: history: message %d: %w", m.Seq, err)
-			}
-			out = append(out, beckon.HistoryMessage{Seq: m.Seq, Sender: m.Sender, At: at, Payload: []byte(m.Info)})
-			after = m.Seq
-		}
-		if len(r.Messages) < a.Limit || (limit > 0 && len(out) >= limit) {
+		out = append(out, page...)
+		if len(page) < n || (limit > 0 && len(out) >= limit) {
 			return out, nil
 		}
+		after = page[len(page)-1].Seq
 	}
 }
 
@@ -558,11 +551,8 @@ func (c *Client) OpenInvitations(ctx context.Context) ([]beckon.OpenInvitation, 
 	if err != nil {
 		return nil, err
 	}
-	invs, err := decodeOpen(res)
-	if err != nil {
-		return nil, fmt.Errorf("beckon remote: listOpen: undecodable result: %w", err)
-	}
-	return invs, nil
+	_, invs, err := decode[wire.OpenResult]("listOpen", res)
+	return invs, err
 }
 
 // maxRecordsPage is the most records one records request returns
@@ -577,24 +567,36 @@ func (c *Client) Records(after beckon.RecordCursor, limit int) ([]beckon.CallRec
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
 	var out []beckon.CallRecord
-	a := recordsArgs{After: mqtt.EncodeCursor(after)}
+	a := wire.RecordsArgs{After: wire.EncodeCursor(after)}
 	for {
-		a.Limit = maxRecordsPage
+		n := maxRecordsPage
 		if limit > 0 {
-			a.Limit = min(limit-len(out), maxRecordsPage)
+			n = min(limit-len(out), maxRecordsPage)
 		}
+		a.Limit = &n
 		res, err := c.call(ctx, "records", "", a)
 		if err != nil {
 			return nil, err
 		}
-		page, next, err := decodeRecords(res)
+		r, page, err := decode[wire.RecordsResult]("records", res)
 		if err != nil {
-			return nil, fmt.Errorf("beckon remote: records: undecodable result: %w", err)
+			return nil, err
 		}
 		out = append(out, page...)
-		if next == "" || (limit > 0 && len(out) >= limit) {
+		if r.Next == "" || (limit > 0 && len(out) >= limit) {
 			return out, nil
 		}
-		a.After = next
+		a.After = r.Next
 	}
+}
+
+// decode reads the result res of op: its JSON, then the values it holds.
+func decode[R interface{ Decode() (T, error) }, T any](op string, res json.RawMessage) (r R, v T, err error) {
+	if err = json.Unmarshal(res, &r); err == nil {
+		v, err = r.Decode()
+	}
+	if err != nil {
+		err = fmt.Errorf("beckon remote: %s: undecodable result: %w", op, err)
+	}
+	return r, v, err
 }

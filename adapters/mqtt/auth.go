@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 )
 
 // Authenticator decides who a connection is (REM-1): it accepts password as
@@ -54,7 +56,7 @@ func JWT(secret []byte) Authenticator {
 
 // IssueToken returns a token JWT(secret) accepts for user until now+ttl.
 func IssueToken(secret []byte, user string, ttl time.Duration, now time.Time) (string, error) {
-	if err := validID(user); err != nil {
+	if err := wire.ValidID(user); err != nil {
 		return "", fmt.Errorf("user %q: %w", user, err)
 	}
 	if ttl <= 0 {

@@ -11,6 +11,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 	"github.com/beckonhq/beckon/kernel"
 )
 
@@ -152,8 +153,8 @@ func (c *conn) leave() {
 // has no correlation ID to answer with.
 func (c *conn) handle(j job) {
 	req, err := DecodeRequest(j.payload, c.user, c.device, c.s.opts.MaxRequestBytes)
-	if err == nil && j.respTopic != "" && j.respTopic != replyTopic(c.cid) {
-		err = malformed("ResponseTopic %q is not this device's reply topic %q", j.respTopic, replyTopic(c.cid))
+	if err == nil && j.respTopic != "" && j.respTopic != wire.ReplyTopic(c.cid) {
+		err = malformed("ResponseTopic %q is not this device's reply topic %q", j.respTopic, wire.ReplyTopic(c.cid))
 	}
 	if err == nil && j.limited {
 		err = errTooManyRequests
@@ -162,7 +163,7 @@ func (c *conn) handle(j job) {
 		c.s.log.Debug("mqtt: dropped a request without correlation ID", slog.String("client", c.cid), slog.Any("err", err))
 		return
 	}
-	r := reply{ID: req.ID}
+	r := wire.Reply[any]{ID: req.ID}
 	if err == nil {
 		r.Result, err = c.apply(req)
 	}
@@ -178,7 +179,7 @@ func (c *conn) handle(j job) {
 		c.s.log.Debug("mqtt: reply dropped: the device is not subscribed to it", slog.String("client", c.cid))
 		return
 	}
-	if err := c.send(replyTopic(c.cid), payload, j.correlation); err != nil {
+	if err := c.send(wire.ReplyTopic(c.cid), payload, j.correlation); err != nil {
 		c.s.log.Debug("mqtt: writing a reply", slog.String("client", c.cid), slog.Any("err", err))
 	}
 }
@@ -192,13 +193,13 @@ func (c *conn) apply(req Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newHistoryResult(msgs), nil
+		return wire.NewHistoryResult(msgs), nil
 	case req.ListOpen:
 		invs, err := eng.OpenInvitations(c.s.ctx, c.user)
 		if err != nil {
 			return nil, err
 		}
-		return newOpenResult(invs), nil
+		return wire.NewOpenResult(invs), nil
 	case req.Records != nil:
 		q := req.Records
 		// one more than the page: whether there is a next page
@@ -206,7 +207,7 @@ func (c *conn) apply(req Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newRecordsResult(rs, q.Limit), nil
+		return wire.NewRecordsResult(rs, q.Limit), nil
 	}
 	res, err := eng.Do(c.s.ctx, *req.Input)
 	if err == nil {
@@ -216,7 +217,7 @@ func (c *conn) apply(req Request) (any, error) {
 		return nil, err
 	}
 	if req.Input.Op == kernel.OpInvite || req.Input.Op == kernel.OpInviteInGroup {
-		return inviteResult{InviteID: res.InviteID}, nil
+		return wire.InviteResult{InviteID: res.InviteID}, nil
 	}
 	return struct{}{}, nil
 }
@@ -231,9 +232,9 @@ func (c *conn) publish() {
 			return
 		case ev := <-c.events:
 			seq++
-			payload, err := encodeEvent(seq, ev)
+			payload, err := wire.EncodeEvent(seq, ev)
 			if err == nil {
-				err = c.send(eventsTopic(c.cid), payload, nil)
+				err = c.send(wire.EventsTopic(c.cid), payload, nil)
 			}
 			if err != nil {
 				c.kick(fmt.Sprintf("writing event %d: %v", seq, err))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
 )
@@ -177,7 +178,7 @@ func (e *env) dial(t *testing.T, user, cid, password string) (*device, byte, err
 // reply and events topics.
 func (e *env) online(t *testing.T, user, dev string) *device {
 	t.Helper()
-	cid := mqtt.ClientID(user, dev)
+	cid := wire.ClientID(user, dev)
 	d, code, err := e.dial(t, user, cid, token(t, user))
 	if err != nil || code != 0 {
 		t.Fatalf("%s: connect: reason 0x%02x, %v; want accepted", cid, code, err)
@@ -218,12 +219,7 @@ func (d *device) publish(topic string, payload []byte, props *paho.PublishProper
 	return pr.ReasonCode
 }
 
-type replyMsg struct {
-	ID      string          `json:"id"`
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Result  json.RawMessage `json:"result"`
-}
+type replyMsg = wire.Reply[json.RawMessage]
 
 // call sends a request with correlation ID id and returns its reply.
 func (d *device) call(id, op string, args any) replyMsg {

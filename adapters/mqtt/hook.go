@@ -8,6 +8,8 @@ import (
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 )
 
 // pendingTTL bounds how long an accepted CONNECT whose CONNACK could not
@@ -64,13 +66,13 @@ func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 		_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ReasonCode: code})
 		return errRefused
 	}
-	if err := validID(user); err != nil || !pk.Connect.UsernameFlag {
+	if err := wire.ValidID(user); err != nil || !pk.Connect.UsernameFlag {
 		return refuse(refuseCredentials, err)
 	}
 	if err := s.opts.Authenticator.Authenticate(user, pk.Connect.Password); err != nil {
 		return refuse(refuseCredentials, err)
 	}
-	device, err := parseClientID(user, cid)
+	device, err := wire.ParseClientID(user, cid)
 	if err != nil {
 		return refuse(refuseClientID, err)
 	}
@@ -132,10 +134,10 @@ func (h *hook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
 	go c.work()
 	go c.publish()
 	// A subscription inherited from a connection taken over is granted.
-	if _, ok := cl.State.Subscriptions.Get(eventsTopic(c.cid)); ok {
+	if _, ok := cl.State.Subscriptions.Get(wire.EventsTopic(c.cid)); ok {
 		c.markSubscribed()
 	}
-	if _, ok := cl.State.Subscriptions.Get(replyTopic(c.cid)); ok {
+	if _, ok := cl.State.Subscriptions.Get(wire.ReplyTopic(c.cid)); ok {
 		c.replySub.Store(true)
 	}
 }
@@ -149,9 +151,9 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 		return false
 	}
 	if write {
-		return topic == reqTopic(c.cid)
+		return topic == wire.ReqTopic(c.cid)
 	}
-	return topic == replyTopic(c.cid) || topic == eventsTopic(c.cid)
+	return topic == wire.ReplyTopic(c.cid) || topic == wire.EventsTopic(c.cid)
 }
 
 // OnSubscribed notes the granted subscriptions; the events one makes the
@@ -166,9 +168,9 @@ func (h *hook) OnSubscribed(cl *mochi.Client, pk packets.Packet, codes []byte) {
 			continue
 		}
 		switch f.Filter {
-		case eventsTopic(c.cid):
+		case wire.EventsTopic(c.cid):
 			c.markSubscribed()
-		case replyTopic(c.cid):
+		case wire.ReplyTopic(c.cid):
 			c.replySub.Store(true)
 		}
 	}
@@ -184,9 +186,9 @@ func (h *hook) OnUnsubscribed(cl *mochi.Client, pk packets.Packet) {
 	}
 	for _, f := range pk.Filters {
 		switch f.Filter {
-		case eventsTopic(c.cid):
+		case wire.EventsTopic(c.cid):
 			c.kick("unsubscribed from its events")
-		case replyTopic(c.cid):
+		case wire.ReplyTopic(c.cid):
 			c.replySub.Store(false)
 		}
 	}

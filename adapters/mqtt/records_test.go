@@ -8,37 +8,8 @@ import (
 	"time"
 
 	"github.com/beckonhq/beckon"
-	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 )
-
-type openMsg struct {
-	Invitations []struct {
-		InviteID string   `json:"inviteID"`
-		Inviter  string   `json:"inviter"`
-		GroupID  string   `json:"groupID"`
-		Invitees []string `json:"invitees"`
-		States   []string `json:"states"`
-		Data     string   `json:"data"`
-		Created  string   `json:"created"`
-		Deadline *string  `json:"deadline"`
-		Incoming bool     `json:"incoming"`
-	} `json:"invitations"`
-}
-
-type recordsMsg struct {
-	Records []struct {
-		User     string   `json:"user"`
-		Outcome  string   `json:"outcome"`
-		InviteID string   `json:"inviteID"`
-		Inviter  string   `json:"inviter"`
-		Invitees []string `json:"invitees"`
-		States   []string `json:"states"`
-		Created  string   `json:"created"`
-		Closed   string   `json:"closed"`
-		Cursor   string   `json:"cursor"`
-	} `json:"records"`
-	Next *string `json:"next"`
-}
 
 func decodeResult[T any](t *testing.T, what string, r replyMsg) T {
 	t.Helper()
@@ -59,27 +30,27 @@ func TestListOpen(t *testing.T) {
 	alice := e.online(t, "alice", "phone")
 	bob := e.online(t, "bob", "phone")
 	carol := e.online(t, "carol", "phone")
-	out := decodeResult[struct{ InviteID string }](t, "invite", alice.call("1", "invite", map[string]any{"invitee": "bob", "data": "d", "timeout": 30}))
-	in := decodeResult[struct{ InviteID string }](t, "invite", carol.call("2", "invite", map[string]any{"invitee": "alice"}))
+	out := decodeResult[wire.InviteResult](t, "invite", alice.call("1", "invite", map[string]any{"invitee": "bob", "data": "d", "timeout": 30}))
+	in := decodeResult[wire.InviteResult](t, "invite", carol.call("2", "invite", map[string]any{"invitee": "alice"}))
 
-	l := decodeResult[openMsg](t, "alice's listOpen", alice.call("3", "listOpen", nil))
+	l := decodeResult[wire.OpenResult](t, "alice's listOpen", alice.call("3", "listOpen", nil))
 	if len(l.Invitations) != 2 {
 		t.Fatalf("alice's listOpen: got %+v, want her invitation to bob and carol's to her", l)
 	}
 	o, i := l.Invitations[0], l.Invitations[1]
 	if o.InviteID != out.InviteID || o.Inviter != "alice" || o.Incoming || o.Data != "d" || o.GroupID != "" ||
-		strings.Join(o.Invitees, ",") != "bob" || strings.Join(o.States, ",") != "pending" || o.Deadline == nil {
+		strings.Join(o.Invitees, ",") != "bob" || strings.Join(o.States, ",") != "pending" || o.Deadline == "" {
 		t.Errorf("outgoing: got %+v, want %s from alice to bob, pending, data d, with a deadline", o, out.InviteID)
 	}
-	if i.InviteID != in.InviteID || i.Inviter != "carol" || !i.Incoming || i.Deadline != nil {
+	if i.InviteID != in.InviteID || i.Inviter != "carol" || !i.Incoming || i.Deadline != "" {
 		t.Errorf("incoming: got %+v, want %s from carol, incoming, without deadline (timeout 0)", i, in.InviteID)
 	}
 	created, err1 := time.Parse(time.RFC3339Nano, o.Created)
-	deadline, err2 := time.Parse(time.RFC3339Nano, *o.Deadline)
+	deadline, err2 := time.Parse(time.RFC3339Nano, o.Deadline)
 	if err1 != nil || err2 != nil || deadline.Sub(created) != 30*time.Second {
-		t.Errorf("created %q, deadline %q: want RFC 3339 times 30s apart (%v, %v)", o.Created, *o.Deadline, err1, err2)
+		t.Errorf("created %q, deadline %q: want RFC 3339 times 30s apart (%v, %v)", o.Created, o.Deadline, err1, err2)
 	}
-	b := decodeResult[openMsg](t, "bob's listOpen", bob.call("4", "listOpen", map[string]any{}))
+	b := decodeResult[wire.OpenResult](t, "bob's listOpen", bob.call("4", "listOpen", map[string]any{}))
 	if len(b.Invitations) != 1 || b.Invitations[0].InviteID != out.InviteID || !b.Invitations[0].Incoming {
 		t.Errorf("bob's listOpen: got %+v, want only alice's invitation to him, incoming", b)
 	}
@@ -96,7 +67,7 @@ func TestRecords(t *testing.T) {
 	alice := e.online(t, "alice", "phone")
 	bob := e.online(t, "bob", "phone")
 	carol := e.online(t, "carol", "phone")
-	id := func(r replyMsg) string { return decodeResult[struct{ InviteID string }](t, "invite", r).InviteID }
+	id := func(r replyMsg) string { return decodeResult[wire.InviteResult](t, "invite", r).InviteID }
 	a := id(alice.call("1", "invite", map[string]any{"invitee": "bob"}))
 	bob.call("2", "accept", map[string]any{"inviteID": a})
 	c := id(carol.call("3", "invite", map[string]any{"invitee": "alice"}))
@@ -108,13 +79,13 @@ func TestRecords(t *testing.T) {
 	if err != nil || len(want) != 3 {
 		t.Fatalf("Runtime.Records(alice): got %d, %v; want 3", len(want), err)
 	}
-	all := decodeResult[recordsMsg](t, "records", alice.call("7", "records", nil))
-	if len(all.Records) != 3 || all.Next != nil {
+	all := decodeResult[wire.RecordsResult](t, "records", alice.call("7", "records", nil))
+	if len(all.Records) != 3 || all.Next != "" {
 		t.Fatalf("records: got %+v, want 3 records and no next", all)
 	}
 	for i, r := range all.Records {
 		w := want[i]
-		if r.User != "alice" || r.InviteID != w.Call.InviteID || r.Outcome != w.Outcome.String() || r.Cursor != mqtt.EncodeCursor(w.Cursor()) {
+		if r.User != "alice" || r.InviteID != w.Call.InviteID || r.Outcome != w.Outcome.String() || r.Cursor != wire.EncodeCursor(w.Cursor()) {
 			t.Errorf("record %d: got %+v, want alice's record of %s, %s, the runtime's cursor", i, r, w.Call.InviteID, w.Outcome)
 		}
 		if closed, err := time.Parse(time.RFC3339Nano, r.Closed); err != nil || closed.UnixNano() != w.Call.Closed {
@@ -125,16 +96,16 @@ func TestRecords(t *testing.T) {
 		t.Errorf("outcomes newest first: got %v, want cancelled, rejected, answered", got)
 	}
 
-	first := decodeResult[recordsMsg](t, "records page 1", alice.call("8", "records", map[string]any{"limit": 2}))
-	if len(first.Records) != 2 || first.Next == nil || *first.Next != all.Records[1].Cursor {
+	first := decodeResult[wire.RecordsResult](t, "records page 1", alice.call("8", "records", map[string]any{"limit": 2}))
+	if len(first.Records) != 2 || first.Next == "" || first.Next != all.Records[1].Cursor {
 		t.Fatalf("records limit 2: got %+v, want the 2 newest and next = the second's cursor", first)
 	}
-	second := decodeResult[recordsMsg](t, "records page 2", alice.call("9", "records", map[string]any{"after": *first.Next, "limit": 2}))
-	if len(second.Records) != 1 || second.Records[0].InviteID != a || second.Next != nil {
+	second := decodeResult[wire.RecordsResult](t, "records page 2", alice.call("9", "records", map[string]any{"after": first.Next, "limit": 2}))
+	if len(second.Records) != 1 || second.Records[0].InviteID != a || second.Next != "" {
 		t.Errorf("records after the first page: got %+v, want the oldest (%s) and no next", second, a)
 	}
 
-	b := decodeResult[recordsMsg](t, "bob's records", bob.call("10", "records", map[string]any{}))
+	b := decodeResult[wire.RecordsResult](t, "bob's records", bob.call("10", "records", map[string]any{}))
 	if len(b.Records) != 2 || b.Records[0].InviteID != x || b.Records[1].InviteID != a {
 		t.Errorf("bob's records: got %+v, want his two calls with alice only", b)
 	}
@@ -148,7 +119,7 @@ func TestRecords(t *testing.T) {
 		{"NotBase64", `{"after":"!!"}`, "cursor"},
 		{"Padded", `{"after":"` + all.Records[0].Cursor + `=="}`, "cursor"},
 		{"NotACursor", `{"after":"` + base64.RawURLEncoding.EncodeToString([]byte("0123456789abcdefghij")) + `"}`, "cursor"},
-		{"ControlInInviteID", `{"after":"` + mqtt.EncodeCursor(beckon.RecordCursor{Closed: 1, InviteID: "a\nb"}) + `"}`, "control"},
+		{"ControlInInviteID", `{"after":"` + wire.EncodeCursor(beckon.RecordCursor{Closed: 1, InviteID: "a\nb"}) + `"}`, "control"},
 		{"TooLong", `{"after":"` + strings.Repeat("A", 400) + `"}`, "too long"},
 		{"NotAString", `{"after":5}`, "after"},
 		{"LimitZero", `{"limit":0}`, "limit"},
@@ -172,7 +143,7 @@ func TestRecords(t *testing.T) {
 func TestCursorRoundTrip(t *testing.T) {
 	for _, c := range []beckon.RecordCursor{{}, {Closed: 1, InviteID: "x", Index: 7}, {Closed: -5, InviteID: "call-ü", Index: 1<<64 - 1},
 		{Closed: 1 << 62, InviteID: strings.Repeat("i", 127)}} {
-		got, err := mqtt.DecodeCursor(mqtt.EncodeCursor(c))
+		got, err := wire.DecodeCursor(wire.EncodeCursor(c))
 		if err != nil || got != c {
 			t.Errorf("DecodeCursor(EncodeCursor(%+v)): got %+v, %v", c, got, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
 )
@@ -72,17 +73,12 @@ func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request,
 	if len(payload) > maxBytes {
 		return req, malformed("request of %d bytes is above the %d-byte limit", len(payload), maxBytes)
 	}
-	var top struct {
-		ID        *string         `json:"id"`
-		Op        string          `json:"op"`
-		RequestID string          `json:"requestID"`
-		Args      json.RawMessage `json:"args"`
-	}
+	var top wire.Request[json.RawMessage]
 	if err := strict(payload, &top); err != nil {
 		return req, malformed("request: %v", err)
 	}
 	if top.ID != nil && !validCorrelationID(*top.ID) {
-		return req, malformed("id must be 1..%d bytes", maxIDBytes)
+		return req, malformed("id must be 1..%d bytes", wire.MaxIDBytes)
 	}
 	req.Op = top.Op
 	if len(top.Args) == 0 || string(top.Args) == "null" {
@@ -94,62 +90,28 @@ func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request,
 			return req, malformed("%s reads: it takes no requestID", top.Op)
 		}
 	}
-	in := kernel.Input{User: user, Session: session, RequestID: top.RequestID}
+	var in kernel.Input
 	switch top.Op {
 	case "invite":
-		var a struct {
-			Invitee        string `json:"invitee"`
-			Data           string `json:"data"`
-			Timeout        int    `json:"timeout"`
-			OnlineUserOnly bool   `json:"onlineUserOnly"`
-			InviteID       string `json:"inviteID"`
-			Push           *struct {
-				Title string `json:"title"`
-				Desc  string `json:"desc"`
-				Ext   string `json:"ext"`
-				Sound string `json:"sound"`
-			} `json:"push"`
-		}
+		var a wire.InviteArgs
 		if err := strict(top.Args, &a); err != nil {
 			return req, malformed("args of invite: %v", err)
 		}
-		in.Op, in.Invitees, in.Data, in.Timeout = kernel.OpInvite, []string{a.Invitee}, a.Data, a.Timeout
-		in.OnlineUserOnly, in.InviteID = a.OnlineUserOnly, a.InviteID
-		if a.Push != nil {
-			in.Push = &kernel.PushInfo{Title: a.Push.Title, Desc: a.Push.Desc, Ext: a.Push.Ext, Sound: a.Push.Sound}
-		}
+		in = a.Input()
 	case "inviteInGroup":
-		var a struct {
-			Group          string   `json:"group"`
-			Invitees       []string `json:"invitees"`
-			Data           string   `json:"data"`
-			Timeout        int      `json:"timeout"`
-			OnlineUserOnly bool     `json:"onlineUserOnly"`
-			InviteID       string   `json:"inviteID"`
-		}
+		var a wire.InviteInGroupArgs
 		if err := strict(top.Args, &a); err != nil {
 			return req, malformed("args of inviteInGroup: %v", err)
 		}
-		in.Op, in.Group, in.Invitees, in.Data, in.Timeout = kernel.OpInviteInGroup, a.Group, a.Invitees, a.Data, a.Timeout
-		in.OnlineUserOnly, in.InviteID = a.OnlineUserOnly, a.InviteID
+		in = a.Input()
 	case "cancel", "accept", "reject", "modify":
-		var a struct {
-			InviteID string `json:"inviteID"`
-			Data     string `json:"data"`
-		}
+		var a wire.RespondArgs
 		if err := strict(top.Args, &a); err != nil {
 			return req, malformed("args of %s: %v", top.Op, err)
 		}
-		in.Op = map[string]kernel.Op{"cancel": kernel.OpCancel, "accept": kernel.OpAccept,
-			"reject": kernel.OpReject, "modify": kernel.OpModify}[top.Op]
-		in.InviteID, in.Data = a.InviteID, a.Data
+		in = a.Input(wire.RespondOp(top.Op))
 	case "history":
-		var a struct {
-			Peer  string `json:"peer"`
-			Group string `json:"group"`
-			After uint64 `json:"after"`
-			Limit *int   `json:"limit"`
-		}
+		var a wire.HistoryArgs
 		if err := strict(top.Args, &a); err != nil {
 			return req, malformed("args of history: %v", err)
 		}
@@ -175,14 +137,11 @@ func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request,
 		req.ListOpen = true
 		return req, nil
 	case "records":
-		var a struct {
-			After string `json:"after"`
-			Limit *int   `json:"limit"`
-		}
+		var a wire.RecordsArgs
 		if err := strict(top.Args, &a); err != nil {
 			return req, malformed("args of records: %v", err)
 		}
-		after, err := DecodeCursor(a.After)
+		after, err := wire.DecodeCursor(a.After)
 		if err != nil {
 			return req, err
 		}
@@ -195,11 +154,12 @@ func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request,
 	default:
 		return req, malformed("unknown op %q: want invite, inviteInGroup, cancel, accept, reject, modify, history, listOpen or records", top.Op)
 	}
+	in.User, in.Session, in.RequestID = user, session, top.RequestID
 	req.Input = &in
 	return req, nil
 }
 
-func validCorrelationID(id string) bool { return id != "" && len(id) <= maxIDBytes }
+func validCorrelationID(id string) bool { return id != "" && len(id) <= wire.MaxIDBytes }
 
 // strict decodes exactly one JSON value into v, refusing unknown fields.
 func strict(b []byte, v any) error {

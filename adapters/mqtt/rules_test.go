@@ -12,6 +12,7 @@ import (
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
 )
@@ -247,7 +248,7 @@ func TestSYN1RedeliveryNotLost(t *testing.T) {
 	if r := alice.call("c", "invite", map[string]any{"invitee": "bob", "data": "while you were away", "timeout": 60}); r.Code != 0 {
 		t.Fatalf("invite: %+v", r)
 	}
-	cid := mqtt.ClientID("bob", "phone")
+	cid := wire.ClientID("bob", "phone")
 	bob, code, err := e.dial(t, "bob", cid, token(t, "bob"))
 	if err != nil || code != 0 {
 		t.Fatalf("connect: 0x%02x %v", code, err)

@@ -23,7 +23,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/adapters/mqtt/wire"
 	"github.com/beckonhq/beckon/internal/mqttload"
 )
 
@@ -66,7 +66,7 @@ func TestServeAndToken(t *testing.T) {
 	replies := make(chan []byte, 1)
 	c := paho.NewClient(paho.ClientConfig{Conn: nc, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(pr paho.PublishReceived) (bool, error) { replies <- pr.Packet.Payload; return true, nil }}})
-	cid := mqtt.ClientID("alice", "phone")
+	cid := wire.ClientID("alice", "phone")
 	tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer tcancel()
 	if ca, err := c.Connect(tctx, &paho.Connect{ClientID: cid, Username: "alice", UsernameFlag: true,

@@ -1,4 +1,4 @@
-package mqtt
+package wire
 
 import (
 	"errors"
@@ -6,16 +6,17 @@ import (
 	"unicode/utf8"
 )
 
-// maxIDBytes bounds a user or device ID (docs/protocol.md "Connecting").
-const maxIDBytes = 128
+// MaxIDBytes bounds a user, device or correlation ID (docs/protocol.md
+// "Connecting").
+const MaxIDBytes = 128
 
 // topicPrefix starts every topic of the protocol.
 const topicPrefix = "beckon/v1/"
 
 // Topics of a client ID (docs/protocol.md "Topics").
-func reqTopic(cid string) string    { return topicPrefix + cid + "/req" }
-func replyTopic(cid string) string  { return topicPrefix + cid + "/reply" }
-func eventsTopic(cid string) string { return topicPrefix + cid + "/events" }
+func ReqTopic(cid string) string    { return topicPrefix + cid + "/req" }
+func ReplyTopic(cid string) string  { return topicPrefix + cid + "/reply" }
+func EventsTopic(cid string) string { return topicPrefix + cid + "/events" }
 
 // EscapeID escapes one part of a client ID: '%', '/', '+', '#' and bytes
 // below 0x20 or 0x7F become %XX (two upper-case hex digits).
@@ -40,10 +41,10 @@ func ClientID(user, device string) string { return EscapeID(user) + "/" + Escape
 
 var errClientID = errors.New("client ID is not <escaped user>/<device>")
 
-// parseClientID returns the device of cid if cid is ClientID(user, device)
+// ParseClientID returns the device of cid if cid is ClientID(user, device)
 // exactly (the canonical escaping), for a valid user and device ID.
-func parseClientID(user, cid string) (device string, err error) {
-	if validID(user) != nil {
+func ParseClientID(user, cid string) (device string, err error) {
+	if ValidID(user) != nil {
 		return "", errClientID
 	}
 	esc := EscapeID(user)
@@ -51,7 +52,7 @@ func parseClientID(user, cid string) (device string, err error) {
 		return "", errClientID
 	}
 	device, err = unescapeID(cid[len(esc)+1:])
-	if err != nil || validID(device) != nil || ClientID(user, device) != cid {
+	if err != nil || ValidID(device) != nil || ClientID(user, device) != cid {
 		return "", errClientID
 	}
 	return device, nil
@@ -88,9 +89,10 @@ func unhex(c byte) int {
 	return -1
 }
 
-// validID: 1..128 bytes, no control characters (docs/protocol.md).
-func validID(id string) error {
-	if id == "" || len(id) > maxIDBytes {
+// ValidID refuses an ID that is not 1..128 bytes of UTF-8 without control
+// characters (docs/protocol.md "Connecting").
+func ValidID(id string) error {
+	if id == "" || len(id) > MaxIDBytes {
 		return errors.New("an ID is 1..128 bytes")
 	}
 	if !utf8.ValidString(id) {

@@ -1,4 +1,4 @@
-package mqtt
+package wire
 
 import (
 	"encoding/base64"
