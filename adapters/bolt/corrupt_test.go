@@ -145,7 +145,7 @@ func (f *fixture) intact(t testing.TB, s *bolt.Store, label string) {
 	if i != f.snapIndex || !bytes.Equal(snap, f.snap) {
 		t.Fatalf("%s: opened with snapshot (%d, %d bytes), want (%d, %d bytes)", label, i, len(snap), f.snapIndex, len(f.snap))
 	}
-	sameRecords(t, rs, f.records)
+	storetest.SameRecords(t, rs, f.records)
 	for c, msgs := range f.convs {
 		got, err := s.History(c, 0, 0)
 		if err != nil {
@@ -410,7 +410,7 @@ func TestLeafDamagedWithoutOpenCheck(t *testing.T) {
 				}
 				bad = true
 			} else {
-				sameRecords(t, rs, f.records)
+				storetest.SameRecords(t, rs, f.records)
 			}
 			for c, msgs := range f.convs {
 				got, err := s.History(c, 0, 0)

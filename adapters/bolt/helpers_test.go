@@ -3,7 +3,6 @@ package bolt_test
 import (
 	"errors"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -36,20 +35,6 @@ func mustLoad(t testing.TB, s *bolt.Store) (uint64, []byte, []kernel.Record) {
 		t.Fatalf("Load: %v", err)
 	}
 	return i, snap, rs
-}
-
-// sameRecords compares records field by field (times with Equal).
-func sameRecords(t testing.TB, got, want []kernel.Record) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d records, want %d", len(got), len(want))
-	}
-	for i := range got {
-		g, w := got[i], want[i]
-		if g.Index != w.Index || !g.At.Equal(w.At) || !reflect.DeepEqual(g.Input, w.Input) {
-			t.Fatalf("record %d:\n got %+v\nwant %+v", i, g, w)
-		}
-	}
 }
 
 // sameHistory compares history messages (times with Equal).

@@ -258,7 +258,7 @@ func TestSchema1Migrates(t *testing.T) {
 		if i != 4 || string(snap) != "snap" {
 			t.Fatalf("snapshot (%d, %q)", i, snap)
 		}
-		sameRecords(t, rs, storetest.Records(5, 10))
+		storetest.SameRecords(t, rs, storetest.Records(5, 10))
 		checkAllHistory(t, s, all, "schema 1")
 		if err := s.Check(); err != nil {
 			t.Fatal(err)
@@ -292,7 +292,7 @@ func TestSchema1Migrates(t *testing.T) {
 	s = mustOpen(t, path)
 	defer s.Close()
 	checkAllHistory(t, s, all, "migrated, reopened")
-	sameRecords(t, func() []kernel.Record { _, _, rs := mustLoad(t, s); return rs }(), storetest.Records(5, 11))
+	storetest.SameRecords(t, func() []kernel.Record { _, _, rs := mustLoad(t, s); return rs }(), storetest.Records(5, 11))
 }
 
 // journalFixture is a closed store where conversation alice/bob has

@@ -49,7 +49,7 @@ func TestLockedInProcess(t *testing.T) {
 	}
 	s = mustOpen(t, path)
 	_, _, rs := mustLoad(t, s)
-	sameRecords(t, rs, storetest.Records(1, 1))
+	storetest.SameRecords(t, rs, storetest.Records(1, 1))
 	s.Close()
 }
 

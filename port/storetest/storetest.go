@@ -114,7 +114,7 @@ func checkAppendThenLoad(t *testing.T, s port.Store) {
 	if i != 0 || snap != nil {
 		t.Fatalf("Load: got snapshot (%d, %q), want none", i, snap)
 	}
-	sameRecords(t, rs, Records(1, 300))
+	SameRecords(t, rs, Records(1, 300))
 }
 
 // A batch whose records do not continue the log fails with ErrBadIndex and
@@ -137,7 +137,7 @@ func checkAppendIsAtomic(t *testing.T, s port.Store) {
 	bad("records 3, 5 (a gap inside the batch)", []kernel.Record{Record(3), Record(5)})
 	bad("records 3, 3 (a repeat inside the batch)", []kernel.Record{Record(3), Record(3)})
 	_, _, rs := mustLoad(t, s)
-	sameRecords(t, rs, Records(1, 2))
+	SameRecords(t, rs, Records(1, 2))
 	if got := mustHistory(t, s, conv, 0, 0); len(got) != 0 {
 		t.Fatalf("History after refused batches: got %d messages, want none", len(got))
 	}
@@ -256,7 +256,7 @@ func checkCallerOwnsSlices(t *testing.T, s port.Store) {
 	snapshot[0] = 'X'
 
 	_, snap, rs := mustLoad(t, s)
-	sameRecords(t, rs, Records(2, 2))
+	SameRecords(t, rs, Records(2, 2))
 	if string(snap) != "snap-1" {
 		t.Fatalf("Load after the caller changed what it passed: got snapshot %q, want %q", snap, "snap-1")
 	}
@@ -634,11 +634,12 @@ func wantLoad(t *testing.T, s port.Store, index uint64, snapshot string, records
 	if i != index || string(snap) != snapshot {
 		t.Fatalf("Load: got snapshot (%d, %q), want (%d, %q)", i, snap, index, snapshot)
 	}
-	sameRecords(t, rs, records)
+	SameRecords(t, rs, records)
 }
 
-// sameRecords compares records field by field (times with Equal).
-func sameRecords(t *testing.T, got, want []kernel.Record) {
+// SameRecords fails t unless got are want, field by field (times with
+// Equal): what Load should give back (adapters' own tests use it too).
+func SameRecords(t testing.TB, got, want []kernel.Record) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("Load: got %d records, want %d", len(got), len(want))
