@@ -365,6 +365,9 @@ func (c *Client) call(ctx context.Context, op, requestID string, args any) (json
 	if c.closed.Load() {
 		return nil, beckon.ErrNotLoggedIn
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // ended before anything is sent: nothing is applied, as in process
+	}
 	id := strconv.FormatUint(c.nextID.Add(1), 36)
 	payload, err := json.Marshal(wire.Request[any]{ID: &id, Op: op, RequestID: requestID, Args: args})
 	if err != nil {
