@@ -44,6 +44,7 @@ type batch struct {
 	closed  []kernel.ClosedCall
 	events  []kernel.SessionEvent
 	pushes  []kernel.PushRequest
+	ended   []ending
 	taken   []*request
 
 	snapIndex uint64 // if snapshot != nil, save it at this index after the Append
@@ -60,8 +61,9 @@ func (b *batch) reset() {
 	clear(b.closed)
 	clear(b.events)
 	clear(b.pushes)
+	clear(b.ended)
 	clear(b.taken)
-	b.records, b.history, b.closed, b.events, b.pushes, b.taken = b.records[:0], b.history[:0], b.closed[:0], b.events[:0], b.pushes[:0], b.taken[:0]
+	b.records, b.history, b.closed, b.events, b.pushes, b.ended, b.taken = b.records[:0], b.history[:0], b.closed[:0], b.events[:0], b.pushes[:0], b.ended[:0], b.taken[:0]
 	b.snapIndex, b.snapshot, b.failed = 0, nil, nil
 }
 
@@ -231,7 +233,17 @@ func (r *Runtime) apply(b *batch, now time.Time, in kernel.Input) kernel.Result 
 	}
 	b.events = append(b.events, st.Events...)
 	b.pushes = append(b.pushes, st.Pushes...)
+	for _, s := range st.Ended {
+		b.ended = append(b.ended, ending{SessionRef: s, after: len(b.events)})
+	}
 	return st.Result
+}
+
+// ending is a session that ended in a batch, after the batch's first
+// `after` events.
+type ending struct {
+	kernel.SessionRef
+	after int
 }
 
 // commitLoop is the committer: it makes the loop's batches durable in
@@ -282,8 +294,11 @@ func (r *Runtime) deliverLoop() {
 // after it (recovery replays more), and the loop takes the next snapshot
 // at the next due point, WithSnapshotEvery records later.
 func (r *Runtime) persist(b *batch) error {
-	if len(b.records) > 0 {
-		if err := r.store.Append(Batch{Records: b.records, History: b.history, Closed: b.closed}); err != nil {
+	acked := r.acks.take()
+	if len(b.records) > 0 || len(acked) > 0 {
+		err := r.store.Append(Batch{Records: b.records, History: b.history, Closed: b.closed,
+			Ended: b.endedRefs(), Events: b.keptEvents(), Acked: acked})
+		if err != nil {
 			return &storeError{op: "append", err: err}
 		}
 	}
@@ -296,14 +311,19 @@ func (r *Runtime) persist(b *batch) error {
 	return nil
 }
 
-// deliver hands over b's events, then its push requests, each in order. A
+// deliver hands over b's events (telling a Keeper of the sessions that
+// ended between them), then its push requests, each in order. A
 // panic of the Delivery or the PushHook is recovered and logged as that
 // call's error: the deliverer must go on for the other recipients and
 // batches.
 func (r *Runtime) deliver(b *batch) {
+	ended := b.ended
 	for i := range b.events {
+		for ; len(ended) > 0 && ended[0].after == i; ended = ended[1:] {
+			r.ended(ended[0].SessionRef)
+		}
 		e := &b.events[i]
-		if err := safely(func() error { return r.delivery.Deliver(e.User, e.Session, e.Event) }); err != nil {
+		if err := safely(func() error { return r.hand(e) }); err != nil {
 			level := slog.LevelWarn
 			if errors.Is(err, port.ErrNoSession) {
 				level = slog.LevelDebug // a session that just went away
@@ -312,6 +332,9 @@ func (r *Runtime) deliver(b *batch) {
 				slog.String("session", e.Session), slog.String("event", e.Event.Type.String()),
 				slog.String("inviteID", e.Event.InviteID), slog.Any("err", err))
 		}
+	}
+	for _, s := range ended {
+		r.ended(s.SessionRef)
 	}
 	for _, req := range b.pushes {
 		if err := safely(func() error { return r.push.Push(req) }); err != nil {

@@ -33,13 +33,24 @@ func (r *Runtime) recover(cfg kernel.Config) error {
 
 	b := new(batch)
 	now := r.clock.Now()
-	// Deadlines passed while down fire once (TMO-4). Their events have no
-	// one to go to (every session dropped with the old process) and nothing
-	// queues events for offline users, as at any other time; their history
-	// messages are stored (HIS-1), so clients that log in can read them.
+	// Deadlines passed while down fire once (TMO-4). Their events reach
+	// the sessions that outlive a restart (kept, below); the others are
+	// gone with the old process, and their history messages are stored
+	// (HIS-1), so clients that log in can read them.
 	r.apply(b, now, kernel.Input{Op: kernel.OpTick})
-	for user, session := range r.k.Sessions() {
-		r.apply(b, now, kernel.Disconnect(user, session))
+	for s := range r.k.Sessions() {
+		switch {
+		case s.Expiry == 0:
+			r.apply(b, now, kernel.Disconnect(s.User, s.Session))
+		case s.Away.IsZero():
+			r.apply(b, now, kernel.Suspend(s.User, s.Session))
+		}
 	}
-	return r.persist(r.sealed(b)) // no session is there to hear the events
+	if err := r.persist(r.sealed(b)); err != nil {
+		return err
+	}
+	if err := r.handKept(); err != nil {
+		return fmt.Errorf("beckon: reading the events kept for sessions: %w", err)
+	}
+	return nil
 }

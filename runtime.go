@@ -33,6 +33,7 @@ type Runtime struct {
 	store    Store
 	delivery Delivery
 	registry SessionRegistry // delivery, if it is one; nil otherwise
+	keeper   port.Keeper     // delivery, if it is one; nil otherwise
 	push     PushHook
 	clock    clock.Clock
 	log      *slog.Logger
@@ -61,6 +62,8 @@ type Runtime struct {
 	wake     chan struct{}       // capacity 1: "the queue may be non-empty or closed is set"
 	done     chan struct{}       // closed when the deliverer has exited (after the loop and the committer)
 
+	acks acks // from Acked, for the committer
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -68,11 +71,14 @@ type Runtime struct {
 type sessionKey struct{ user, session string }
 
 // New returns a running Runtime. It first recovers what the store holds:
-// the snapshot, then every record after it replayed at its time; then, as
-// no session survives a restart, it disconnects every session the kernel
-// still knows and lets time pass to now, so that deadlines that passed
-// while it was down fire once (TMO-4). The events of recovery are dropped
-// (no session is there to hear them); its records and history are logged.
+// the snapshot, then every record after it replayed at its time; then it
+// lets time pass to now, so that deadlines that passed while it was down
+// fire once (TMO-4), and ends every session without an expiry (none
+// survives a restart), while the sessions with one are away from then on
+// until they resume or their expiry passes (REM-4). Their events, kept by
+// the store, recovery's own included, go to the delivery if it is a
+// port.Keeper (REM-5); other events of recovery are dropped (no session is
+// there to hear them). Recovery's records and history are logged.
 //
 // A store serves one runtime at a time: New claims it (Store.Claim) and
 // Close releases it, so New on a store that another runtime still uses
@@ -104,6 +110,7 @@ func New(opts ...Option) (*Runtime, error) {
 		r.owned = append(r.owned, h.Close)
 	}
 	r.registry, _ = r.delivery.(SessionRegistry)
+	r.keeper, _ = r.delivery.(port.Keeper)
 	if r.log == nil {
 		r.log = slog.Default()
 	}

@@ -43,11 +43,13 @@ var validInputs = map[kernel.Op]func() kernel.Input{
 	kernel.OpJoinGroup:     func() kernel.Input { return kernel.JoinGroup("h", "carol") },
 	kernel.OpLeaveGroup:    func() kernel.Input { return kernel.LeaveGroup("h", "bob") },
 	kernel.OpTick:          func() kernel.Input { return kernel.Input{Op: kernel.OpTick} },
+	kernel.OpSuspend:       func() kernel.Input { return kernel.Suspend("eve", "e1") },
+	kernel.OpResume:        func() kernel.Input { return kernel.Resume("eve", "e2", 60) },
 }
 
 var allOps = []kernel.Op{kernel.OpInvite, kernel.OpInviteInGroup, kernel.OpCancel, kernel.OpAccept, kernel.OpReject,
 	kernel.OpModify, kernel.OpConnect, kernel.OpDisconnect, kernel.OpSetGroup, kernel.OpJoinGroup, kernel.OpLeaveGroup,
-	kernel.OpTick}
+	kernel.OpTick, kernel.OpSuspend, kernel.OpResume}
 
 // idFields are the ID fields, the first six of the field-use table.
 var idFields = kernel.FieldNames[:6]
@@ -162,7 +164,7 @@ func badCases() []badCase {
 			add(op, "Invitees_unused_set", inv6017, "Invitees", func(in *kernel.Input) { in.Invitees = list("bob") })
 		}
 		// Timeout, Push, OnlineUserOnly.
-		if op == kernel.OpInvite || op == kernel.OpInviteInGroup {
+		if op == kernel.OpInvite || op == kernel.OpInviteInGroup || op == kernel.OpConnect || op == kernel.OpResume {
 			add(op, "Timeout_negative", inv6017, "Timeout", func(in *kernel.Input) { in.Timeout = -1 })
 			add(op, "Timeout_above_max", inv6017, "Timeout", func(in *kernel.Input) { in.Timeout = kernel.DefaultMaxTimeoutSeconds + 1 })
 		} else {
@@ -216,7 +218,7 @@ func badCases() []badCase {
 	}
 
 	// Unknown operations.
-	for _, op := range []kernel.Op{0, kernel.OpTick + 1, 200} {
+	for _, op := range []kernel.Op{0, kernel.OpResume + 1, 200} {
 		cases = append(cases, badCase{"unknown_op_" + op.String(), op, func(in *kernel.Input) {
 			*in = kernel.Input{Op: op, User: "alice"}
 		}, inv6017, "Op"})

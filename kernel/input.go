@@ -20,12 +20,14 @@ const (
 	OpJoinGroup                   // Input.User joins Input.Group
 	OpLeaveGroup                  // Input.User leaves Input.Group
 	OpTick                        // nothing but the passing of time
+	OpSuspend                     // session Input.Session of Input.User lost its connection (REM-4)
+	OpResume                      // session Input.Session of Input.User is back on a connection (REM-5)
 
 	opCount = iota + 1 // one past the last Op
 )
 
 var opNames = [...]string{"", "Invite", "InviteInGroup", "Cancel", "Accept", "Reject", "Modify",
-	"Connect", "Disconnect", "SetGroup", "JoinGroup", "LeaveGroup", "Tick"}
+	"Connect", "Disconnect", "SetGroup", "JoinGroup", "LeaveGroup", "Tick", "Suspend", "Resume"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) && o != 0 {
@@ -43,13 +45,22 @@ func (o Op) String() string {
 //	Accept        invitee   -        required          -                 -       -                 yes   -              -       -
 //	Reject        invitee   -        required          -                 -       -                 yes   -              -       -
 //	Modify        any participant -  required          -                 -       -                 yes   -              -       -
-//	Connect       user      session  -                 -                 -       -                 -     -              -       -
+//	Connect       user      session  -                 -                 -       -                 -     -              expiry  -
 //	Disconnect    user      session  -                 -                 -       -                 -     -              -       -
+//	Suspend       user      session  -                 -                 -       -                 -     -              -       -
+//	Resume        user      session  -                 -                 -       -                 -     -              expiry  -
 //	SetGroup      -         -        -                 -                 group   members (may be empty)
 //	JoinGroup     user      -        -                 -                 group   -
 //	LeaveGroup    user      -        -                 -                 group   -
 //	Tick          -
 //
+// A session's expiry (Connect, Resume: Timeout, whole seconds) is how long
+// it outlives a lost connection (REM-4): Suspend reports the loss, and the
+// session stays, away, until Resume or until the expiry has passed; with
+// expiry 0, Suspend ends it as Disconnect does. Resume of a session that
+// ended (or never was) connects it anew, as Connect (REM-6), and says so
+// in Result.Resumed. Disconnect ends a session at once (a clean
+// disconnect, or a takeover that does not resume).
 // Session is optional on the signaling operations (it names the acting
 // device; events still go to every device, DLV-1). RequestID, optional on
 // the signaling operations, makes a retry by the same user safe (IDM-1);
@@ -120,6 +131,15 @@ func Modify(user, inviteID, data string) Input {
 
 // Connect returns the input of a session of user coming online.
 func Connect(user, session string) Input { return Input{Op: OpConnect, User: user, Session: session} }
+
+// Suspend returns the input of a session of user losing its connection.
+func Suspend(user, session string) Input { return Input{Op: OpSuspend, User: user, Session: session} }
+
+// Resume returns the input of a session of user back on a connection, to
+// outlive a lost connection by expiry seconds from then on.
+func Resume(user, session string, expiry int) Input {
+	return Input{Op: OpResume, User: user, Session: session, Timeout: expiry}
+}
 
 // Disconnect returns the input of a session of user going offline.
 func Disconnect(user, session string) Input {

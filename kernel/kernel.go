@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"iter"
 	"time"
 )
 
@@ -18,6 +17,7 @@ type Kernel struct {
 	users     map[string]*user               // users with a session, a pending invitation or an open invitation
 	groups    map[string]map[string]struct{} // members per group
 	deadlines deadlineHeap
+	awayHeap  awayHeap // when away sessions end
 	requests  requestMemory
 
 	// The buffers a Step points into, reused by each call.
@@ -25,12 +25,13 @@ type Kernel struct {
 	events  []SessionEvent
 	pushes  []PushRequest
 	calls   []ClosedCall
+	ended   []SessionRef
 }
 
 // user is what the kernel tracks of one user; it exists while any field
 // is non-empty (see release).
 type user struct {
-	sessions []string      // connected sessions, in connection order
+	sessions []session     // connected sessions, in connection order
 	pending  []*invitation // open non-online-only invitations pending for the user, in creation order (SYN-1)
 	refs     int           // open invitations the user is a participant of
 	// made lists the open invitations the user made, in creation order
@@ -107,7 +108,7 @@ func New(cfg Config) *Kernel {
 // effects first: the kernel's own Step, valid until the next call. See the
 // package doc for the driving loop.
 func (k *Kernel) Apply(now time.Time, in Input) *Step {
-	k.history, k.events, k.pushes = k.history[:0], k.events[:0], k.pushes[:0]
+	k.history, k.events, k.pushes, k.ended = k.history[:0], k.events[:0], k.pushes[:0], k.ended[:0]
 	if len(k.calls) > 0 {
 		clear(k.calls) // drop the references to closed invitations' invitees
 		k.calls = k.calls[:0]
@@ -120,6 +121,9 @@ func (k *Kernel) Apply(now time.Time, in Input) *Step {
 		k.now, k.nowTime = t, time.Unix(0, t)
 	}
 	fired := k.expire(t)
+	if len(k.awayHeap) > 0 && k.expireSessions(t) {
+		fired = true
+	}
 	k.requests.expire(t, k.cfg.RequestIDWindow)
 	res, changed := k.step(&in) // a Tick is validated too: fields it does not use must be zero
 	log := fired
@@ -135,7 +139,7 @@ func (k *Kernel) Apply(now time.Time, in Input) *Step {
 	st := &k.st
 	st.Log, st.Result = log, res
 	st.Record.At, st.Record.Input = k.nowTime, in
-	st.History, st.Closed, st.Events, st.Pushes = k.history, k.calls, k.events, k.pushes
+	st.History, st.Closed, st.Events, st.Pushes, st.Ended = k.history, k.calls, k.events, k.pushes, k.ended
 	return st
 }
 
@@ -146,13 +150,21 @@ func (k *Kernel) Tick(now time.Time) *Step {
 	return k.Apply(now, Input{Op: OpTick})
 }
 
-// NextDeadline returns the earliest pending timeout; ok is false when no
-// invitation can time out.
+// NextDeadline returns the earliest time at which something may happen
+// by the passing of time alone: an invitation's timeout, or the end of a
+// session away (REM-4). ok is false when nothing is due ever.
 func (k *Kernel) NextDeadline() (deadline time.Time, ok bool) {
-	if len(k.deadlines) == 0 {
+	var at int64
+	if len(k.deadlines) > 0 {
+		at, ok = k.deadlines[0].deadline, true
+	}
+	if len(k.awayHeap) > 0 && (!ok || k.awayHeap[0].at < at) {
+		at, ok = k.awayHeap[0].at, true
+	}
+	if !ok {
 		return time.Time{}, false
 	}
-	return time.Unix(0, k.deadlines[0].deadline), true
+	return time.Unix(0, at), true
 }
 
 // Now returns the kernel's time: the latest time it was given.
@@ -193,27 +205,6 @@ func (k *Kernel) CanRead(user string, conv Conversation) error {
 	return nil
 }
 
-// Sessions iterates over every connected session as (user, session) pairs:
-// users in sorted order, each user's sessions in connection order. It reads
-// a copy taken when the iteration starts, so the caller may Apply (for
-// example Disconnect each session after a restart) while iterating.
-func (k *Kernel) Sessions() iter.Seq2[string, string] {
-	return func(yield func(user, session string) bool) {
-		type pair struct{ user, session string }
-		var pairs []pair
-		for _, name := range sortedKeys(k.users) {
-			for _, s := range k.users[name].sessions {
-				pairs = append(pairs, pair{name, s})
-			}
-		}
-		for _, p := range pairs {
-			if !yield(p.user, p.session) {
-				return
-			}
-		}
-	}
-}
-
 // step applies one input at k.now (a tick is only validated); it reports
 // whether the input changed the state.
 func (k *Kernel) step(in *Input) (Result, bool) {
@@ -248,6 +239,10 @@ func (k *Kernel) step(in *Input) (Result, bool) {
 		changed = k.connect(in)
 	case OpDisconnect:
 		changed = k.disconnect(in)
+	case OpSuspend:
+		changed = k.suspend(in)
+	case OpResume:
+		res.Resumed, changed = k.resume(in)
 	case OpSetGroup, OpJoinGroup, OpLeaveGroup:
 		res, changed = k.membership(in)
 	case OpTick:
@@ -260,13 +255,6 @@ func (k *Kernel) step(in *Input) (Result, bool) {
 		k.requests.remember(in.User, in.RequestID, res.InviteID, call, k.now, k.cfg.MaxRequestIDs)
 	}
 	return res, changed
-}
-
-// emitTo hands ev to every connected session of user u named name.
-func (k *Kernel) emitTo(name string, u *user, ev *Event) {
-	for _, s := range u.sessions {
-		k.events = append(k.events, SessionEvent{User: name, Session: s, Event: *ev})
-	}
 }
 
 // emitToParticipants hands ev to the inviter, then every invitee.

@@ -167,8 +167,8 @@ func snapshotInvitations(t *testing.T, snap []byte) uint64 {
 		t.Fatalf("snapshot without magic")
 	}
 	b := snap[8:]
-	if v, n := binary.Uvarint(b); n <= 0 || v != 2 {
-		t.Fatalf("snapshot version: got %d, want 2", v)
+	if v, n := binary.Uvarint(b); n <= 0 || v != 3 {
+		t.Fatalf("snapshot version: got %d, want 3", v)
 	} else {
 		b = b[n:]
 	}

@@ -70,7 +70,7 @@ func (k *Kernel) invite(in *Input) Result {
 		}
 	}
 	k.record(inv, inv.inviter, ActionInvite, inv.invitees, inv.data)
-	if inv.push != nil && !inv.onlineOnly && inv.group == "" && len(inv.members[0].u.sessions) == 0 {
+	if inv.push != nil && !inv.onlineOnly && inv.group == "" && !inv.members[0].u.reachable() {
 		k.pushes = append(k.pushes, PushRequest{
 			To: inv.invitees[0], InviteID: inv.id, Inviter: inv.inviter, Data: inv.data, Info: *inv.push})
 	}
@@ -284,37 +284,6 @@ func (inv *invitation) inviteeIndex(user string) int {
 		}
 	}
 	return -1
-}
-
-// connect reports whether the session was not connected yet.
-func (k *Kernel) connect(in *Input) bool {
-	u := k.userOf(in.User)
-	for _, s := range u.sessions {
-		if s == in.Session {
-			return false
-		}
-	}
-	u.sessions = append(u.sessions, in.Session)
-	for _, inv := range u.pending {
-		k.events = append(k.events, SessionEvent{User: in.User, Session: in.Session, Event: k.newInvitationEvent(inv)})
-	}
-	return true
-}
-
-// disconnect reports whether the session was connected.
-func (k *Kernel) disconnect(in *Input) bool {
-	u := k.users[in.User]
-	if u == nil {
-		return false
-	}
-	for i, s := range u.sessions {
-		if s == in.Session {
-			u.sessions = append(u.sessions[:i:i], u.sessions[i+1:]...)
-			k.release(in.User, u)
-			return true
-		}
-	}
-	return false
 }
 
 // membership reports whether the membership changed.

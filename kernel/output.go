@@ -37,6 +37,10 @@ type Step struct {
 	// Pushes go to the offline push hook after this step's Events, each at
 	// most once (SYN-2).
 	Pushes []PushRequest
+	// Ended lists the sessions this step ended (Disconnect, Suspend without
+	// expiry, the expiry of a session away), in order: the driver drops
+	// what it still keeps for them, after this step's Events.
+	Ended []SessionRef
 	// Result is the answer for the caller: hand it back last.
 	Result
 }
@@ -47,7 +51,14 @@ type Step struct {
 type SessionEvent struct {
 	User    string
 	Session string
-	Event   Event
+	// Seq numbers the session's events from 1, one by one, for as long as
+	// the session lasts (across lost connections, REM-5).
+	Seq uint64
+	// Resumable: the session outlives a lost connection (its expiry is
+	// not 0), so the event must be kept, durably with the step's Record,
+	// until the session's device has it (REM-5).
+	Resumable bool
+	Event     Event
 }
 
 // Result is the answer to one Apply.
@@ -61,6 +72,9 @@ type Result struct {
 	// A failed operation changed no invitation and emitted no event of its
 	// own (timeouts due by then still took effect, see Apply).
 	Err error
+	// Resumed reports, for Resume, that the session was still there; false:
+	// it started anew (REM-6).
+	Resumed bool
 	// Duplicate reports that the call was a retry answered from the
 	// request-ID memory (IDM-1): it emitted nothing.
 	Duplicate bool

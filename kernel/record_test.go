@@ -34,6 +34,9 @@ func recordSamples() []kernel.Record {
 		kernel.Modify("carol", "i1", "new"),
 		kernel.Connect("bob", "phone"),
 		kernel.Disconnect("bob", "phone"),
+		kernel.Suspend("bob", "phone"),
+		kernel.Resume("bob", "phone", 120),
+		{Op: kernel.OpConnect, User: "bob", Session: "tab", Timeout: 30},
 		kernel.SetGroup("g", list("alice", "bob")),
 		kernel.SetGroup("g", nil),
 		kernel.JoinGroup("g", "dave"),
@@ -135,7 +138,7 @@ func TestRecordCorrupt(t *testing.T) {
 	if base[3] != byte(kernel.OpTick) {
 		t.Fatalf("layout changed: %x", base)
 	}
-	for _, op := range []byte{0, byte(kernel.OpTick) + 1, 255} {
+	for _, op := range []byte{0, byte(kernel.OpResume) + 1, 255} {
 		b := bytes.Clone(base)
 		b[3] = op
 		requireRecordCorrupt(t, "op "+itoa(int(op)), b)

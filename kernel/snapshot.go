@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bytes"
+	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -16,7 +17,7 @@ import (
 // retry, as version 1 did, until they leave the window).
 const (
 	snapshotMagic   = "BECKONSN"
-	snapshotVersion = 2
+	snapshotVersion = 3
 )
 
 // unreachedBit marks, in a snapshot's invitee state byte, an invitee that
@@ -36,16 +37,18 @@ const unreachedBit = 0x80
 //	    count invitees, each: user byte(state, | 0x80 if unreached: an
 //	        online-only invitee offline at invite time)
 //	    if push: title desc ext sound
-//	count online users, sorted, each: user, count sessions (connection order), each: session
+//	count online users, sorted, each: user, count sessions (connection order), each:
+//	    session uvarint(seq) varint(expiry s) varint(away, Unix ns; 0: connected)
 //	count groups, sorted, each: group, count members (sorted), each: member
 //	count remembered requests, oldest first, each: user requestID varint(at) inviteID
 //	    uint64 little-endian call fingerprint (0: unknown)
 //	uint32 little-endian CRC-32 (IEEE) of everything before it
 //
-// Version 1 is the same without the call fingerprints.
+// Version 2 is the same with each session its name alone (seq, expiry and
+// away 0); version 1 also without the call fingerprints.
 func (k *Kernel) Snapshot() []byte { return k.snapshot(snapshotVersion) }
 
-// snapshot encodes the state in the given version (1 or 2).
+// snapshot encodes the state in the given version (1 to 3).
 func (k *Kernel) snapshot(version uint64) []byte {
 	b := make([]byte, 0, 64+len(k.invites)*96)
 	b = append(b, snapshotMagic...)
@@ -104,7 +107,12 @@ func (k *Kernel) snapshot(version uint64) []byte {
 		sessions := k.users[name].sessions
 		b = binary.AppendUvarint(b, uint64(len(sessions)))
 		for _, s := range sessions {
-			b = appendString(b, s)
+			b = appendString(b, s.id)
+			if version >= 3 {
+				b = binary.AppendUvarint(b, s.seq)
+				b = binary.AppendVarint(b, int64(s.expiry))
+				b = binary.AppendVarint(b, s.away)
+			}
 		}
 	}
 
@@ -158,14 +166,31 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 	}
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		u := d.string()
-		sessions := make([]string, d.count())
+		sessions := make([]session, d.count())
+		names := make([]string, len(sessions))
+		bad := false
 		for i := range sessions {
-			sessions[i] = d.string()
+			s := &sessions[i]
+			s.id = d.string()
+			names[i] = s.id
+			if version >= 3 {
+				s.seq = d.uvarint()
+				expiry := d.varint()
+				s.away = d.varint()
+				s.expiry = int32(expiry)
+				bad = bad || expiry < 0 || expiry > int64(k.cfg.MaxTimeoutSeconds) || s.away < 0 || s.away > k.now ||
+					(s.away != 0 && expiry == 0)
+			}
 		}
-		if d.err == nil && (u == "" || len(sessions) == 0 || k.Online(u) || hasDuplicate(sessions)) {
+		if d.err == nil && (u == "" || len(sessions) == 0 || k.Online(u) || hasDuplicate(names) || bad) {
 			return nil, fmt.Errorf("%w: snapshot presence of %q is inconsistent", ErrCorrupt, u)
 		}
 		k.userOf(u).sessions = sessions
+		for _, s := range sessions {
+			if s.away != 0 {
+				k.awayHeap = append(k.awayHeap, awayEntry{at: s.ends(), user: u, session: s.id})
+			}
+		}
 	}
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		g := d.string()
@@ -198,6 +223,7 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 	if err := d.finish(); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
+	heap.Init(&k.awayHeap)
 	if !bytes.Equal(k.snapshot(version), snap) { // unsorted or duplicate entries: Snapshot never writes them
 		return nil, fmt.Errorf("%w: snapshot is not in canonical form", ErrCorrupt)
 	}

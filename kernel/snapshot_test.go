@@ -169,9 +169,9 @@ func TestSnapshotCorrupt(t *testing.T) {
 	copy(bad, "BECKONSX")
 	requireCorrupt(t, "wrong magic", bad)
 	requireCorrupt(t, "wrong magic, checksum fixed", withCRC(bad))
-	for _, v := range []uint64{0, 1, 3, 200} { // 1: the body is version 2's
+	for _, v := range []uint64{0, 4, 200} {
 		b := append([]byte("BECKONSN"), binary.AppendUvarint(nil, v)...)
-		b = append(b, snap[9:]...) // version 2 is one byte
+		b = append(b, snap[9:]...) // version 3 is one byte
 		requireCorrupt(t, "version "+itoa(int(v)), withCRC(b))
 	}
 	requireCorrupt(t, "a record", kernel.AppendRecord(nil, kernel.Record{Index: 1, At: t0, Input: kernel.Connect("a", "b")}))
@@ -249,7 +249,8 @@ func TestSnapshotSessionsAfterRestore(t *testing.T) {
 	f.ok(kernel.Invite("alice", "bob", "", 0))
 	k := mustRestore(t, kernel.Config{}, f.k.Snapshot())
 	var got []string
-	for user, session := range k.Sessions() {
+	for s := range k.Sessions() {
+		user, session := s.User, s.Session
 		got = append(got, user+"/"+session)
 		if res, _ := apply(k, f.now, kernel.Disconnect(user, session)); res.Err != nil || !res.Changed {
 			t.Fatalf("disconnect %s/%s: %+v", user, session, res)

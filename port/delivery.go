@@ -29,6 +29,23 @@ type Delivery interface {
 	Deliver(user, session string, ev kernel.Event) error
 }
 
+// Keeper is a Delivery whose sessions outlive their connections (REM-4,
+// REM-5), such as adapters/mqtt. The runtime calls Keep instead of
+// Deliver, with each event's Seq, from the same goroutine and under the
+// same rules; the events of a Resumable session it must keep until the
+// session's device has them, even while the session has no connection
+// (queue them). Ended says the session ended (clean disconnect, takeover,
+// expiry): drop what is kept for it; it comes after the session's last
+// event. At start, the runtime hands to Keep the events the store kept
+// (Store.Kept), before anything else reaches the Keeper: a restarted server
+// holds them for sessions that come back. Acknowledge an event with
+// Runtime.Acked once its device has it, so that the store can drop it.
+type Keeper interface {
+	Delivery
+	Keep(e kernel.SessionEvent) error
+	Ended(s kernel.SessionRef)
+}
+
 // SessionRegistry is a Delivery that sessions in the same process register
 // with to receive their events; Runtime.Login needs one (the default,
 // memory.Hub, is one). Register and unregister are called from callers'

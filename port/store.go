@@ -78,6 +78,12 @@ type Store interface {
 	// concurrently with everything else, and sees all of a batch or none.
 	Records(user string, after RecordCursor, limit int) ([]CallRecord, error)
 
+	// Kept returns the events the store keeps for sessions that outlive
+	// a lost connection (Batch.Events, REM-5), by user, then session, each
+	// session's in Seq order. The runtime reads it once, at start, after
+	// Load, to hand them to the sessions when they resume.
+	Kept() ([]kernel.SessionEvent, error)
+
 	// Close releases the store.
 	Close() error
 }
@@ -87,10 +93,29 @@ type Store interface {
 // (kernel.Step.Closed, their Index set), so history and call records are
 // never lost between an input being durable and its outputs being stored.
 // Append keeps one call record per participant of each closed call.
+//
+// The batch also carries what the store keeps of resumable sessions
+// (REM-5), applied in this order: Ended drops every event kept for those
+// sessions; the Resumable ones of Events are kept (Kept) until their
+// session acknowledges them (Acked of a later batch) or ends; Acked drops
+// each session's kept events up to and including its Seq. The runtime
+// leaves out of Events those of a session that ends later in the same
+// batch, so a session that ends and starts anew in one batch keeps only
+// the new one's events.
 type Batch struct {
 	Records []kernel.Record
 	History []kernel.History
 	Closed  []kernel.ClosedCall
+	Ended   []kernel.SessionRef
+	Events  []kernel.SessionEvent
+	Acked   []Ack
+}
+
+// Ack says that a session's device has every event up to and including
+// Seq.
+type Ack struct {
+	kernel.SessionRef
+	Seq uint64
 }
 
 // HistoryMessage is one stored signaling message of a conversation.

@@ -267,7 +267,7 @@ func fold(tx *bbolt.Tx) (int, error) {
 // schema 1 store runs it, in that write's transaction: a store that is
 // only read stays as it was (and readable by older builds).
 func migrate(tx *bbolt.Tx) error {
-	for _, name := range [][]byte{bucketJournal, bucketCalls, bucketRecords} {
+	for _, name := range [][]byte{bucketJournal, bucketCalls, bucketRecords, bucketKept} {
 		if tx.Bucket(name) == nil {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err

@@ -11,9 +11,9 @@ import (
 // SchemaVersion is the version of the file layout this build writes and
 // reads. A store with a higher version is refused with ErrNewerSchema. A
 // store of schema 1 (the layout without the journal) or 2 (without call
-// records) is read as it is and migrated to this version by its first
-// write (see migrate).
-const SchemaVersion = 3
+// records) or 3 (without kept events) is read as it is and migrated to
+// this version by its first write (see migrate).
+const SchemaVersion = 4
 
 // The top-level buckets of a store. The layout (schema 2):
 //
@@ -37,6 +37,9 @@ const SchemaVersion = 3
 //	           named the user, each: port.RecordCursor.AppendKey key (so
 //	           the newest first) -> frame(kernel.AppendClosedCall bytes),
 //	           framed with the user as domain; its sequence counts its keys
+//	kept       the events of resumable sessions not yet acknowledged
+//	           (kept.go): uvarint length and bytes of the user, of the
+//	           session, uint64 BE Seq -> frame(kernel.AppendSessionEvent bytes)
 //
 // A journal entry is uvarint length and bytes of the conversation's name,
 // uint64 BE Seq, then the value that message has once folded, byte for
@@ -46,7 +49,7 @@ const SchemaVersion = 3
 // that without gaps, in journal key order. Folding (fold) moves every
 // journal entry into history and empties the journal in one transaction.
 //
-// Schema 2 is the same without calls and records; schema 1 also without
+// Schema 3 is the same without kept; schema 2 also without calls and records; schema 1 also without
 // the journal bucket: every message in history.
 //
 // frame(p) is a CRC-32C (big-endian) of the bucket's name (for a history
@@ -62,6 +65,7 @@ var (
 	bucketJournal  = []byte("journal")
 	bucketCalls    = []byte("calls")
 	bucketRecords  = []byte("records")
+	bucketKept     = []byte("kept")
 
 	keySchema = []byte("schema")
 )
@@ -153,7 +157,7 @@ func initSchema(tx *bbolt.Tx) error {
 	if err := meta.Put(keySchema, u64key(SchemaVersion)); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCalls, bucketRecords} {
+	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCalls, bucketRecords, bucketKept} {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}

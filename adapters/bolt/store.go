@@ -200,7 +200,7 @@ type journalMsg struct {
 // per-conversation history (see fold), which makes that commit longer.
 func (s *Store) Append(b port.Batch) error {
 	recs := b.Records
-	if len(recs) == 0 && len(b.History) == 0 && len(b.Closed) == 0 {
+	if len(recs) == 0 && len(b.History) == 0 && len(b.Closed) == 0 && len(b.Ended) == 0 && len(b.Acked) == 0 && !anyResumable(b.Events) {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		if err := s.usable(); err != nil {
@@ -275,6 +275,9 @@ func (s *Store) Append(b port.Batch) error {
 			}
 		}
 		if err := putCalls(tx, b.Closed); err != nil {
+			return err
+		}
+		if err := putKept(tx, &b); err != nil {
 			return err
 		}
 		if len(msgs) == 0 {

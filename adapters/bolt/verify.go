@@ -62,6 +62,12 @@ func checkSchema(tx *bbolt.Tx) (uint64, error) {
 	case ver < 3 && (hasCalls || hasRecords):
 		return 0, corruptf("a store of schema %d holds call records, which only schema 3 has", ver)
 	}
+	switch hasKept := tx.Bucket(bucketKept) != nil; {
+	case ver >= 4 && !hasKept:
+		return 0, corruptf("bucket %q is missing", bucketKept)
+	case ver < 4 && hasKept:
+		return 0, corruptf("a store of schema %d holds kept events, which only schema 4 has", ver)
+	}
 	return ver, nil
 }
 
@@ -195,7 +201,7 @@ func verifyAll(tx *bbolt.Tx) (verified, error) {
 	if err != nil {
 		return verified{}, err
 	}
-	known := [][]byte{bucketMeta, bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCalls, bucketRecords}
+	known := [][]byte{bucketMeta, bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCalls, bucketRecords, bucketKept}
 	err = tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
 		if !slices.ContainsFunc(known, func(k []byte) bool { return bytes.Equal(k, name) }) {
 			return corruptf("unknown bucket %q", clip(name))
@@ -231,6 +237,9 @@ func verifyAll(tx *bbolt.Tx) (verified, error) {
 	}
 	idx, err := readJournal(tx)
 	if err != nil {
+		return verified{}, err
+	}
+	if err := verifyKept(tx); err != nil {
 		return verified{}, err
 	}
 	if err := verifyRecords(tx); err != nil {

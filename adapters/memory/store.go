@@ -47,6 +47,7 @@ type Store struct {
 	convs     map[kernel.Conversation]*convIndex // each conversation's messages by Seq: their entries in history
 	scratch   []byte                             // encoding buffer of Append
 
+	kept      kept                    // events of resumable sessions (kept.go)
 	records   map[string]*userRecords // each user's call records (records.go)
 	callBuf   []byte                  // reused to encode a closed call
 	retention port.Retention
@@ -189,7 +190,7 @@ func (c *convIndex) add(pos uint32) {
 // NewStore returns an empty store. It keeps call records within
 // port.Retention's defaults unless WithRetention says otherwise.
 func NewStore(opts ...StoreOption) *Store {
-	s := &Store{convs: make(map[kernel.Conversation]*convIndex), records: make(map[string]*userRecords),
+	s := &Store{convs: make(map[kernel.Conversation]*convIndex), records: make(map[string]*userRecords), kept: make(kept),
 		retention: port.Retention{}.WithDefaults()}
 	for _, o := range opts {
 		o(s)
@@ -274,6 +275,7 @@ func (s *Store) Append(b port.Batch) error {
 		s.history.add(s.scratch)
 	}
 	s.keep(b.Closed)
+	s.kept.apply(&b)
 	return nil
 }
 

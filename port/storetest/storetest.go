@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) port.Store, reopen func(t *te
 		{"RecordsOrderAndPaging", checkRecordsOrderAndPaging},
 		{"RecordsInTheBatch", checkRecordsInTheBatch},
 		{"RecordsRetention", checkRecordsRetention},
+		{"Kept", checkKept},
 		{"Close", checkClose},
 	}
 	for _, c := range checks {
@@ -60,6 +61,12 @@ func Run(t *testing.T, newStore func(t *testing.T) port.Store, reopen func(t *te
 			t.Skip("no reopen given")
 		}
 		checkReopen(t, kept(t, newStore(t)), func(s port.Store) port.Store { return kept(t, reopen(t, s)) })
+	})
+	t.Run("KeptReopen", func(t *testing.T) {
+		if reopen == nil {
+			t.Skip("no reopen given")
+		}
+		checkKeptReopen(t, kept(t, newStore(t)), func(s port.Store) port.Store { return kept(t, reopen(t, s)) })
 	})
 }
 
@@ -347,6 +354,7 @@ func checkClose(t *testing.T, s port.Store) {
 	_, _, _, loadErr := s.Load()
 	_, historyErr := s.History(kernel.C2C("a", "b"), 0, 0)
 	_, recordsErr := s.Records("a", port.RecordCursor{}, 0)
+	_, keptErr := s.Kept()
 	for _, c := range []struct {
 		call string
 		err  error
@@ -357,6 +365,7 @@ func checkClose(t *testing.T, s port.Store) {
 		{"SaveSnapshot", s.SaveSnapshot(1, nil)},
 		{"History", historyErr},
 		{"Records", recordsErr},
+		{"Kept", keptErr},
 		{"Close", s.Close()},
 	} {
 		if !errors.Is(c.err, port.ErrClosed) {
