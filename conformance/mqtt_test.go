@@ -218,6 +218,15 @@ func (e *wireEngine) Records(user string, after port.RecordCursor, limit int) ([
 	return rt.Records(user, after, limit)
 }
 
+func (e *wireEngine) Acked(user, session string, seq uint64) {
+	e.mu.Lock()
+	rt := e.rt
+	e.mu.Unlock()
+	if rt != nil {
+		rt.Acked(user, session, seq)
+	}
+}
+
 func (e *wireEngine) count(p presence) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()

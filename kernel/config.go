@@ -13,6 +13,7 @@ const (
 	DefaultRequestIDWindow     = 10 * time.Minute // how long a request ID is remembered
 	DefaultMaxRequestIDs       = 100_000          // how many request IDs are remembered at most
 	MaxInviteIDBytes           = 127              // invite IDs, fixed by the SDK's 128-byte buffer
+	MaxSessionExpirySeconds    = 86400            // the longest a session may outlive a lost connection (REM-4)
 	maxGeneratedInviteIDTrials = 8
 )
 

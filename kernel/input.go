@@ -59,8 +59,10 @@ func (o Op) String() string {
 // session stays, away, until Resume or until the expiry has passed; with
 // expiry 0, Suspend ends it as Disconnect does. Resume of a session that
 // ended (or never was) connects it anew, as Connect (REM-6), and says so
-// in Result.Resumed. Disconnect ends a session at once (a clean
-// disconnect, or a takeover that does not resume).
+// in Result.Resumed. Connect of a session away ends it and starts a new
+// one (its device came back without resuming it); of a connected one, it
+// changes nothing. Disconnect ends a session at once (a clean disconnect,
+// or a takeover that does not resume).
 // Session is optional on the signaling operations (it names the acting
 // device; events still go to every device, DLV-1). RequestID, optional on
 // the signaling operations, makes a retry by the same user safe (IDM-1);

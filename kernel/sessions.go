@@ -55,12 +55,17 @@ func (u *user) reachable() bool {
 }
 
 // connect starts a session (SYN-1: it hears of every invitation pending for
-// its user); a session already there is left as it is. It reports whether
-// the state changed.
+// its user). A connected session already there is left as it is; one away
+// ends first: its device came back without resuming it (REM-4: one
+// session, never two). It reports whether the state changed.
 func (k *Kernel) connect(in *Input) bool {
 	u := k.userOf(in.User)
-	if u.sessionAt(in.Session) >= 0 {
-		return false
+	if i := u.sessionAt(in.Session); i >= 0 {
+		if u.sessions[i].away == 0 {
+			return false
+		}
+		k.endSession(in.User, u, i)
+		u = k.userOf(in.User) // endSession may have released it
 	}
 	u.sessions = append(u.sessions, session{id: in.Session, expiry: int32(in.Timeout)})
 	s := &u.sessions[len(u.sessions)-1]

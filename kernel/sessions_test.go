@@ -191,3 +191,23 @@ func TestSessionEventCodec(t *testing.T) {
 		t.Errorf("trailing byte: got %v, want ErrCorrupt", err)
 	}
 }
+
+// A Connect of a session away ends it and starts a new one (its device came
+// back without resuming); of a connected one, it changes nothing.
+func TestConnectOfAnAwaySession(t *testing.T) {
+	k := kernel.New(kernel.Config{})
+	k.Apply(at(secs(0)), connectFor("bob", "phone", 60))
+	k.Apply(at(secs(0)), kernel.Connect("alice", "a"))
+	k.Apply(at(secs(1)), kernel.Invite("alice", "bob", "d", 0))
+	if st := k.Apply(at(secs(2)), connectFor("bob", "phone", 60)); st.Log || len(st.Events) != 0 {
+		t.Errorf("Connect of a connected session: Log %v, events %q; want nothing", st.Log, seqsOf(st))
+	}
+	k.Apply(at(secs(3)), kernel.Suspend("bob", "phone"))
+	st := k.Apply(at(secs(4)), connectFor("bob", "phone", 60))
+	if !slices.Equal(endedOf(st), []string{"bob/phone"}) || !slices.Equal(seqsOf(st), []string{"bob/phone#1r"}) {
+		t.Errorf("Connect of a session away: ended %q, events %q; want bob/phone ended and the new one's SYN-1 as #1", endedOf(st), seqsOf(st))
+	}
+	if st := k.Tick(at(secs(64))); len(st.Ended) != 0 {
+		t.Errorf("the new session ended at the old one's expiry: %q", endedOf(st))
+	}
+}

@@ -178,7 +178,7 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 				expiry := d.varint()
 				s.away = d.varint()
 				s.expiry = int32(expiry)
-				bad = bad || expiry < 0 || expiry > int64(k.cfg.MaxTimeoutSeconds) || s.away < 0 || s.away > k.now ||
+				bad = bad || expiry < 0 || expiry > MaxSessionExpirySeconds || s.away < 0 || s.away > k.now ||
 					(s.away != 0 && expiry == 0)
 			}
 		}

@@ -89,7 +89,11 @@ func (k *Kernel) validate(in *Input) error {
 		case fInvitees:
 			err = k.checkInvitees(in)
 		case fTimeout:
-			if in.Timeout < 0 || in.Timeout > k.cfg.MaxTimeoutSeconds {
+			if in.Op == OpConnect || in.Op == OpResume {
+				if in.Timeout < 0 || in.Timeout > MaxSessionExpirySeconds {
+					err = fail(ErrInvalidParameters, name, itoa(in.Timeout), "a session's expiry must be 0 (none) to %d seconds", MaxSessionExpirySeconds)
+				}
+			} else if in.Timeout < 0 || in.Timeout > k.cfg.MaxTimeoutSeconds {
 				err = fail(ErrInvalidParameters, name, itoa(in.Timeout), "the timeout must be 0 (none) to %d seconds", k.cfg.MaxTimeoutSeconds)
 			}
 		case fPush:

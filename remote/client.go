@@ -41,6 +41,12 @@ type Options struct {
 
 	// KeepAlive is the MQTT keep-alive; default 30s.
 	KeepAlive time.Duration
+	// SessionExpiry is how long the session is to outlive a lost
+	// connection (REM-4): a reconnection within it resumes the session
+	// without losing an event (REM-5). Default 120s; the server may grant
+	// less (its own limit); whole seconds. A negative value asks for none:
+	// each connection is then a new session.
+	SessionExpiry time.Duration
 	// Timeout bounds the calls that take no context (History,
 	// GroupHistory, Close); default 30s.
 	Timeout time.Duration
@@ -50,12 +56,13 @@ type Options struct {
 // API, as *beckon.Client has it (see beckon.Signaling and the package
 // doc). Create it with Dial; it is safe for concurrent use.
 type Client struct {
-	opts   Options
-	cid    string
-	topics struct{ req, reply, events string }
-	cm     *autopaho.ConnectionManager
-	log    *slog.Logger
-	handle func(beckon.Event)
+	opts     Options
+	cid      string
+	topics   struct{ req, reply, events string }
+	cm       *autopaho.ConnectionManager
+	log      *slog.Logger
+	handle   func(beckon.Event)
+	listener beckon.Listener
 
 	nextID    atomic.Uint64
 	closed    atomic.Bool
@@ -68,12 +75,20 @@ type Client struct {
 	cur     *connection           // the connection now; nil while down
 	changed chan struct{}         // closed and replaced when cur changes
 	pending map[string]chan reply // by correlation ID
-	lastSeq uint64                // of cur: the last event handed to the listener
-	events  []beckon.Event        // heard, not yet handed to the listener
+	lastSeq uint64                // of the session: the last event queued for the listener
+	started bool                  // a Session notice was heard: the next fresh one is a restart
+	events  []queued              // heard, not yet handed to the listener
 	wake    chan struct{}         // capacity 1: events has more
 }
 
 var _ beckon.Signaling = (*Client)(nil)
+
+// queued is an event for the listener, or the news that the session
+// started afresh (restart).
+type queued struct {
+	ev      beckon.Event
+	restart bool
+}
 
 // connection is one MQTT connection of the client.
 type connection struct {
@@ -102,6 +117,12 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
+	switch {
+	case opts.SessionExpiry == 0:
+		opts.SessionExpiry = DefaultSessionExpiry
+	case opts.SessionExpiry < 0:
+		opts.SessionExpiry = 0
+	}
 	handle, err := beckon.ListenerHandler(l, opts.Logger, opts.User, opts.Device)
 	if err != nil {
 		return nil, err
@@ -116,7 +137,7 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 	case opts.Token == "":
 		return nil, errors.New("beckon remote: Options.Token is required: a token of the server for Options.User (`beckon token -user ...`)")
 	}
-	c := &Client{opts: opts, cid: wire.ClientID(opts.User, opts.Device), log: opts.Logger, handle: handle,
+	c := &Client{opts: opts, cid: wire.ClientID(opts.User, opts.Device), log: opts.Logger, handle: handle, listener: l,
 		closing: make(chan struct{}), takeover: make(chan struct{}), changed: make(chan struct{}), pending: map[string]chan reply{},
 		wake: make(chan struct{}, 1)}
 	c.topics.req, c.topics.reply, c.topics.events = wire.ReqTopic(c.cid), wire.ReplyTopic(c.cid), wire.EventsTopic(c.cid)
@@ -126,7 +147,8 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 		ServerUrls:                    []*url.URL{u},
 		TlsCfg:                        opts.TLS,
 		KeepAlive:                     uint16(opts.KeepAlive / time.Second),
-		CleanStartOnInitialConnection: true,
+		CleanStartOnInitialConnection: true, // a new Client is a new session; its reconnections resume it
+		SessionExpiryInterval:         uint32(opts.SessionExpiry / time.Second),
 		ReconnectBackoff:              autopaho.NewExponentialBackoff(100*time.Millisecond, 30*time.Second, time.Second, 2),
 		ConnectUsername:               opts.User,
 		ConnectPassword:               []byte(opts.Token),
@@ -183,11 +205,11 @@ func Dial(ctx context.Context, opts Options, l beckon.Listener) (*Client, error)
 
 // up starts a connection: it subscribes to the reply and events topics,
 // and the connection is ready once both are granted (the server then makes
-// it the session). Its events are numbered from 1.
+// it the session, and says first whether it resumed it: received).
 func (c *Client) up(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 	conn := &connection{ready: make(chan struct{}), down: make(chan struct{})}
 	c.mu.Lock()
-	c.cur, c.lastSeq = conn, 0
+	c.cur = conn
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
@@ -246,7 +268,7 @@ func (c *Client) down() bool {
 	}
 	closing := c.closed.Load()
 	if !closing {
-		c.log.Info("beckon remote: connection lost; reconnecting (a new session: pending invitations are re-delivered)", slog.String("client", c.cid))
+		c.log.Info("beckon remote: connection lost; reconnecting to resume the session", slog.String("client", c.cid))
 	}
 	return !closing
 }
@@ -273,6 +295,10 @@ func (c *Client) received(pr paho.PublishReceived) (bool, error) {
 			ch <- r
 		}
 	case c.topics.events:
+		if n, ok := wire.DecodeSessionNotice(p.Payload); ok {
+			c.session(n)
+			return true, nil
+		}
 		seq, ev, err := wire.DecodeEvent(p.Payload)
 		if err != nil {
 			c.log.Warn("beckon remote: undecodable event dropped", slog.String("client", c.cid), slog.Any("err", err))
@@ -288,14 +314,43 @@ func (c *Client) received(pr paho.PublishReceived) (bool, error) {
 				slog.Uint64("after", c.lastSeq), slog.Uint64("seq", seq))
 		}
 		c.lastSeq = seq
-		c.events = append(c.events, ev)
+		c.events = append(c.events, queued{ev: ev})
 		c.mu.Unlock()
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.wakeUp()
 	}
 	return true, nil
+}
+
+// session takes the Session notice that starts each connection's events:
+// a resumed session goes on from the last event heard (the server writes
+// again what was not acknowledged: duplicates are dropped by seq); a fresh
+// one numbers its events from 1 again, and after the first connection the
+// listener hears that the session restarted (REM-6).
+func (c *Client) session(n wire.SessionNotice) {
+	c.mu.Lock()
+	restart := c.started && !n.Resumed
+	c.started = true
+	if !n.Resumed {
+		c.lastSeq = 0
+	}
+	if restart {
+		c.events = append(c.events, queued{restart: true})
+	}
+	c.mu.Unlock()
+	if restart {
+		c.log.Info("beckon remote: the session could not be resumed and starts afresh: pending invitations are re-delivered",
+			slog.String("client", c.cid))
+		c.wakeUp()
+	} else if n.Resumed {
+		c.log.Info("beckon remote: session resumed", slog.String("client", c.cid))
+	}
+}
+
+func (c *Client) wakeUp() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 // deliver hands the events to the listener, one at a time, in order, on
@@ -308,8 +363,12 @@ func (c *Client) deliver() {
 		evs := c.events
 		c.events = nil
 		c.mu.Unlock()
-		for _, ev := range evs {
-			c.handle(ev)
+		for _, q := range evs {
+			if q.restart {
+				c.restarted()
+			} else {
+				c.handle(q.ev)
+			}
 		}
 		if len(evs) > 0 {
 			continue

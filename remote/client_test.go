@@ -27,11 +27,18 @@ var secret = []byte("remote-test-secret-0123456789abcdef")
 
 // server is a beckon server (adapters/mqtt in front of a runtime) on a
 // loopback port, stopped at the end of the test.
-func server(t *testing.T) (url string, rt *beckon.Runtime) {
+func server(t *testing.T) (url string, rt *beckon.Runtime) { return serverWith(t, nil) }
+
+// serverWith is server with options tuned by tune (if not nil).
+func serverWith(t *testing.T, tune func(*mqtt.Options)) (url string, rt *beckon.Runtime) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := &lateEngine{}
-	srv, err := mqtt.New(mqtt.Options{Engine: eng, Authenticator: mqtt.JWT(secret), Logger: quiet})
+	opts := mqtt.Options{Engine: eng, Authenticator: mqtt.JWT(secret), Logger: quiet}
+	if tune != nil {
+		tune(&opts)
+	}
+	srv, err := mqtt.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,29 +255,93 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	return w.w.Write(p)
 }
 
-// After a lost connection the client reconnects by itself; the new session
-// re-delivers what is pending (SYN-1), numbered from 1 again, and
-// operations work again.
-func TestReconnect(t *testing.T) {
+// REM-5: a device whose connection is lost and comes back within its
+// session expiry resumes the session: it hears every event of the time it
+// was away, in order, once, and nothing again (no SYN-1 re-delivery).
+func TestReconnectResumes(t *testing.T) {
 	url, _ := server(t)
+	p := newProxy(t, strings.TrimPrefix(url, "mqtt://"))
 	bob := newEvents()
 	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
-	b := dial(t, url, "bob", "phone", bob.listener(), nil)
-	id, err := a.Invite(context.Background(), "bob", "ring")
+	b := dial(t, p.url(), "bob", "phone", bob.listener(), nil)
+	ctx := context.Background()
+	id, err := a.Invite(ctx, "bob", "ring")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ev := bob.next(t); ev.InviteID != id {
 		t.Fatalf("bob heard %+v, want the invitation", ev)
 	}
-	b.cm.TerminateConnectionForTest()
-	if ev := bob.next(t); ev.Type != beckon.EventNewInvitation || ev.InviteID != id {
-		t.Errorf("after reconnecting bob heard %+v, want the pending invitation again (SYN-1)", ev)
+	p.hold(true)
+	p.cut()
+	for _, data := range []string{"audio only", "video again"} {
+		if err := a.Modify(ctx, id, data); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	p.hold(false)
+	for _, want := range []string{"audio only", "video again"} {
+		if ev := bob.next(t); ev.Type != beckon.EventModified || ev.Data != want {
+			t.Errorf("after resuming bob heard %+v, want InvitationModified %q", ev, want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, patience)
 	defer cancel()
 	if err := b.Accept(ctx, id, ""); err != nil {
-		t.Errorf("Accept after reconnecting: %v", err)
+		t.Errorf("Accept after resuming: %v", err)
+	}
+	if ev := bob.next(t); ev.Type != beckon.EventAccepted {
+		t.Errorf("bob heard %+v, want his own InviteeAccepted (and no re-delivered invitation before it)", ev)
+	}
+}
+
+// restarts is a listener that also hears OnSessionRestarted, as an event
+// of Type 0.
+type restarts struct{ *events }
+
+func (r restarts) OnSessionRestarted() {
+	r.mu.Lock()
+	r.got = append(r.got, beckon.Event{})
+	r.mu.Unlock()
+	r.ch <- struct{}{}
+}
+
+func (r restarts) listener() SessionListener {
+	return struct {
+		beckon.Listener
+		restarts
+	}{r.events.listener(), r}
+}
+
+// REM-6: a device that comes back after its session expired starts a new
+// session: its SessionListener hears OnSessionRestarted, then the pending
+// invitation again, with its current data (SYN-1).
+func TestReconnectAfterExpiryStartsAfresh(t *testing.T) {
+	url, _ := serverWith(t, func(o *mqtt.Options) { o.SessionExpiry = time.Second })
+	p := newProxy(t, strings.TrimPrefix(url, "mqtt://"))
+	bob := restarts{newEvents()}
+	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
+	dial(t, p.url(), "bob", "phone", bob.listener(), nil)
+	ctx := context.Background()
+	id, err := a.Invite(ctx, "bob", "ring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := bob.next(t); ev.InviteID != id {
+		t.Fatalf("bob heard %+v, want the invitation", ev)
+	}
+	p.hold(true)
+	p.cut()
+	if err := a.Modify(ctx, id, "changed while away"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the expiry: the session ends
+	p.hold(false)
+	if ev := bob.next(t); ev.Type != 0 {
+		t.Fatalf("bob heard %+v, want OnSessionRestarted first", ev)
+	}
+	if ev := bob.next(t); ev.Type != beckon.EventNewInvitation || ev.InviteID != id || ev.Data != "changed while away" {
+		t.Errorf("bob heard %+v, want the invitation re-delivered with its current data", ev)
 	}
 }
 

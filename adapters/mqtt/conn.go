@@ -25,11 +25,24 @@ type conn struct {
 	cid     string // ClientID(user, device)
 	v5      bool
 	created time.Time
+	// resume: the device asked to resume its session (clean start or
+	// clean session false); expiry: the seconds its session is to outlive
+	// a lost connection (Options.SessionExpiry).
+	resume bool
+	expiry int
 
 	established bool // CONNACK sent and the goroutines run; guarded by Server.mu
 
-	requests chan job          // read goroutine -> worker; never blocks the sender
-	events   chan kernel.Event // Deliver -> publisher; never blocks the sender
+	requests chan job      // read goroutine -> worker; never blocks the sender
+	wakeC    chan struct{} // Keep -> publisher: the queue may have more; capacity 1
+	ses      *session      // once joined: the session this connection is
+	// started is closed once join has made this connection the session,
+	// resumed telling whether it was resumed (the Session notice).
+	started chan struct{}
+	resumed bool
+
+	pmu  sync.Mutex
+	pids map[uint16]uint64 // events written and not acknowledged: packet ID -> Seq
 
 	subscribed chan struct{} // closed when the events subscription is granted
 	subOnce    sync.Once
@@ -59,7 +72,9 @@ func newConn(s *Server, cl *mochi.Client, user, device, cid string) *conn {
 		s: s, cl: cl, user: user, device: device, cid: cid, created: now,
 		v5:         cl.Properties.ProtocolVersion == 5,
 		requests:   make(chan job, requestQueue*s.opts.RequestBurst),
-		events:     make(chan kernel.Event, s.opts.EventQueue),
+		wakeC:      make(chan struct{}, 1),
+		started:    make(chan struct{}),
+		pids:       make(map[uint16]uint64),
 		subscribed: make(chan struct{}),
 		done:       make(chan struct{}),
 		bucket: bucket{tokens: float64(s.opts.RequestBurst), burst: float64(s.opts.RequestBurst),
@@ -73,8 +88,22 @@ func (c *conn) markSubscribed() { c.subOnce.Do(func() { close(c.subscribed) }) }
 
 func (c *conn) end() { c.doneOnce.Do(func() { close(c.done) }) }
 
-// kick closes the connection from the server side; its session ends.
+// wake tells the publisher that the queue may have more.
+func (c *conn) wake() {
+	select {
+	case c.wakeC <- struct{}{}:
+	default:
+	}
+}
+
+// kick closes the connection from the server side (leave then suspends
+// or ends its session, as for any lost connection). A
+// connection already closed is left alone (a write to it failing is no
+// news).
 func (c *conn) kick(why string) {
+	if c.cl.Closed() {
+		return
+	}
 	c.s.log.Warn("mqtt: disconnecting a device", slog.String("client", c.cid), slog.String("why", why))
 	go func() { _ = c.s.mochi.DisconnectClient(c.cl, packets.ErrAdministrativeAction) }()
 }
@@ -97,10 +126,15 @@ func (c *conn) work() {
 	}
 }
 
-// join makes this connection the session: an earlier connection of the
-// same client ID that still is gets Disconnect first, so that the kernel
-// never sees two; the session is registered for Deliver before Connect is
-// applied, so the events Connect re-delivers (SYN-1) find it.
+// join makes this connection the session. A device that asks to resume
+// gets its session back if it is still there (REM-5): the events it has
+// not acknowledged are written again, then the rest; else, and for a
+// device that starts clean, a new one starts (Connect: SYN-1 re-delivers
+// what is pending, REM-6), the session there ending first (Disconnect of
+// one that has a connection; Connect ends one away itself), so that the
+// kernel never sees two. A session whose queue overflowed is
+// never resumed. This connection is the session (the owner) before the
+// Engine calls, so the events they cause find it.
 func (c *conn) join() {
 	s := c.s
 	key := c.key()
@@ -108,8 +142,10 @@ func (c *conn) join() {
 	defer s.release(key, ses)
 	ses.mu.Lock()
 	defer ses.mu.Unlock()
-	if old := ses.owner; old != nil {
+	resume := c.resume && !ses.isBroken()
+	if old := ses.owner; old != nil && !resume {
 		s.setOwner(ses, nil)
+		ses.write(nil)
 		if _, err := s.opts.Engine.Do(s.ctx, kernel.Disconnect(c.user, c.device)); err != nil {
 			s.log.Warn("mqtt: ending the session taken over", slog.String("client", c.cid), slog.Any("err", err))
 		}
@@ -120,14 +156,32 @@ func (c *conn) join() {
 	default:
 	}
 	s.setOwner(ses, c)
-	if _, err := s.opts.Engine.Do(s.ctx, kernel.Connect(c.user, c.device)); err != nil {
-		s.setOwner(ses, nil)
-		s.log.Warn("mqtt: connecting a session", slog.String("client", c.cid), slog.Any("err", err))
-		c.kick("the session could not start")
+	c.ses = ses
+	ses.write(c)
+	in := kernel.Input{Op: kernel.OpConnect, User: c.user, Session: c.device, Timeout: c.expiry}
+	if resume {
+		in.Op = kernel.OpResume
 	}
+	res, err := s.opts.Engine.Do(s.ctx, in)
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		s.setOwner(ses, nil)
+		ses.write(nil)
+		s.log.Warn("mqtt: starting a session", slog.String("client", c.cid), slog.Any("err", err))
+		c.kick("the session could not start")
+		return
+	}
+	c.resumed = res.Resumed
+	close(c.started)
+	c.wake()
 }
 
-// leave ends the session if this connection still is it.
+// leave ends or suspends the session if this connection still is it: a
+// session with an expiry whose connection was lost stays, away (REM-4);
+// a clean disconnect (the device's DISCONNECT) ends it, as does the loss
+// of a connection without expiry.
 func (c *conn) leave() {
 	s := c.s
 	key := c.key()
@@ -144,8 +198,13 @@ func (c *conn) leave() {
 	if !mine {
 		return
 	}
-	if _, err := s.opts.Engine.Do(s.ctx, kernel.Disconnect(c.user, c.device)); err != nil {
-		s.log.Warn("mqtt: ending a session", slog.String("client", c.cid), slog.Any("err", err))
+	ses.write(nil)
+	in := kernel.Suspend(c.user, c.device)
+	if c.expiry == 0 || c.cl.StopCause() == packets.CodeDisconnect {
+		in = kernel.Disconnect(c.user, c.device)
+	}
+	if _, err := s.opts.Engine.Do(s.ctx, in); err != nil {
+		s.log.Warn("mqtt: ending a session", slog.String("client", c.cid), slog.String("op", in.Op.String()), slog.Any("err", err))
 	}
 }
 
@@ -179,7 +238,7 @@ func (c *conn) handle(j job) {
 		c.s.log.Debug("mqtt: reply dropped: the device is not subscribed to it", slog.String("client", c.cid))
 		return
 	}
-	if err := c.send(wire.ReplyTopic(c.cid), payload, j.correlation); err != nil {
+	if err := c.send(wire.ReplyTopic(c.cid), payload, j.correlation, 0); err != nil {
 		c.s.log.Debug("mqtt: writing a reply", slog.String("client", c.cid), slog.Any("err", err))
 	}
 }
@@ -222,31 +281,61 @@ func (c *conn) apply(req Request) (any, error) {
 	return struct{}{}, nil
 }
 
-// publish writes the session's events in order, numbered from 1.
+// publish writes, once join has made this connection the session, the
+// Session notice, then the session's queue in order (port.Keeper): the
+// events not acknowledged by an earlier connection first.
 func (c *conn) publish() {
 	defer c.s.workers.Done()
-	var seq uint64
+	select {
+	case <-c.done:
+		return
+	case <-c.started:
+	}
+	if err := c.send(wire.EventsTopic(c.cid), wire.EncodeSessionNotice(c.resumed, c.expiry), nil, 0); err != nil {
+		c.kick(fmt.Sprintf("writing the session notice: %v", err))
+		return
+	}
 	for {
+		for {
+			e, ok := c.ses.next(c)
+			if !ok {
+				break
+			}
+			payload, err := wire.EncodeEvent(e.Seq, e.Event)
+			if err == nil {
+				err = c.send(wire.EventsTopic(c.cid), payload, nil, e.Seq)
+			}
+			if err != nil {
+				c.kick(fmt.Sprintf("writing event %d: %v", e.Seq, err))
+				return
+			}
+		}
 		select {
 		case <-c.done:
 			return
-		case ev := <-c.events:
-			seq++
-			payload, err := wire.EncodeEvent(seq, ev)
-			if err == nil {
-				err = c.send(wire.EventsTopic(c.cid), payload, nil)
-			}
-			if err != nil {
-				c.kick(fmt.Sprintf("writing event %d: %v", seq, err))
-				return
-			}
+		case <-c.wakeC:
 		}
 	}
 }
 
+// acked takes the device's PUBACK of packet id: an event's acknowledges
+// it and every one before it (QoS 1 acknowledgements come in order).
+func (c *conn) acked(id uint16) {
+	c.pmu.Lock()
+	seq, ok := c.pids[id]
+	delete(c.pids, id)
+	c.pmu.Unlock()
+	if !ok {
+		return
+	}
+	c.ses.ack(seq)
+	c.s.opts.Engine.Acked(c.user, c.device, seq)
+}
+
 // send writes one QoS 1 PUBLISH to this connection, and only to it: a
-// takeover's new connection never gets the old one's events.
-func (c *conn) send(topic string, payload []byte, correlation []byte) error {
+// takeover's new connection never gets the old one's events. seq, if not
+// 0, is the Seq of the event it carries, acknowledged with its PUBACK.
+func (c *conn) send(topic string, payload []byte, correlation []byte, seq uint64) error {
 	cl := c.cl
 	if cl.State.Inflight.Len() >= c.s.opts.EventQueue {
 		return fmt.Errorf("%d messages unacknowledged", cl.State.Inflight.Len())
@@ -264,6 +353,11 @@ func (c *conn) send(topic string, payload []byte, correlation []byte) error {
 	}
 	if c.v5 && len(correlation) > 0 {
 		pk.Properties.CorrelationData = correlation
+	}
+	if seq != 0 {
+		c.pmu.Lock()
+		c.pids[pk.PacketID] = seq
+		c.pmu.Unlock()
 	}
 	cl.State.Inflight.Set(pk)
 	cl.State.Inflight.DecreaseSendQuota()

@@ -186,6 +186,8 @@ func (p *presence) Do(_ context.Context, in kernel.Input) (kernel.Result, error)
 	return kernel.Result{}, nil
 }
 
+func (p *presence) Acked(string, string, uint64) {}
+
 func (p *presence) HistoryAs(context.Context, string, kernel.Conversation, uint64, int) ([]port.HistoryMessage, error) {
 	return nil, nil
 }

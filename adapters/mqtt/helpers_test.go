@@ -36,7 +36,7 @@ type engine struct {
 
 func (e *engine) Do(ctx context.Context, in kernel.Input) (kernel.Result, error) {
 	res, err := e.rt.Do(ctx, in)
-	if in.Op == kernel.OpConnect || in.Op == kernel.OpDisconnect {
+	if in.Op == kernel.OpConnect || in.Op == kernel.OpDisconnect || in.Op == kernel.OpSuspend || in.Op == kernel.OpResume {
 		e.mu.Lock()
 		e.presence = append(e.presence, in.Op.String()+" "+in.User+"/"+in.Session)
 		e.mu.Unlock()
@@ -67,6 +67,8 @@ func (e *engine) HistoryAs(ctx context.Context, user string, conv kernel.Convers
 func (e *engine) OpenInvitations(ctx context.Context, user string) ([]kernel.OpenInvitation, error) {
 	return e.rt.OpenInvitations(ctx, user)
 }
+
+func (e *engine) Acked(user, session string, seq uint64) { e.rt.Acked(user, session, seq) }
 
 func (e *engine) Records(user string, after port.RecordCursor, limit int) ([]port.CallRecord, error) {
 	return e.rt.Records(user, after, limit)
@@ -189,7 +191,17 @@ func (e *env) online(t *testing.T, user, dev string) *device {
 	}
 	// Presence is applied off the read goroutine: wait for it.
 	waitFor(t, cid+" online", func() bool { return e.eng.connects(user+"/"+dev) > n })
+	d.notice(false)
 	return d
+}
+
+// notice reads the Session notice that starts a connection's events, and
+// checks whether it says the session was resumed.
+func (d *device) notice(resumed bool) {
+	d.t.Helper()
+	if ev := d.event(); ev.Type != "Session" || ev.Seq != 0 || ev.Resumed != resumed {
+		d.t.Fatalf("%s: first message on events: got %+v, want the Session notice with resumed %v", d.cid, ev, resumed)
+	}
 }
 
 func (d *device) subscribe(filters ...string) []byte {
@@ -257,6 +269,7 @@ type eventMsg struct {
 	Invitee  string   `json:"invitee"`
 	Invitees []string `json:"invitees"`
 	Data     string   `json:"data"`
+	Resumed  bool     `json:"resumed"` // of the Session notice
 }
 
 func (d *device) event() eventMsg {

@@ -46,7 +46,7 @@ func (h *hook) ID() string { return "beckon" }
 func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{mochi.OnConnect, mochi.OnConnectAuthenticate, mochi.OnSessionEstablish,
 		mochi.OnSessionEstablished, mochi.OnACLCheck, mochi.OnSubscribed, mochi.OnUnsubscribed,
-		mochi.OnPublish, mochi.OnDisconnect}, []byte{b})
+		mochi.OnPublish, mochi.OnQosComplete, mochi.OnDisconnect}, []byte{b})
 }
 
 // OnConnect authenticates the connection (REM-1), checks its client ID and
@@ -76,8 +76,20 @@ func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 	if err != nil {
 		return refuse(refuseClientID, err)
 	}
-	// Sessions do not outlive their connection in this version
-	// (docs/protocol.md "Connecting"): mochi forgets this client when it ends.
+	// The device's wish (docs/protocol.md "Sessions"): clean start false
+	// asks to resume; the expiry is MQTT 5's Session Expiry Interval, or
+	// for MQTT 3.1.1 the server's when not clean, capped by it.
+	resume := !pk.Connect.Clean
+	limit := int(s.opts.SessionExpiry / time.Second)
+	expiry := 0
+	switch {
+	case cl.Properties.ProtocolVersion == 5:
+		expiry = int(min(pk.Properties.SessionExpiryInterval, uint32(limit)))
+	case resume:
+		expiry = limit
+	}
+	// The adapter keeps sessions itself (session.go): mochi forgets this
+	// client when its connection ends.
 	cl.Properties.Clean = true
 	cl.Properties.Props.SessionExpiryInterval = 0
 	s.mu.Lock()
@@ -99,7 +111,9 @@ func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
 	if n >= s.opts.MaxConnsPerUser {
 		return refuse(refuseQuota, nil)
 	}
-	s.conns[cl] = newConn(s, cl, user, device, cid)
+	c := newConn(s, cl, user, device, cid)
+	c.resume, c.expiry = resume, expiry
+	s.conns[cl] = c
 	return nil
 }
 
@@ -109,9 +123,9 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, _ packets.Packet) bool {
 }
 
 // OnSessionEstablish runs before mochi takes over an older connection
-// with the same client ID: its unacknowledged events are dropped so that
-// the new connection, whose events count from seq 1 again, never gets
-// them.
+// with the same client ID: mochi's copy of its unacknowledged messages is
+// dropped, so that mochi never writes them to the new connection (the
+// session's queue does, when the device resumes).
 func (h *hook) OnSessionEstablish(cl *mochi.Client, _ packets.Packet) {
 	if old, ok := h.s.mochi.Clients.Get(cl.ID); ok && old != cl {
 		old.ClearInflights()
@@ -211,6 +225,13 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 		h.s.log.Warn("mqtt: request dropped: the connection's queue is full", slog.String("client", c.cid))
 	}
 	return pk, packets.CodeSuccessIgnore
+}
+
+// OnQosComplete takes the device's PUBACK of an event (conn.acked).
+func (h *hook) OnQosComplete(cl *mochi.Client, pk packets.Packet) {
+	if c := h.s.conn(cl); c != nil {
+		c.acked(pk.PacketID)
+	}
 }
 
 // OnDisconnect forgets the connection; its worker ends its session.

@@ -255,6 +255,7 @@ func TestSYN1RedeliveryNotLost(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // connected, not yet subscribed: nothing may be sent yet
 	bob.subscribe("beckon/v1/" + cid + "/events")
+	bob.notice(false)
 	if ev := bob.event(); ev.Seq != 1 || ev.Type != "ReceiveNewInvitation" || ev.Data != "while you were away" {
 		t.Errorf("got %+v, want the pending invitation with seq 1", ev)
 	}

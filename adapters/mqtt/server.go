@@ -28,6 +28,9 @@ type Engine interface {
 	HistoryAs(ctx context.Context, user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error)
 	OpenInvitations(ctx context.Context, user string) ([]kernel.OpenInvitation, error)
 	Records(user string, after port.RecordCursor, limit int) ([]port.CallRecord, error)
+	// Acked says that a session's device has every event up to seq
+	// (port.Keeper); it must not wait.
+	Acked(user, session string, seq uint64)
 }
 
 // Defaults of Options (docs/protocol.md "Limits").
@@ -38,6 +41,7 @@ const (
 	DefaultRequestBurst      = 40
 	DefaultMaxConnsPerUser   = 8
 	DefaultEventQueue        = 1024
+	DefaultSessionExpiry     = 120 * time.Second
 )
 
 // Options configure a Server. Engine and Authenticator are required; a
@@ -53,11 +57,20 @@ type Options struct {
 	RequestBurst      int     // requests a connection may send at once after a quiet spell
 	MaxConnsPerUser   int     // connections of one user at once; more are refused (CONNACK 0x97 / 3)
 
-	// EventQueue bounds, per connection, the events not yet written plus
-	// those written and not yet acknowledged. A device that falls that far
-	// behind is disconnected (logged); it then reconnects and gets the
-	// invitations still pending again (SYN-1). Deliver never waits.
+	// EventQueue bounds, per session, the events not acknowledged yet:
+	// those written and not acknowledged, and those waiting for the
+	// connection (or, while the session is away, for it to resume). A
+	// session that falls that far behind is ended (logged) and its
+	// connection closed; the device then comes back as a new session and
+	// gets the invitations still pending again (SYN-1, REM-6). Keep never
+	// waits.
 	EventQueue int
+
+	// SessionExpiry is how long a session outlives a lost connection
+	// (REM-4): what an MQTT 3.1.1 device with clean session false gets,
+	// and the most an MQTT 5 device may ask for with its Session Expiry
+	// Interval. Whole seconds, at most a day (kernel's MaxTimeoutSeconds).
+	SessionExpiry time.Duration
 }
 
 // Server is the MQTT side of beckon: an embedded broker whose hooks
@@ -80,16 +93,6 @@ type Server struct {
 	serving sync.WaitGroup // accept loops and connections of Serve
 }
 
-type sessionKey struct{ user, device string }
-
-// session serializes the presence changes of one (user, device) and
-// names the connection that is the session now (nil: none).
-type session struct {
-	mu    sync.Mutex // held across the Engine calls of a presence change
-	owner *conn      // guarded by Server.mu
-	refs  int        // guarded by Server.mu
-}
-
 // New returns a Server ready for Serve and Handler.
 func New(opts Options) (*Server, error) {
 	if opts.Engine == nil {
@@ -108,6 +111,12 @@ func New(opts Options) (*Server, error) {
 	def(&opts.RequestBurst, DefaultRequestBurst)
 	def(&opts.MaxConnsPerUser, DefaultMaxConnsPerUser)
 	def(&opts.EventQueue, DefaultEventQueue)
+	if opts.SessionExpiry <= 0 {
+		opts.SessionExpiry = DefaultSessionExpiry
+	}
+	if opts.SessionExpiry%time.Second != 0 || opts.SessionExpiry > 24*time.Hour {
+		return nil, fmt.Errorf("mqtt: Options.SessionExpiry %v: give whole seconds, at most 24h", opts.SessionExpiry)
+	}
 	if opts.RequestsPerSecond <= 0 {
 		opts.RequestsPerSecond = DefaultRequestsPerSecond
 	}
@@ -222,32 +231,6 @@ func (s *Server) Close(ctx context.Context) error {
 	return err
 }
 
-// Deliver queues ev for the connection that is the session (user,
-// session) now. ErrNoSession: no connection is. A full queue disconnects
-// that connection (see Options.EventQueue).
-func (s *Server) Deliver(user, session string, ev kernel.Event) error {
-	s.mu.Lock()
-	var c *conn
-	if ses := s.sessions[sessionKey{user, session}]; ses != nil {
-		c = ses.owner
-	}
-	closed := s.closed
-	s.mu.Unlock()
-	switch {
-	case closed:
-		return port.ErrClosed
-	case c == nil:
-		return fmt.Errorf("mqtt: %s/%s: %w", user, session, port.ErrNoSession)
-	}
-	select {
-	case c.events <- ev:
-		return nil
-	default:
-		c.kick("event queue full")
-		return fmt.Errorf("mqtt: %s/%s: %d events queued: the device is too slow and is disconnected", user, session, cap(c.events))
-	}
-}
-
 // acquire returns the session of key, kept until release.
 func (s *Server) acquire(key sessionKey) *session {
 	s.mu.Lock()
@@ -265,7 +248,7 @@ func (s *Server) release(key sessionKey, ses *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ses.refs--
-	if ses.refs == 0 && ses.owner == nil {
+	if ses.idle() {
 		delete(s.sessions, key)
 	}
 }

@@ -193,6 +193,34 @@ type Event struct {
 	Data     *string  `json:"data,omitempty"`
 }
 
+// SessionNotice is the first message of each connection on its events
+// topic, before any event: whether the connection resumed the session
+// (docs/protocol.md "Sessions"), and the session's expiry in seconds.
+type SessionNotice struct {
+	Seq     uint64 `json:"seq"`  // always 0: it is not an event
+	Type    string `json:"type"` // always "Session"
+	Resumed bool   `json:"resumed"`
+	Expiry  int    `json:"expiry"`
+}
+
+// SessionType is the Type of a SessionNotice.
+const SessionType = "Session"
+
+// EncodeSessionNotice is the payload of a SessionNotice.
+func EncodeSessionNotice(resumed bool, expiry int) []byte {
+	b, _ := json.Marshal(SessionNotice{Type: SessionType, Resumed: resumed, Expiry: expiry})
+	return b
+}
+
+// DecodeSessionNotice reads a SessionNotice; ok is false for any other
+// message (an event).
+func DecodeSessionNotice(payload []byte) (n SessionNotice, ok bool) {
+	if json.Unmarshal(payload, &n) != nil || n.Type != SessionType {
+		return SessionNotice{}, false
+	}
+	return n, true
+}
+
 // EncodeEvent is the payload of ev, the seq-th event of a session.
 func EncodeEvent(seq uint64, ev kernel.Event) ([]byte, error) {
 	e := Event{Seq: seq, Type: ev.Type.String(), InviteID: ev.InviteID}
