@@ -25,21 +25,20 @@
 //     the same request ID), 7008 (too many requests: not applied;
 //     ErrTooManyRequests).
 //   - Reconnection: a lost connection is re-established automatically
-//     (with the same token). Each connection is a new session of the same
-//     device today: events in flight when the connection dropped are lost,
-//     and the new connection re-delivers every invitation still pending for
-//     the user as OnReceiveNewInvitation (SYN-1), also those the Listener
-//     heard before: the end of an invitation that ended meanwhile may never
-//     come. So, after a reconnect (logged at Info), treat every invitation
-//     the device was ringing for as unknown until it is re-delivered
-//     (docs/protocol.md "Sequence numbers"); issue #14 adds resuming a
-//     session without losing events. Operations wait for the reconnection
-//     (within their ctx); a reply lost with its connection is
-//     ErrConnectionLost.
+//     (with the same token) and resumes the session (Options.SessionExpiry,
+//     default 120s, REM-5): the Listener hears every event of the time
+//     away, in order, once, and nothing again. Operations wait for the
+//     reconnection (within their ctx); a reply lost with its connection is
+//     ErrConnectionLost. A device that comes back after its session
+//     expired gets a new session (REM-6): a SessionListener hears
+//     OnSessionRestarted, then every invitation still pending for the
+//     user again (SYN-1); stop ringing any other (docs/protocol.md
+//     "Sessions and sequence numbers").
 //   - Takeover: a second connection with the same user and device takes
 //     the session; the client that had it is closed (its calls return
 //     beckon.ErrNotLoggedIn, logged at Error) rather than reconnecting to
 //     take it back. Give each device its own device ID.
-//   - Duplicates: QoS 1 may deliver an event twice; the client drops any
-//     event whose seq is not above the last one of the connection.
+//   - Duplicates: QoS 1 may deliver an event twice, and a resumed session
+//     sends again what was not acknowledged; the client drops any event
+//     whose seq is not above the last one of the session.
 package remote

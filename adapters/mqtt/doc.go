@@ -7,21 +7,33 @@
 // connections (REM-1, Authenticator), confines each device to its own topics
 // (REM-2), turns requests into kernel inputs for an Engine and answers each
 // with one reply (REM-3), reports presence (REM-4), and is the runtime's
-// port.Delivery: events for a session go out on its connection, numbered
-// by seq.
+// port.Keeper: events for a session go out on its connection, numbered
+// by seq, and wait for it while it is lost (REM-5).
 //
 // Goroutines: mochi reads each connection on a goroutine of its own and
 // calls the hooks there; they never wait for the Engine. Each accepted
 // connection has one worker, which applies its presence and its requests
-// one at a time and writes the replies, and one publisher, which writes its
-// events in order. Deliver only queues.
+// one at a time and writes the replies, and one publisher, which writes the
+// Session notice, then its session's events in order. Keep only queues.
 //
-// Presence: a connection becomes the session (Connect) when its
-// subscription to its own events topic is granted, not at CONNACK: from
-// then on every event, the SYN-1 re-delivery of pending invitations first,
-// can reach the device, and a connection that never subscribes is not
-// online (it could not hear anything). The session ends (Disconnect) when
-// that connection ends or unsubscribes from events (the connection is then
-// closed), or when another connection with the same client ID takes it
-// over: the kernel sees Disconnect then Connect, one session at a time.
+// Presence: a connection becomes the session when its subscription to its
+// own events topic is granted, not at CONNACK: from then on everything the
+// session is sent can reach the device, and a connection that never
+// subscribes is not online (it could not hear anything). A device that
+// asked to resume (clean start false) gets its session back if the kernel
+// still has it (Resume), else a new one (Connect, SYN-1), and the Session
+// notice says which. When the connection is lost the session is suspended
+// (Suspend) for its expiry; a clean DISCONNECT, or a connection without
+// expiry, ends it (Disconnect); a takeover by a connection with the same
+// client ID resumes it or starts it anew: one session at a time.
+//
+// Sessions outlive connections (session.go): each session keeps its events
+// until the device acknowledges them (PUBACK), bounded by
+// Options.EventQueue; a new connection that resumes it is written every one
+// not acknowledged, then the rest. Acknowledgements go to the Engine
+// (Acked), so that the store, which keeps the same events with the
+// operations that caused them, drops them too; after a restart the runtime
+// hands the kept ones back (Keep), so a crash loses none. The cost: every
+// event of a resumable session is written to the store in the batch that
+// caused it, and deleted once acknowledged in a later batch.
 package mqtt
