@@ -31,10 +31,15 @@ const (
 // fewIdle is how many idle devices the baseline ring latency has.
 const fewIdle = 2
 
+// settle is the pause between connecting the idle devices and timing
+// rings, so that the rings meet idle devices, not the end of the connect
+// burst (the server's last Connects, its garbage collection).
+const settle = 2 * time.Second
+
 // Config is one run; a zero field takes its default.
 type Config struct {
 	Devices     int           // idle devices connected, at least 2
-	Rings       int           // timed rings per measurement, after Rings/10 untimed ones
+	Rings       int           // timed rings per measurement, after Rings/4 untimed ones
 	Concurrency int           // connections being set up at once
 	KeepAlive   time.Duration // every device's, which pings at half of it
 	Storm       bool          // run the reconnect storm
@@ -145,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if _, err := connectAll(ctx, few, cfg.Concurrency, cfg.KeepAlive, TargetConnect); err != nil {
 		return rep, err
 	}
-	warmup := max(cfg.Rings/10, 1)
+	warmup := max(cfg.Rings/4, 1)
 	say("ringing %d times with %d idle devices", cfg.Rings, fewIdle)
 	if rep.Few, err = ring(ctx, ringers[0], ringers[1], warmup, cfg.Rings); err != nil {
 		return rep, err
@@ -165,6 +170,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if rep.Load, err = readMemory("self"); err != nil {
 		return rep, err
 	}
+	sleep(ctx, settle)
 	say("ringing %d times with %d idle devices", cfg.Rings, cfg.Devices)
 	if rep.Many, err = ring(ctx, ringers[0], ringers[1], warmup, cfg.Rings); err != nil {
 		return rep, err
