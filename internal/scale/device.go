@@ -111,8 +111,12 @@ func (d *Device) Up() bool { return d.up.Load() }
 // Connect dials, sends CONNECT, and subscribes to the reply topic, then to
 // the events topic (its grant makes the connection the session); it
 // returns once both are granted. keepAlive is sent in CONNECT; the caller
-// pings (Ping).
+// pings (Ping). A device connects when new and after Drop; Connect and
+// Drop are not called at once.
 func (d *Device) Connect(keepAlive time.Duration) error {
+	if d.Up() {
+		return fmt.Errorf("scale: %s: already connected: Drop it first", d.cid)
+	}
 	if d.reading != nil {
 		<-d.reading // the previous connection's reader is done with the seq state
 	}
