@@ -114,11 +114,14 @@ func (d *Device) Up() bool { return d.up.Load() }
 // pings (Ping). A device connects when new and after Drop; Connect and
 // Drop are not called at once.
 func (d *Device) Connect(keepAlive time.Duration) error {
+	if d.reading != nil && d.dropped.Load() {
+		<-d.reading // the dropped connection's reader is done with the seq state
+	}
 	if d.Up() {
 		return fmt.Errorf("scale: %s: already connected: Drop it first", d.cid)
 	}
 	if d.reading != nil {
-		<-d.reading // the previous connection's reader is done with the seq state
+		<-d.reading // a lost connection's reader, ending
 	}
 	c, err := net.DialTimeout("tcp", d.addr, Patience)
 	if err != nil {
