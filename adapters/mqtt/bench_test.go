@@ -37,7 +37,7 @@ func unlimited(o *mqtt.Options) { o.RequestsPerSecond, o.RequestBurst = 1e9, 64 
 // alternating slices, a bare QoS 1 publish -> deliver between two plain
 // clients of a bare mochi broker. One op is one invite and one bare
 // message. Metrics: ring-p50-us, ring-p99-us, raw-p50-us, raw-p99-us and
-// ring/raw (of the p50s). Variants: the memory store, and bolt (every
+// ring/raw and ring/raw-p99 (the ratios of the p50s and of the p99s). Variants: the memory store, and bolt (every
 // invite fsynced before it rings).
 func BenchmarkRingLatency(b *testing.B) {
 	for _, store := range []string{"memory", "bolt"} {
@@ -101,6 +101,7 @@ func BenchmarkRingLatency(b *testing.B) {
 			b.ReportMetric(w50, "raw-p50-us")
 			b.ReportMetric(w99, "raw-p99-us")
 			b.ReportMetric(r50/w50, "ring/raw")
+			b.ReportMetric(r99/w99, "ring/raw-p99")
 		})
 	}
 }
