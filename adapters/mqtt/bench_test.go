@@ -36,9 +36,10 @@ func unlimited(o *mqtt.Options) { o.RequestsPerSecond, o.RequestBurst = 1e9, 64 
 // ReceiveNewInvitation (then B accepts, untimed); beside it, in
 // alternating slices, a bare QoS 1 publish -> deliver between two plain
 // clients of a bare mochi broker. One op is one invite and one bare
-// message. Metrics: ring-p50-us, ring-p99-us, raw-p50-us, raw-p99-us and
-// ring/raw and ring/raw-p99 (the ratios of the p50s and of the p99s). Variants: the memory store, and bolt (every
-// invite fsynced before it rings).
+// message. Metrics: ring-p50-us, ring-p99-us, raw-p50-us, raw-p99-us,
+// ring/raw and ring/raw-p99 (the ratios of the p50s and of the p99s).
+// Variants: the memory store, and bolt (every invite fsynced before it
+// rings).
 func BenchmarkRingLatency(b *testing.B) {
 	for _, store := range []string{"memory", "bolt"} {
 		b.Run(store, func(b *testing.B) {
