@@ -43,10 +43,15 @@ type hook struct {
 
 func (h *hook) ID() string { return "beckon" }
 
+// Provides is asked for every packet: a switch, no allocation.
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mochi.OnConnect, mochi.OnConnectAuthenticate, mochi.OnSessionEstablish,
-		mochi.OnSessionEstablished, mochi.OnACLCheck, mochi.OnSubscribed, mochi.OnUnsubscribed,
-		mochi.OnPublish, mochi.OnQosComplete, mochi.OnDisconnect}, []byte{b})
+	switch b {
+	case mochi.OnConnect, mochi.OnConnectAuthenticate, mochi.OnSessionEstablish, mochi.OnSessionEstablished,
+		mochi.OnACLCheck, mochi.OnSubscribed, mochi.OnUnsubscribed, mochi.OnPublish, mochi.OnQosComplete,
+		mochi.OnDisconnect:
+		return true
+	}
+	return false
 }
 
 // OnConnect authenticates the connection (REM-1), checks its client ID and

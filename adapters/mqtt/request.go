@@ -63,13 +63,22 @@ func pageLimit(op string, limit *int) (int, error) {
 // then still carries the payload's ID when one could be read, so that the
 // refusal can be answered. It never panics.
 func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request, error) {
+	req, err := decodeRequest(payload, user, session, maxBytes)
+	if err != nil && req.ID == "" {
+		var lenient struct {
+			ID string `json:"id"`
+		}
+		if json.NewDecoder(bytes.NewReader(payload)).Decode(&lenient) == nil && validCorrelationID(lenient.ID) {
+			req.ID = lenient.ID
+		}
+	}
+	return req, err
+}
+
+// decodeRequest is DecodeRequest but for the ID of a payload it refuses,
+// which it reads only when the strict decoding got that far.
+func decodeRequest(payload []byte, user, session string, maxBytes int) (Request, error) {
 	var req Request
-	var lenient struct {
-		ID string `json:"id"`
-	}
-	if json.NewDecoder(bytes.NewReader(payload)).Decode(&lenient) == nil && validCorrelationID(lenient.ID) {
-		req.ID = lenient.ID
-	}
 	if len(payload) > maxBytes {
 		return req, malformed("request of %d bytes is above the %d-byte limit", len(payload), maxBytes)
 	}
@@ -79,6 +88,9 @@ func DecodeRequest(payload []byte, user, session string, maxBytes int) (Request,
 	}
 	if top.ID != nil && !validCorrelationID(*top.ID) {
 		return req, malformed("id must be 1..%d bytes", wire.MaxIDBytes)
+	}
+	if top.ID != nil {
+		req.ID = *top.ID
 	}
 	req.Op = top.Op
 	if len(top.Args) == 0 || string(top.Args) == "null" {

@@ -1,8 +1,8 @@
 // Package mqttload is a second, independent beckon device: an MQTT 3.1.1
-// client (eclipse/paho.mqtt.golang) written from docs/protocol.md alone,
-// not from the adapter or the Go client, so that the tests that use it
-// check the document as much as the server. It also holds the workload of
-// the MQTT benchmarks (Pairs).
+// client (Client, its own minimal one) written from docs/protocol.md
+// alone, not from the adapter or the Go client, so that the tests that use
+// it check the document as much as the server. It also holds the workload
+// of the MQTT benchmarks (Pairs).
 package mqttload
 
 import (
@@ -15,8 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // Patience bounds every wait of a Device: connecting, subscribing, a
@@ -35,6 +33,11 @@ type Options struct {
 	// a goroutine of the Device (so it may block without holding up the
 	// connection). Nil: events wait in Events.
 	OnEvent func(Event)
+
+	// InlineEvents calls OnEvent on the connection's own goroutine as each
+	// event is read, with no hand-over: OnEvent must then return at once
+	// (the benchmarks' devices, which time or drop events).
+	InlineEvents bool
 }
 
 // Event is one event ("Events"): which fields are set depends on Type.
@@ -60,7 +63,7 @@ type Reply struct {
 // Device is one connected device, subscribed to its reply and events
 // topics.
 type Device struct {
-	c      paho.Client
+	c      *Client
 	user   string
 	cid    string
 	Events chan Event // the events, when Options.OnEvent is nil
@@ -76,6 +79,7 @@ type Device struct {
 	done    chan struct{}
 	close   sync.Once
 	handed  atomic.Uint64 // events handed to OnEvent
+	inline  func(Event)   // Options.OnEvent if InlineEvents
 }
 
 // ClientID is the client ID of user's device: each part with `%`, `/`,
@@ -110,28 +114,20 @@ func (e *ConnectError) Error() string {
 func Dial(o Options) (*Device, error) {
 	d := &Device{user: o.User, cid: ClientID(o.User, o.Device), Events: make(chan Event, 4096),
 		waiting: make(map[string]chan Reply), wake: make(chan struct{}, 1), done: make(chan struct{})}
-	opts := paho.NewClientOptions().AddBroker(o.Broker).SetClientID(d.cid).SetUsername(o.User).
-		SetPassword(o.Token).SetProtocolVersion(4).SetCleanSession(true).SetKeepAlive(30 * time.Second).
-		SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(Patience).SetTLSConfig(o.TLS).
-		SetOrderMatters(true)
-	c := paho.NewClient(opts)
-	tok := c.Connect()
-	if !tok.WaitTimeout(Patience) {
-		return nil, fmt.Errorf("mqttload: %s: no CONNACK within %v", d.cid, Patience)
-	}
-	if err := tok.Error(); err != nil {
-		var code byte
-		if ct, ok := tok.(*paho.ConnectToken); ok {
-			code = ct.ReturnCode()
-		}
-		return nil, &ConnectError{Code: code, Err: err}
+	c, err := DialClient(ClientConfig{Broker: o.Broker, TLS: o.TLS, ClientID: d.cid, User: o.User, Password: o.Token})
+	if err != nil {
+		return nil, err
 	}
 	d.c = c
 	onEvent := o.OnEvent
 	if onEvent == nil {
 		onEvent = func(ev Event) { d.Events <- ev }
 	}
-	go d.handle(onEvent)
+	if o.InlineEvents {
+		d.inline = onEvent
+	} else {
+		go d.handle(onEvent)
+	}
 	// Subscribe to reply before the first request; events last, since its
 	// grant makes the connection the session.
 	if err := d.subscribe(d.topic("reply"), d.onReply); err != nil {
@@ -153,27 +149,20 @@ func (d *Device) ClientID() string { return d.cid }
 func (d *Device) Handed() uint64 { return d.handed.Load() }
 
 // Connected reports whether the connection is still open.
-func (d *Device) Connected() bool { return d.c.IsConnectionOpen() }
+func (d *Device) Connected() bool { return d.c.Connected() }
 
 func (d *Device) topic(kind string) string { return "beckon/v1/" + d.cid + "/" + kind }
 
-func (d *Device) subscribe(topic string, cb paho.MessageHandler) error {
-	tok := d.c.Subscribe(topic, 1, cb)
-	if !tok.WaitTimeout(Patience) {
-		return fmt.Errorf("mqttload: %s: no SUBACK for %s within %v", d.cid, topic, Patience)
-	}
-	if err := tok.Error(); err != nil {
-		return fmt.Errorf("mqttload: %s: subscribing to %s: %w", d.cid, topic, err)
-	}
-	if codes := tok.(*paho.SubscribeToken).Result(); codes[topic] != 1 {
-		return fmt.Errorf("mqttload: %s: SUBACK for %s: got %d, want 1 (granted QoS 1)", d.cid, topic, codes[topic])
+func (d *Device) subscribe(topic string, handler func([]byte)) error {
+	if err := d.c.Subscribe(topic, handler); err != nil {
+		return fmt.Errorf("%s: %w", d.cid, err)
 	}
 	return nil
 }
 
-func (d *Device) onReply(_ paho.Client, m paho.Message) {
+func (d *Device) onReply(payload []byte) {
 	var r Reply
-	if json.Unmarshal(m.Payload(), &r) != nil {
+	if json.Unmarshal(payload, &r) != nil {
 		return
 	}
 	d.mu.Lock()
@@ -187,9 +176,9 @@ func (d *Device) onReply(_ paho.Client, m paho.Message) {
 
 // onEvent queues an event for handle, dropping one whose seq is not above
 // the last one queued (QoS 1 may deliver twice, "Sequence numbers").
-func (d *Device) onEvent(_ paho.Client, m paho.Message) {
+func (d *Device) onEvent(payload []byte) {
 	var ev Event
-	if json.Unmarshal(m.Payload(), &ev) != nil {
+	if json.Unmarshal(payload, &ev) != nil {
 		return
 	}
 	d.queue.Lock()
@@ -198,6 +187,12 @@ func (d *Device) onEvent(_ paho.Client, m paho.Message) {
 		return
 	}
 	d.lastSeq = ev.Seq
+	if d.inline != nil {
+		d.queue.Unlock()
+		d.handed.Add(1)
+		d.inline(ev)
+		return
+	}
 	d.pending = append(d.pending, ev)
 	d.queue.Unlock()
 	select {
@@ -230,11 +225,7 @@ func (d *Device) handle(onEvent func(Event)) {
 // Call sends one request and waits for its reply. requestID may be "".
 func (d *Device) Call(op string, args any, requestID string) (Reply, error) {
 	id := "c-" + strconv.FormatUint(d.nextID.Add(1), 10)
-	req := map[string]any{"id": id, "op": op, "args": args}
-	if requestID != "" {
-		req["requestID"] = requestID
-	}
-	payload, err := json.Marshal(req)
+	payload, err := json.Marshal(request{ID: id, Op: op, Args: args, RequestID: requestID})
 	if err != nil {
 		return Reply{}, err
 	}
@@ -247,22 +238,33 @@ func (d *Device) Call(op string, args any, requestID string) (Reply, error) {
 		delete(d.waiting, id)
 		d.mu.Unlock()
 	}()
-	tok := d.c.Publish(d.topic("req"), 1, false, payload)
-	if !tok.WaitTimeout(Patience) || tok.Error() != nil {
-		return Reply{}, fmt.Errorf("mqttload: %s: %s: publish not acknowledged within %v: %v", d.cid, op, Patience, tok.Error())
+	if err := d.c.Publish(d.topic("req"), payload); err != nil {
+		return Reply{}, fmt.Errorf("mqttload: %s: %s: publishing: %w", d.cid, op, err)
 	}
+	t := time.NewTimer(Patience)
+	defer t.Stop()
 	select {
 	case r := <-ch:
 		return r, nil
-	case <-time.After(Patience):
+	case <-d.c.done:
+		return Reply{}, fmt.Errorf("mqttload: %s: %s: connection lost before the reply", d.cid, op)
+	case <-t.C:
 		return Reply{}, fmt.Errorf("mqttload: %s: %s: no reply within %v", d.cid, op, Patience)
 	}
+}
+
+// request is a request's payload ("Requests and replies").
+type request struct {
+	ID        string `json:"id"`
+	Op        string `json:"op"`
+	Args      any    `json:"args"`
+	RequestID string `json:"requestID,omitempty"`
 }
 
 // Invite calls invite and returns the invitation's ID; a reply with a
 // non-zero code is an error.
 func (d *Device) Invite(invitee, data string, timeout int) (string, error) {
-	r, err := d.Call("invite", map[string]any{"invitee": invitee, "data": data, "timeout": timeout}, "")
+	r, err := d.Call("invite", inviteArgs{Invitee: invitee, Data: data, Timeout: timeout}, "")
 	if err != nil {
 		return "", err
 	}
@@ -278,10 +280,21 @@ func (d *Device) Invite(invitee, data string, timeout int) (string, error) {
 	return res.InviteID, nil
 }
 
+type inviteArgs struct {
+	Invitee string `json:"invitee"`
+	Data    string `json:"data"`
+	Timeout int    `json:"timeout"`
+}
+
+type answerArgs struct {
+	InviteID string `json:"inviteID"`
+	Data     string `json:"data"`
+}
+
 // Answer calls op (accept, reject, cancel or modify) on inviteID; a reply
 // with a non-zero code is an error.
 func (d *Device) Answer(op, inviteID, data string) error {
-	r, err := d.Call(op, map[string]any{"inviteID": inviteID, "data": data}, "")
+	r, err := d.Call(op, answerArgs{InviteID: inviteID, Data: data}, "")
 	if err == nil && r.Code != 0 {
 		err = fmt.Errorf("mqttload: %s: %s: code %d: %s", d.cid, op, r.Code, r.Message)
 	}
@@ -304,7 +317,7 @@ func (d *Device) Close() {
 	d.close.Do(func() {
 		close(d.done)
 		if d.c != nil {
-			d.c.Disconnect(100)
+			d.c.Close()
 		}
 	})
 }
@@ -324,7 +337,8 @@ func DialPairs(broker string, n int, token func(user string) string) (Pairs, err
 			user string
 			into []*Device
 		}{{"a" + strconv.Itoa(i), p.Inviters}, {"b" + strconv.Itoa(i), p.Invitees}} {
-			d, err := Dial(Options{Broker: broker, User: side.user, Device: "s", Token: token(side.user), OnEvent: func(Event) {}})
+			d, err := Dial(Options{Broker: broker, User: side.user, Device: "s", Token: token(side.user),
+				OnEvent: func(Event) {}, InlineEvents: true})
 			if err != nil {
 				p.Close()
 				return Pairs{}, err
