@@ -158,6 +158,7 @@ func (c *conn) join() {
 	s.setOwner(ses, c)
 	c.ses = ses
 	ses.write(c)
+	ses.setAway(false)
 	in := kernel.Input{Op: kernel.OpConnect, User: c.user, Session: c.device, Timeout: c.expiry}
 	if resume {
 		in.Op = kernel.OpResume
@@ -203,6 +204,7 @@ func (c *conn) leave() {
 	if c.expiry == 0 || c.cl.StopCause() == packets.CodeDisconnect {
 		in = kernel.Disconnect(c.user, c.device)
 	}
+	ses.setAway(in.Op == kernel.OpSuspend)
 	if _, err := s.opts.Engine.Do(s.ctx, in); err != nil {
 		s.log.Warn("mqtt: ending a session", slog.String("client", c.cid), slog.String("op", in.Op.String()), slog.Any("err", err))
 	}

@@ -32,6 +32,9 @@ type session struct {
 	// has started (join), so that a connection taken over writes nothing
 	// more.
 	writer *conn
+	// away: the session's connection was lost and it waits to be resumed
+	// (the kernel has it suspended).
+	away bool
 }
 
 // Outcomes of session.queued.
@@ -95,6 +98,13 @@ func (ses *session) write(c *conn) {
 	ses.qmu.Unlock()
 }
 
+// setAway notes whether the session waits to be resumed.
+func (ses *session) setAway(away bool) {
+	ses.qmu.Lock()
+	ses.away = away
+	ses.qmu.Unlock()
+}
+
 // isBroken reports whether the session's queue overflowed.
 func (ses *session) isBroken() bool {
 	ses.qmu.Lock()
@@ -106,7 +116,7 @@ func (ses *session) isBroken() bool {
 func (ses *session) reset() {
 	ses.qmu.Lock()
 	clear(ses.queue)
-	ses.queue, ses.sent, ses.last, ses.broken = ses.queue[:0], 0, 0, false
+	ses.queue, ses.sent, ses.last, ses.broken, ses.away = ses.queue[:0], 0, 0, false, false
 	ses.qmu.Unlock()
 }
 
@@ -131,8 +141,8 @@ func (s *Server) Keep(e kernel.SessionEvent) error {
 		return port.ErrClosed
 	}
 	ses := s.sessions[key]
-	if ses == nil && e.Resumable {
-		ses = &session{}
+	if ses == nil && e.Resumable { // a session away, after a restart
+		ses = &session{away: true}
 		s.sessions[key] = ses
 	}
 	var owner *conn
@@ -176,6 +186,13 @@ func (s *Server) Ended(ref kernel.SessionRef) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ses := s.sessions[key]; ses != nil {
+		ses.qmu.Lock()
+		away := ses.away
+		ses.qmu.Unlock()
+		if away {
+			s.log.Info("mqtt: a session ended: its device did not come back within its expiry",
+				slog.String("user", ref.User), slog.String("device", ref.Session))
+		}
 		ses.reset()
 		if ses.idle() {
 			delete(s.sessions, key)
