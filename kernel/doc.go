@@ -19,13 +19,18 @@
 //			index++
 //			rec := st.Record // st is the kernel's: copy what you keep
 //			rec.Index = index
-//			store.Append(rec, st.History) // durable, in one write if it can
+//			// durable, in one write if it can, with the closed calls and
+//			// the events of resumable sessions
+//			store.Append(rec, st.History, st.Closed, st.Events)
 //		}
 //		for _, e := range st.Events {
-//			deliver(e.User, e.Session, e.Event)
+//			deliver(e) // e.User, e.Session, e.Seq, e.Event
 //		}
 //		for _, p := range st.Pushes {
 //			pushHook(p)
+//		}
+//		for _, s := range st.Ended {
+//			forget(s) // what delivery still keeps for the session
 //		}
 //		answer(st.Result)
 //	}
@@ -33,7 +38,8 @@
 // The ordering rules, stated once (Step's fields say the same):
 //
 //   - Apply first lets every timeout due at or before now take effect,
-//     then applies the input. A time earlier than the latest seen is read
+//     then ends every session away whose expiry has passed, then applies
+//     the input. A time earlier than the latest seen is read
 //     as that time (the kernel's clock never goes back); Record.At is the
 //     time the input took effect.
 //   - Record and History are durable before anything in Events or Pushes
@@ -107,6 +113,16 @@
 //     and the time of the Apply or Tick that fired it.
 //   - Connect of a session already connected, and Disconnect of one that is
 //     not, change nothing. SYN-1 re-delivery goes out in creation order.
+//   - Sessions (REM-4): Connect and Resume carry the session's expiry in
+//     Timeout (at most MaxSessionExpirySeconds). Suspend (the connection
+//     is lost) leaves the session away until Resume or until its expiry
+//     has passed, when it ends by time alone (a Tick, listed in
+//     Step.Ended); without expiry, Suspend ends it at once. A session away
+//     receives events and counts as online for ONL-1, and gets no SYN-1
+//     re-delivery when it resumes; it does not count for push (SYN-2).
+//     Connect of a session away ends it and starts a new one. Each
+//     session's events are numbered from 1 (SessionEvent.Seq) for as long
+//     as it lasts; a snapshot keeps the numbers.
 //   - SetGroup creates or replaces a group; JoinGroup and LeaveGroup of an
 //     unknown group are 10010; leaving a group one is not in changes nothing.
 //     Membership changes never touch invitations already made.
