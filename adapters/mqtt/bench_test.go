@@ -68,7 +68,7 @@ func BenchmarkRingLatency(b *testing.B) {
 			for range benchSlices {
 				for range per {
 					t0 := time.Now()
-					if err := pub.Publish("bench", payload); err != nil {
+					if err := pub.PublishQoS1("bench", payload); err != nil {
 						b.Fatalf("raw publish: %v", err)
 					}
 					select {

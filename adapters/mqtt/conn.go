@@ -334,11 +334,26 @@ func (c *conn) acked(id uint16) {
 	c.s.opts.Engine.Acked(c.user, c.device, seq)
 }
 
-// send writes one QoS 1 PUBLISH to this connection, and only to it: a
-// takeover's new connection never gets the old one's events. seq, if not
-// 0, is the Seq of the event it carries, acknowledged with its PUBACK.
+// send writes one PUBLISH to this connection, and only to it: a
+// takeover's new connection never gets the old one's events. An event
+// (seq, its Seq, not 0) goes at QoS 1: its PUBACK acknowledges it (acked).
+// A reply or the Session notice (seq 0) goes at QoS 0: it belongs to this
+// connection, which TCP keeps in order and intact, and is never sent again
+// on another, so a PUBACK would add a packet each way and nothing else.
 func (c *conn) send(topic string, payload []byte, correlation []byte, seq uint64) error {
 	cl := c.cl
+	pk := packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish},
+		TopicName:   topic,
+		Payload:     payload,
+		Created:     time.Now().Unix(),
+	}
+	if c.v5 && len(correlation) > 0 {
+		pk.Properties.CorrelationData = correlation
+	}
+	if seq == 0 {
+		return cl.WritePacket(pk)
+	}
 	if cl.State.Inflight.Len() >= c.s.opts.EventQueue {
 		return fmt.Errorf("%d messages unacknowledged", cl.State.Inflight.Len())
 	}
@@ -346,21 +361,10 @@ func (c *conn) send(topic string, payload []byte, correlation []byte, seq uint64
 	if err != nil {
 		return err
 	}
-	pk := packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-		TopicName:   topic,
-		Payload:     payload,
-		PacketID:    uint16(id),
-		Created:     time.Now().Unix(),
-	}
-	if c.v5 && len(correlation) > 0 {
-		pk.Properties.CorrelationData = correlation
-	}
-	if seq != 0 {
-		c.pmu.Lock()
-		c.pids[pk.PacketID] = seq
-		c.pmu.Unlock()
-	}
+	pk.FixedHeader.Qos, pk.PacketID = 1, uint16(id)
+	c.pmu.Lock()
+	c.pids[pk.PacketID] = seq
+	c.pmu.Unlock()
 	cl.State.Inflight.Set(pk)
 	cl.State.Inflight.DecreaseSendQuota()
 	return cl.WritePacket(pk)

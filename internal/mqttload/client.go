@@ -16,8 +16,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
-// Client is a minimal MQTT 3.1.1 client: clean session, QoS 1 publishes
-// and subscriptions, keep-alive pings, no reconnecting. One goroutine
+// Client is a minimal MQTT 3.1.1 client: clean session, QoS 0 publishes (a
+// request's reply acknowledges it), QoS 1 subscriptions, keep-alive pings, no reconnecting. One goroutine
 // reads the connection and calls the handlers, one at a time, as each
 // message is read, then acknowledges it; a publish is one write from the
 // caller's goroutine. It is the devices' transport and the benchmarks'
@@ -140,17 +140,24 @@ func (c *Client) Subscribe(topic string, handler func(payload []byte)) error {
 	}
 }
 
-// Publish writes payload to topic at QoS 1. It does not wait for the
-// PUBACK: the server's answer (a reply, a delivery) is what callers wait
-// for.
-func (c *Client) Publish(topic string, payload []byte) error {
-	n := 2 + len(topic) + 2 + len(payload)
+// Publish writes payload to topic at QoS 0: the server's answer (a
+// reply) is what callers wait for, and acknowledges it.
+func (c *Client) Publish(topic string, payload []byte) error { return c.publish(topic, payload, 0) }
+
+// PublishQoS1 writes payload to topic at QoS 1. It does not wait for the
+// PUBACK.
+func (c *Client) PublishQoS1(topic string, payload []byte) error { return c.publish(topic, payload, 1) }
+
+func (c *Client) publish(topic string, payload []byte, qos byte) error {
+	n := 2 + len(topic) + 2*int(qos) + len(payload)
 	b := make([]byte, 0, 5+n)
-	b = append(b, 0x32)
+	b = append(b, 0x30|qos<<1)
 	b = append(b, varint(n)...)
 	b = appendString(b, topic)
 	c.wmu.Lock()
-	b = binary.BigEndian.AppendUint16(b, c.packetID())
+	if qos > 0 {
+		b = binary.BigEndian.AppendUint16(b, c.packetID())
+	}
 	b = append(b, payload...)
 	_, err := c.conn.Write(b)
 	c.wmu.Unlock()
