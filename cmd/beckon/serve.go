@@ -54,7 +54,8 @@ func runServe(args []string, errOut io.Writer) error {
 	fs.Float64Var(&c.limits.RequestsPerSecond, "rate", mqtt.DefaultRequestsPerSecond, "requests per second per connection")
 	fs.IntVar(&c.limits.RequestBurst, "burst", mqtt.DefaultRequestBurst, "request burst per connection")
 	fs.IntVar(&c.limits.MaxConnsPerUser, "max-conns", mqtt.DefaultMaxConnsPerUser, "connections per user")
-	fs.IntVar(&c.limits.EventQueue, "event-queue", mqtt.DefaultEventQueue, "events queued or unacknowledged per connection before it is dropped")
+	fs.IntVar(&c.limits.EventQueue, "event-queue", mqtt.DefaultEventQueue, "events not acknowledged per session before the session is ended")
+	fs.DurationVar(&c.limits.SessionExpiry, "session-expiry", mqtt.DefaultSessionExpiry, "longest a session outlives a lost connection (whole seconds, at most 24h)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
