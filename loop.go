@@ -114,10 +114,17 @@ func (r *Runtime) run() {
 
 		t.follow(r.k.NextDeadline())
 		if !cur.empty() {
-			// Wait for the committer: it is the slower stage, and what is
-			// submitted meanwhile queues up for the next batch. Not waking
-			// for each submission keeps the loop's cost per batch.
+			// Wait for the committer: it is the slower stage. What is
+			// submitted meanwhile joins this batch, up to maxBatch, so that
+			// it does not wait for one more Append after this one (group
+			// commit: with a durable store, callers that answer the last
+			// batch over a network come back while the committer syncs).
+			more := r.wake
+			if len(cur.taken) >= r.maxBatch {
+				more = nil
+			}
 			select {
+			case <-more:
 			case r.commits <- r.sealed(cur):
 				cur = r.newBatch()
 				// Let the callers answered meanwhile run and queue their

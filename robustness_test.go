@@ -269,7 +269,9 @@ func TestSnapshotFailureKeepsDurableResults(t *testing.T) {
 func TestContextEndsAfterOrBeforeTheOperationIsTaken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newGateStore()
-		rt := newRuntime(t, beckon.WithStore(store))
+		// A batch of one: the batch waiting for the committer is full, so
+		// the third call stays queued.
+		rt := newRuntime(t, beckon.WithStore(store), beckon.WithMaxBatch(1))
 		alice, _ := login(t, rt, "alice", "phone")
 		_, rb := login(t, rt, "bob", "phone")
 		release := store.hold()
@@ -292,7 +294,7 @@ func TestContextEndsAfterOrBeforeTheOperationIsTaken(t *testing.T) {
 		next := invite(ctx, "next") // applied, waits for the committer
 		synctest.Wait()
 		queuedCtx, cancelQueued := context.WithCancel(ctx)
-		queued := invite(queuedCtx, "queued") // the loop waits: it stays queued
+		queued := invite(queuedCtx, "queued") // the batch waiting is full: it stays queued
 		synctest.Wait()
 
 		cancelTaken()

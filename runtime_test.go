@@ -358,3 +358,41 @@ func waitFor(t *testing.T, rec *recorder, n int) {
 		}
 	}
 }
+
+// Group commit: operations submitted while the committer is busy join the
+// batch waiting for it, however they trickle in, so they wait for one
+// Append after the current one, never two.
+func TestSubmittedWhileCommittingJoinTheWaitingBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newGateStore()
+		rt := newRuntime(t, beckon.WithStore(store))
+		alice, _ := login(t, rt, "alice", "phone")
+		login(t, rt, "bob", "phone")
+		release := store.hold()
+		errs := make(chan error, 4)
+		invite := func() {
+			go func() {
+				_, err := alice.Invite(ctx, "bob", "")
+				errs <- err
+			}()
+		}
+		invite()
+		<-store.entered
+		store.mu.Lock()
+		before := store.appends
+		store.mu.Unlock()
+		for range 3 {
+			invite() // one at a time, the loop waiting for the committer meanwhile
+			synctest.Wait()
+		}
+		release()
+		for range 4 {
+			must(t, <-errs)
+		}
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		if got := store.appends - before; got != 1 {
+			t.Errorf("Appends after the first for the three calls made while it was held: got %d, want 1", got)
+		}
+	})
+}
