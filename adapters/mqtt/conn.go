@@ -182,7 +182,7 @@ func (c *conn) join() {
 // leave ends or suspends the session if this connection still is it: a
 // session with an expiry whose connection was lost stays, away (REM-4);
 // a clean disconnect (the device's DISCONNECT) ends it, as does the loss
-// of a connection without expiry.
+// of a connection without expiry, or of one whose queue overflowed.
 func (c *conn) leave() {
 	s := c.s
 	key := c.key()
@@ -201,7 +201,7 @@ func (c *conn) leave() {
 	}
 	ses.write(nil)
 	in := kernel.Suspend(c.user, c.device)
-	if c.expiry == 0 || c.cl.StopCause() == packets.CodeDisconnect {
+	if c.expiry == 0 || c.cl.StopCause() == packets.CodeDisconnect || ses.isBroken() {
 		in = kernel.Disconnect(c.user, c.device)
 	}
 	ses.setAway(in.Op == kernel.OpSuspend)

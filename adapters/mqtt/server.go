@@ -60,10 +60,11 @@ type Options struct {
 	// EventQueue bounds, per session, the events not acknowledged yet:
 	// those written and not acknowledged, and those waiting for the
 	// connection (or, while the session is away, for it to resume). A
-	// session that falls that far behind is ended (logged) and its
-	// connection closed; the device then comes back as a new session and
-	// gets the invitations still pending again (SYN-1, REM-6). Keep never
-	// waits.
+	// session that falls that far behind can no longer be resumed: its
+	// connection is closed and the session ended (logged; one away ends
+	// when its device comes back or its expiry passes); the device then
+	// comes back as a new session and gets the invitations still pending
+	// again (SYN-1, REM-6). Keep never waits.
 	EventQueue int
 
 	// SessionExpiry is how long a session outlives a lost connection

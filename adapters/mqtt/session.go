@@ -130,9 +130,9 @@ func (ses *session) idle() bool {
 // Keep queues e for its session (port.Keeper): the connection that is the
 // session writes it; without one, the event waits for the session to
 // resume if it is resumable, and is refused with ErrNoSession if not. A
-// session whose queue is full (Options.EventQueue) is ended: its
-// connection is closed, and the device comes back as a new session
-// (REM-6: SYN-1 re-delivers what is pending).
+// session whose queue is full (Options.EventQueue) can no longer be
+// resumed (overflow): its device comes back as a new session (REM-6:
+// SYN-1 re-delivers what is pending).
 func (s *Server) Keep(e kernel.SessionEvent) error {
 	key := sessionKey{e.User, e.Session}
 	s.mu.Lock()
@@ -200,27 +200,17 @@ func (s *Server) Ended(ref kernel.SessionRef) {
 	}
 }
 
-// overflow ends a session whose queue overflowed: it closes its
-// connection and applies Disconnect, unless a connection has started the
-// session anew meanwhile (join clears broken).
+// overflow handles a session whose queue just overflowed: events were
+// dropped, so it can never be resumed. Its connection, if it has one, is
+// closed, and the session then ends (leave: Disconnect). One away has no
+// connection to close: it ends when its device comes back (join starts a
+// new session) or when its expiry passes, whichever is first.
 func (s *Server) overflow(key sessionKey, owner *conn) {
+	why := fmt.Sprintf("more than %d events not acknowledged", s.opts.EventQueue)
 	if owner != nil {
-		owner.kick(fmt.Sprintf("more than %d events not acknowledged", s.opts.EventQueue))
+		owner.kick(why)
+		return
 	}
-	s.workers.Add(1)
-	go func() {
-		defer s.workers.Done()
-		ses := s.acquire(key)
-		defer s.release(key, ses)
-		ses.mu.Lock()
-		defer ses.mu.Unlock()
-		if !ses.isBroken() {
-			return
-		}
-		s.log.Warn("mqtt: ending a session whose device does not keep up", slog.String("user", key.user),
-			slog.String("device", key.device), slog.Int("eventQueue", s.opts.EventQueue))
-		if _, err := s.opts.Engine.Do(s.ctx, kernel.Disconnect(key.user, key.device)); err != nil {
-			s.log.Warn("mqtt: ending a session", slog.String("user", key.user), slog.String("device", key.device), slog.Any("err", err))
-		}
-	}()
+	s.log.Warn("mqtt: a session away can no longer be resumed", slog.String("user", key.user),
+		slog.String("device", key.device), slog.String("why", why))
 }
