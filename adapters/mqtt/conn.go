@@ -330,8 +330,9 @@ func (c *conn) acked(id uint16) {
 	if !ok {
 		return
 	}
-	c.ses.ack(seq)
-	c.s.opts.Engine.Acked(c.user, c.device, seq)
+	if c.ses.ack(c, seq) {
+		c.s.opts.Engine.Acked(c.user, c.device, seq)
+	}
 }
 
 // send writes one PUBLISH to this connection, and only to it: a

@@ -73,21 +73,26 @@ func (ses *session) next(c *conn) (kernel.SessionEvent, bool) {
 	return ses.queue[ses.sent-1], true
 }
 
-// ack drops the queued events up to and including seq.
-func (ses *session) ack(seq uint64) {
+// ack drops the queued events up to and including seq, acknowledged on
+// connection c, and reports whether c is the writer. An acknowledgement
+// that comes late on a connection taken over is ignored: the session may
+// have started anew since, with other events under the same Seqs (a
+// resumed one merely writes those events again).
+func (ses *session) ack(c *conn, seq uint64) bool {
 	ses.qmu.Lock()
 	defer ses.qmu.Unlock()
+	if ses.writer != c {
+		return false
+	}
 	n := 0
 	for n < len(ses.queue) && ses.queue[n].Seq <= seq {
 		n++
-	}
-	if n == 0 {
-		return
 	}
 	m := copy(ses.queue, ses.queue[n:])
 	clear(ses.queue[m:])
 	ses.queue = ses.queue[:m]
 	ses.sent = max(0, ses.sent-n)
+	return true
 }
 
 // write makes c the writer (nil: none), and every event not
