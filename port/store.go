@@ -96,12 +96,13 @@ type Store interface {
 //
 // The batch also carries what the store keeps of resumable sessions
 // (REM-5), applied in this order: Ended drops every event kept for those
-// sessions; the Resumable ones of Events are kept (Kept) until their
-// session acknowledges them (Acked of a later batch) or ends; Acked drops
-// each session's kept events up to and including its Seq. The runtime
-// leaves out of Events those of a session that ends later in the same
-// batch, so a session that ends and starts anew in one batch keeps only
-// the new one's events.
+// sessions; Acked drops each session's kept events up to and including
+// its Seq; then the Resumable ones of Events are kept (Kept) until their
+// session acknowledges them (Acked of a later batch) or ends. No event of
+// a batch can be acknowledged in the same batch: its events reach no one
+// before it is durable. The runtime leaves out of Events those of a
+// session that ends later in the same batch, so a session that ends and
+// starts anew in one batch keeps only the new one's events.
 type Batch struct {
 	Records []kernel.Record
 	History []kernel.History

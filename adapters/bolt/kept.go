@@ -27,7 +27,7 @@ func sessionPrefix(dst []byte, s kernel.SessionRef) []byte {
 	return append(dst, s.Session...)
 }
 
-// putKept applies a batch's Ended, Events and Acked to the kept bucket, in
+// putKept applies a batch's Ended, Acked and Events to the kept bucket, in
 // that order.
 func putKept(tx *bbolt.Tx, b *port.Batch) error {
 	if len(b.Ended) == 0 && len(b.Acked) == 0 && !anyResumable(b.Events) {
@@ -42,6 +42,11 @@ func putKept(tx *bbolt.Tx, b *port.Batch) error {
 			return err
 		}
 	}
+	for _, a := range b.Acked {
+		if err := dropKept(kb, sessionPrefix(nil, a.SessionRef), a.Seq); err != nil {
+			return err
+		}
+	}
 	for _, e := range b.Events {
 		if !e.Resumable {
 			continue
@@ -50,11 +55,6 @@ func putKept(tx *bbolt.Tx, b *port.Batch) error {
 		k = binary.BigEndian.AppendUint64(k, e.Seq)
 		if err := kb.Put(k, appendFrame(nil, bucketKept, k, kernel.AppendSessionEvent(nil, e))); err != nil {
 			return fmt.Errorf("kept event %d of %s/%s: %w", e.Seq, e.User, e.Session, err)
-		}
-	}
-	for _, a := range b.Acked {
-		if err := dropKept(kb, sessionPrefix(nil, a.SessionRef), a.Seq); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -13,16 +13,10 @@ import (
 // with the runtime, which never modifies them.
 type kept map[kernel.SessionRef][]kernel.SessionEvent
 
-// apply applies a batch's Ended, Events and Acked, in that order.
+// apply applies a batch's Ended, Acked and Events, in that order.
 func (k kept) apply(b *port.Batch) {
 	for _, s := range b.Ended {
 		delete(k, s)
-	}
-	for _, e := range b.Events {
-		if e.Resumable {
-			ref := kernel.SessionRef{User: e.User, Session: e.Session}
-			k[ref] = append(k[ref], e)
-		}
 	}
 	for _, a := range b.Acked {
 		q := k[a.SessionRef]
@@ -32,6 +26,12 @@ func (k kept) apply(b *port.Batch) {
 			delete(k, a.SessionRef)
 		case n > 0:
 			k[a.SessionRef] = slices.Delete(q, 0, n)
+		}
+	}
+	for _, e := range b.Events {
+		if e.Resumable {
+			ref := kernel.SessionRef{User: e.User, Session: e.Session}
+			k[ref] = append(k[ref], e)
 		}
 	}
 }

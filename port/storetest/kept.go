@@ -17,8 +17,9 @@ func SessionEvent(user, session string, seq uint64, resumable bool) kernel.Sessi
 }
 
 // A store keeps the resumable events of a batch, not the others, until
-// the session acknowledges them or ends; Ended applies before Events, so
-// a session that ends and starts anew in one batch keeps the new one's;
+// the session acknowledges them or ends; Ended, then Acked apply before
+// Events, so a session that ends and starts anew in one batch keeps the
+// new one's, whatever acknowledgements of the old one come with it;
 // Kept lists them by user, session and Seq; a batch without records but
 // with acknowledgements is taken.
 func checkKept(t *testing.T, s port.Store) {
@@ -37,6 +38,12 @@ func checkKept(t *testing.T, s port.Store) {
 		Events: []kernel.SessionEvent{ev("carol", "c", 1, true), ev("bob", "phone", 3, true)},
 		Acked:  []port.Ack{{SessionRef: ref("bob", "phone"), Seq: 2}}})
 	sameKept(t, "after an end and a new start in one batch", s, ev("bob", "phone", 3, true), ev("carol", "c", 1, true))
+
+	mustAppend(t, s, port.Batch{Records: Records(3, 3), Ended: []kernel.SessionRef{ref("bob", "phone")},
+		Events: []kernel.SessionEvent{ev("bob", "phone", 1, true), ev("bob", "phone", 2, true)},
+		Acked:  []port.Ack{{SessionRef: ref("bob", "phone"), Seq: 3}}})
+	sameKept(t, "after an end, an acknowledgement of the old session and the new one's events in one batch", s,
+		ev("bob", "phone", 1, true), ev("bob", "phone", 2, true), ev("carol", "c", 1, true))
 }
 
 // Kept events survive a restart.
