@@ -330,7 +330,7 @@ func (c *conn) acked(id uint16) {
 	if !ok {
 		return
 	}
-	if c.ses.ack(c, seq) {
+	if c.ses.ack(c, seq) && c.expiry > 0 { // the store keeps only a resumable session's events
 		c.s.opts.Engine.Acked(c.user, c.device, seq)
 	}
 }
