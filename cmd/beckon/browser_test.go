@@ -24,7 +24,7 @@ const (
 	// relative to the repository's root.
 	screenshotEnv = "BECKON_SCREENSHOT"
 	checkTimeout  = 10 * time.Second // one check: something on screen
-	suiteTimeout  = 100 * time.Second
+	suiteTimeout  = 180 * time.Second
 )
 
 func TestBrowser(t *testing.T) {
