@@ -24,7 +24,7 @@ const (
 	// relative to the repository's root.
 	screenshotEnv = "BECKON_SCREENSHOT"
 	checkTimeout  = 10 * time.Second // one check: something on screen
-	suiteTimeout  = 100 * time.Second
+	suiteTimeout  = 180 * time.Second
 )
 
 func TestBrowser(t *testing.T) {
@@ -104,25 +104,61 @@ func TestBrowser(t *testing.T) {
 		bob.wait(t, "declined elsewhere", hasText(inCard("declined"), "Declined on another device"))
 	})
 
-	t.Run("reconnect (SYN-1)", func(t *testing.T) {
-		alice, bob := b.open(t, "alice"), b.open(t, "bob")
+	t.Run("reconnect resumes the session (REM-5)", func(t *testing.T) {
+		lid := newProxy(t, httpAddr)
+		alice, bob := b.open(t, "alice"), b.openAt(t, lid.base(), "bob", "")
 		alice.call(t, 30, "bob")
-		bob.wait(t, "ringing", has(inCard("ringing")))
-		bob.click(t, "#drop")
-		bob.wait(t, "a second session", `document.body.dataset.sessions === "2" && document.body.dataset.conn === "online"`)
-		bob.wait(t, "ringing again", hasText(inCard("ringing")+` [data-role="status"]`, "Ringing"))
-		bob.click(t, inCard("ringing")+` [data-act="accept"]`)
-		alice.wait(t, "answered by bob", hasText(outCard("answered"), "Answered by bob"))
+		bob.wait(t, "a video call", hasText(inCard("ringing")+` [data-role="media"]`, "Video call"))
+		lid.hold(true)
+		lid.cut()
+		bob.wait(t, "reconnecting", `document.body.dataset.conn === "reconnecting"`)
+		alice.click(t, outCard("calling")+` [data-act="modify"]`)
+		alice.wait(t, "switched to audio", hasText(outCard("calling")+` [data-role="media"]`, "Audio call"))
+		alice.click(t, outCard("calling")+` [data-act="cancel"]`)
+		alice.wait(t, "cancelled", has(outCard("cancelled")))
+		bob.wait(t, "still ringing, offline", has(inCard("ringing"))+` && document.body.dataset.conn === "reconnecting"`)
+		lid.hold(false)
+		bob.wait(t, "the session resumed", `document.body.dataset.session === "resumed" && document.body.dataset.connections === "2"`)
+		bob.wait(t, "cancelled by alice", hasText(inCard("cancelled"), "Cancelled by alice"))
+		bob.wait(t, "the change, shown", hasText(inCard("cancelled")+` [data-role="media"]`, "Audio call"))
+		bob.wait(t, "each event once, in order", `document.querySelector(`+jsString(inCard("cancelled"))+`).dataset.events === "ReceiveNewInvitation InvitationModified InvitationCancelled"`)
+		bob.wait(t, "the ringing stopped", `!document.title.startsWith("🔔")`)
+		bob.wait(t, "reconnected", hasText("#conn", "reconnected")+` && document.getElementById("restarted").hidden`)
+		bob.screenshot(t, "reconnected")
+		checkLog(t, bob, "cancelled", "alice")
 	})
 
-	t.Run("a call that ends while the caller is offline", func(t *testing.T) {
+	t.Run("a new session after the expiry (REM-6, SYN-1)", func(t *testing.T) {
+		lid := newProxy(t, httpAddr)
+		// expiry=0: the session ends with its connection.
+		alice, carol, bob := b.open(t, "alice"), b.open(t, "carol"), b.openAt(t, lid.base(), "bob", "expiry=0")
+		alice.call(t, 30, "bob")
+		carol.call(t, 30, "bob")
+		bob.wait(t, "two calls ringing", `document.querySelectorAll(`+jsString(inCard("ringing"))+`).length === 2`)
+		lid.hold(true)
+		lid.cut()
+		bob.wait(t, "reconnecting", `document.body.dataset.conn === "reconnecting"`)
+		alice.click(t, outCard("calling")+` [data-act="cancel"]`)
+		alice.wait(t, "cancelled", has(outCard("cancelled")))
+		lid.hold(false)
+		bob.wait(t, "a new session", `document.body.dataset.session === "new" && document.body.dataset.connections === "2"`)
+		bob.wait(t, "the notice", `!document.getElementById("restarted").hidden`)
+		bob.wait(t, "alice's call over", hasText(inCard("gone")+" .who", "alice"))
+		bob.wait(t, "carol's call ringing again", hasText(inCard("ringing")+" .who", "carol"))
+		bob.screenshot(t, "new-session")
+		checkLog(t, bob, "cancelled", "alice")
+		bob.click(t, inCard("ringing")+` [data-act="accept"]`)
+		carol.wait(t, "answered by bob", hasText(outCard("answered"), "Answered by bob"))
+	})
+
+	t.Run("the caller's tab drops and resumes", func(t *testing.T) {
 		alice, bob := b.open(t, "alice"), b.open(t, "bob")
 		alice.call(t, 30, "bob")
 		bob.wait(t, "ringing", has(inCard("ringing")))
-		alice.click(t, "#drop") // alice reconnects after a second; bob declines meanwhile
+		alice.click(t, "#drop") // alice reconnects after a second; bob declines meanwhile or just after
 		bob.click(t, inCard("ringing")+` [data-act="reject"]`)
-		alice.wait(t, "a second session", `document.body.dataset.sessions === "2" && document.body.dataset.conn === "online"`)
-		alice.wait(t, "the call ended offline", hasText(outCard("gone"), "Ended while this tab was offline"))
+		alice.wait(t, "the session resumed", `document.body.dataset.session === "resumed" && document.body.dataset.connections === "2"`)
+		alice.wait(t, "declined", hasText(outCard("declined"), "Declined"))
 		checkLog(t, alice, "declined", "bob")
 	})
 
@@ -218,6 +254,13 @@ type tab struct {
 // open opens a tab joined as user, closed when t ends.
 func (b *browser) open(t *testing.T, user string) *tab {
 	t.Helper()
+	return b.openAt(t, b.base, user, "")
+}
+
+// openAt opens a tab joined as user at base (the server, or a proxy to
+// it), with query added to the page's address.
+func (b *browser) openAt(t *testing.T, base, user, query string) *tab {
+	t.Helper()
 	tb := &tab{b: b, user: user}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithListener(func(ev any) {
 		if ex, ok := ev.(*runtime.EventExceptionThrown); ok {
@@ -240,7 +283,7 @@ func (b *browser) open(t *testing.T, user string) *tab {
 		}
 	})
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(420, 900),
-		chromedp.Navigate(b.base+"/?user="+url.QueryEscape(user))); err != nil {
+		chromedp.Navigate(base+"/?user="+url.QueryEscape(user)+"&"+query)); err != nil {
 		t.Fatalf("opening a tab for %s: %v", user, err)
 	}
 	tb.wait(t, "online", `document.body.dataset.conn === "online"`)

@@ -1,8 +1,9 @@
 // The demo page: pick a name, see who is online, call them, ring, answer.
 // Every call is a card; its data-state says where it is:
-//   incoming: ringing, stale (reconnected, waiting for SYN-1), answered,
+//   incoming: ringing, stale (a new session: is it still ringing?), answered,
 //             declined, cancelled, missed, gone (ended while offline)
 //   outgoing: calling, answered, declined, unanswered, cancelled, gone
+// and its data-events the types of the events it got, in order.
 import { Device } from "./wire.js";
 import { startRinger, stopRinger, unlockAudio } from "./ring.js";
 
@@ -10,6 +11,11 @@ const $ = (id) => document.getElementById(id);
 const demoGroup = "demo";
 const graceMs = 3000; // past a call's deadline, when a caller who lost events gives up on it
 const endedMs = 30000; // how long an ended call stays on screen
+const reconnectedMs = 5000; // how long "reconnected" shows before "online"
+// The seconds a session outlives a lost connection (the server caps it);
+// ?expiry=0 ends it with the connection, so that a reconnection is a new
+// session.
+const defaultExpiry = 120;
 
 const me = { user: "", device: "" };
 let dev = null;
@@ -54,6 +60,12 @@ function deviceID() {
 
 // ---- joining
 
+function sessionExpiry() {
+  const v = new URLSearchParams(location.search).get("expiry");
+  const n = Number(v);
+  return v !== null && Number.isInteger(n) && n >= 0 ? n : defaultExpiry;
+}
+
 async function join(name) {
   const res = await fetch("demo/token", {
     method: "POST",
@@ -66,33 +78,50 @@ async function join(name) {
   me.device = deviceID();
   const url = new URL("mqtt", location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  dev = new Device({ url: url.href, user: name, device: me.device, token });
+  const expiry = sessionExpiry();
+  dev = new Device({ url: url.href, user: name, device: me.device, token, expiry });
   dev.addEventListener("status", (e) => showStatus(e.detail));
-  dev.addEventListener("session", (e) => newSession(e.detail.first));
+  dev.addEventListener("session", (e) => onSession(e.detail));
   dev.addEventListener("event", (e) => onEvent(e.detail));
   $("join").hidden = true;
   $("app").hidden = false;
   $("me").hidden = false;
   $("me-name").textContent = `${name} · ${me.device}`;
   document.title = `${name} · beckon`;
-  history.replaceState(null, "", "?user=" + encodeURIComponent(name));
+  const query = new URLSearchParams({ user: name });
+  if (expiry !== defaultExpiry) query.set("expiry", expiry);
+  history.replaceState(null, "", "?" + query);
   pollOnline();
   setInterval(pollOnline, 2000);
   setInterval(tick, 250);
 }
 
-function showStatus(s) {
+let reconnectedTimer = 0;
+
+function showStatus(s, text) {
   document.body.dataset.conn = s;
-  $("conn").textContent = { connecting: "connecting…", online: "online", reconnecting: "reconnecting…" }[s];
+  $("conn").textContent = text ?? { connecting: "connecting…", online: "online", reconnecting: "reconnecting…" }[s];
+  clearTimeout(reconnectedTimer);
 }
 
-async function newSession(first) {
-  document.body.dataset.sessions = String(dev.sessions);
+// onSession takes a connection's Session notice. body's data-session says
+// which it was (new, resumed) and data-connections how many there were.
+async function onSession({ first, resumed, expiry }) {
+  document.body.dataset.session = resumed ? "resumed" : "new";
+  document.body.dataset.connections = String(dev.connections);
+  $("me").title = expiry > 0
+    ? `This tab's session outlives a lost connection for ${expiry} s: nothing is missed on reconnecting within that time.`
+    : "This tab's session ends with its connection.";
   loadRecords();
   if (first) return;
-  // Events of the offline moment are lost (no session resume yet, REM-5):
-  // calls still ringing for us come again (SYN-1), and listOpen (QRY-1)
-  // says which calls are still open.
+  showStatus("online", "reconnected");
+  reconnectedTimer = setTimeout(() => showStatus(dev.status), reconnectedMs);
+  // Resumed: what happened meanwhile comes now, in order (REM-5).
+  if (resumed) return;
+  // A new session (REM-6): what happened meanwhile is gone. Calls still
+  // ringing for us come again (SYN-1), and listOpen (QRY-1) says which
+  // calls are still open.
+  $("restarted").hidden = false;
   for (const c of calls.values()) {
     if (c.dir === "in" && c.state === "ringing") c.state = "stale";
     if (c.dir === "out" && c.state === "calling") c.offline = true;
@@ -134,10 +163,11 @@ function onEvent(ev) {
   let c = calls.get(ev.inviteID);
   if (ev.type === "ReceiveNewInvitation") {
     if (!c || c.ended) {
-      c = { id: ev.inviteID, dir: "in", inviter: ev.inviter, group: ev.groupID, invitees: ev.invitees, states: {} };
+      c = { id: ev.inviteID, dir: "in", inviter: ev.inviter, group: ev.groupID, invitees: ev.invitees, states: {}, events: [] };
       for (const u of ev.invitees) c.states[u] = "pending";
       calls.set(c.id, c);
     }
+    c.events.push(ev.type);
     c.data = ev.data;
     c.state = "ringing";
     render();
@@ -156,6 +186,7 @@ function onEvent(ev) {
 }
 
 function apply(c, ev) {
+  c.events.push(ev.type);
   switch (ev.type) {
     case "InvitationModified":
       c.data = ev.data;
@@ -223,7 +254,7 @@ async function placeCall() {
         ? await dev.request("invite", { invitee: invitees[0], data, timeout })
         : await dev.request("inviteInGroup", { group: demoGroup, invitees, data, timeout });
     const c = { id: inviteID, dir: "out", inviter: me.user, group: invitees.length > 1 ? demoGroup : "",
-      invitees, states: {}, data, state: "calling", deadline: Date.now() + timeout * 1000 };
+      invitees, states: {}, events: [], data, state: "calling", deadline: Date.now() + timeout * 1000 };
     for (const u of invitees) c.states[u] = "pending";
     calls.set(inviteID, c);
     for (const ev of early.get(inviteID) ?? []) apply(c, ev);
@@ -257,7 +288,7 @@ function statusText(c) {
   switch (c.state) {
     case "calling": {
       const left = Math.max(0, Math.ceil((c.deadline - Date.now()) / 1000));
-      return `Calling… ${left} s` + (c.offline ? " (reconnected: events while offline are not replayed)" : "");
+      return `Calling… ${left} s` + (c.offline ? " (reconnected: is it still ringing?)" : "");
     }
     case "answered": return `Answered by ${answered.join(", ")}`;
     case "declined": return "Declined";
@@ -286,7 +317,8 @@ function card(c) {
   } else if (c.ended) {
     actions.push(el("button", { class: "link", "data-act": "dismiss", onclick: () => { calls.delete(c.id); render(); } }, "Dismiss"));
   }
-  return el("article", { class: `call ${c.dir}`, id: `call-${c.id}`, "data-dir": c.dir, "data-state": c.state },
+  return el("article", { class: `call ${c.dir}`, id: `call-${c.id}`, "data-dir": c.dir, "data-state": c.state,
+    "data-events": c.events.join(" ") },
     el("div", { class: "call-head" },
       el("span", { class: "dir", text: c.dir === "in" ? "Incoming" : "Outgoing" }),
       el("span", { class: "media", "data-role": "media", text: mediaLabel(c.data) })),
@@ -396,6 +428,7 @@ $("join").addEventListener("submit", async (e) => {
 });
 $("call").addEventListener("click", placeCall);
 $("drop").addEventListener("click", () => dev?.drop());
+$("restarted-dismiss").addEventListener("click", () => ($("restarted").hidden = true));
 document.addEventListener("pointerdown", unlockAudio);
 
 const asked = new URLSearchParams(location.search).get("user");

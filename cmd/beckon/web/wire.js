@@ -20,11 +20,14 @@ const requestTimeoutMs = 10000;
 
 // Device dispatches:
 //   "status"  detail "connecting" | "online" | "reconnecting"
-//   "session" detail {first}: a new session began (seq starts again at 1);
-//             the invitations still pending are re-delivered (SYN-1)
-//   "event"   detail: one event of the protocol, duplicates dropped
+//   "session" detail {first, resumed, expiry}: a connection's Session
+//             notice (docs/protocol.md "Sessions and sequence numbers").
+//             resumed: nothing of the time away is lost (REM-5); else a new
+//             session, whose pending invitations come again (SYN-1)
+//   "event"   detail: one event of the protocol, in order, each once
 export class Device extends EventTarget {
-  constructor({ url, user, device, token }) {
+  // expiry: the seconds the session is to outlive a lost connection.
+  constructor({ url, user, device, token, expiry }) {
     super();
     this.user = user;
     this.device = device;
@@ -32,22 +35,28 @@ export class Device extends EventTarget {
     this.topic = (t) => `beckon/v1/${this.cid}/${t}`;
     this.pending = new Map(); // correlation ID -> {resolve, reject, timer}
     this.next = 1;
-    this.lastSeq = 0;
-    this.sessions = 0;
+    this.lastSeq = 0; // of the session: kept across a resume
+    this.connections = 0; // that got a Session notice
     this.ready = null; // a promise of the current session
     this.client = mqtt.connect(url, {
       protocolVersion: 5,
       clientId: this.cid,
       username: user,
       password: token,
-      clean: true,
+      clean: true, // a page load is a new session; its reconnections resume it
+      properties: { sessionExpiryInterval: expiry },
+      resubscribe: false, // subscribe runs on every connection
       keepalive: 30,
       reconnectPeriod: 1000,
       connectTimeout: 10000,
     });
     this.setStatus("connecting");
     this.ready = new Promise((resolve) => (this.markReady = resolve));
-    this.client.on("connect", () => this.subscribe());
+    this.client.on("connect", () => {
+      // mqtt.js builds each reconnection's CONNECT from these options.
+      this.client.options.clean = false;
+      this.subscribe();
+    });
     this.client.on("close", () => this.lost());
     this.client.on("message", (topic, payload) => this.message(topic, payload));
   }
@@ -57,19 +66,12 @@ export class Device extends EventTarget {
     this.dispatchEvent(new CustomEvent("status", { detail: s }));
   }
 
-  // subscribe makes the new connection the session: the server applies
-  // Connect once the events subscription is granted.
+  // subscribe joins the session: the server starts or resumes it once
+  // the events subscription is granted, and says which in the Session
+  // notice.
   subscribe() {
     this.client.subscribe([this.topic("reply"), this.topic("events")], { qos: 1 }, (err) => {
-      if (err) {
-        this.client.end(true);
-        return;
-      }
-      this.lastSeq = 0;
-      this.sessions++;
-      this.setStatus("online");
-      this.markReady();
-      this.dispatchEvent(new CustomEvent("session", { detail: { first: this.sessions === 1 } }));
+      if (err) this.client.end(true);
     });
   }
 
@@ -79,8 +81,16 @@ export class Device extends EventTarget {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
 
+  started({ resumed, expiry }) {
+    if (!resumed) this.lastSeq = 0; // a new session counts from 1
+    this.connections++;
+    this.setStatus("online");
+    this.markReady();
+    this.dispatchEvent(new CustomEvent("session", { detail: { first: this.connections === 1, resumed, expiry } }));
+  }
+
   // drop closes the websocket as a network failure would; the client
-  // reconnects by itself.
+  // reconnects by itself and resumes the session.
   drop() {
     this.client.stream?.destroy();
   }
@@ -101,11 +111,13 @@ export class Device extends EventTarget {
       else p.reject(Object.assign(new Error(msg.message || `code ${msg.code}`), { code: msg.code }));
       return;
     }
-    if (msg.seq <= this.lastSeq) return; // a QoS 1 duplicate
-    if (msg.seq > this.lastSeq + 1 && this.lastSeq > 0) {
-      // Events were lost: start afresh as after a reconnect (docs/protocol.md).
-      this.dispatchEvent(new CustomEvent("session", { detail: { first: false } }));
+    if (msg.type === "Session") {
+      this.started(msg);
+      return;
     }
+    // Sent again: a QoS 1 duplicate, or not acknowledged before the
+    // connection was lost.
+    if (msg.seq <= this.lastSeq) return;
     this.lastSeq = msg.seq;
     this.dispatchEvent(new CustomEvent("event", { detail: msg }));
   }
