@@ -209,11 +209,13 @@ func (s *Server) Close(ctx context.Context) error {
 	for _, ln := range lns {
 		ln.Close()
 	}
+	var bye sync.WaitGroup
 	for _, cl := range cls {
-		_ = s.mochi.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		bye.Go(func() { s.disconnect(cl, packets.ErrServerShuttingDown) })
 	}
 	done := make(chan struct{})
 	go func() {
+		bye.Wait()
 		s.workers.Wait()
 		s.serving.Wait()
 		close(done)
@@ -229,6 +231,20 @@ func (s *Server) Close(ctx context.Context) error {
 	s.stop()
 	_ = s.mochi.Close()
 	return err
+}
+
+// disconnectGrace bounds how long closing a connection waits to write
+// its DISCONNECT. A device that does not read fills its TCP window; a
+// write to it then blocks, holding the connection's write lock, until
+// the keep-alive deadline: such a connection is closed without it.
+const disconnectGrace = time.Second
+
+// disconnect writes DISCONNECT with code to cl and closes it, without the
+// DISCONNECT if it is not written within disconnectGrace.
+func (s *Server) disconnect(cl *mochi.Client, code packets.Code) {
+	t := time.AfterFunc(disconnectGrace, func() { cl.Stop(code) })
+	defer t.Stop()
+	_ = s.mochi.DisconnectClient(cl, code)
 }
 
 // acquire returns the session of key, kept until release.
