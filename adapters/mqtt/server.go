@@ -63,7 +63,12 @@ type Options struct {
 	// session that falls that far behind is ended (logged) and its
 	// connection closed; the device then comes back as a new session and
 	// gets the invitations still pending again (SYN-1, REM-6). Keep never
-	// waits.
+	// waits. It bounds a connection's messages in flight too (events,
+	// replies and the Session notice written and not acknowledged): past
+	// it a reply is dropped, and the next event closes the connection
+	// (logged), its session away as after any lost connection. A device
+	// that stopped reading, its TCP window full, is closed without its
+	// DISCONNECT after a second.
 	EventQueue int
 
 	// SessionExpiry is how long a session outlives a lost connection
