@@ -2,6 +2,7 @@ package mqtt_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -471,4 +472,24 @@ func TestReconnectEvery100ms(t *testing.T) {
 			maxConns, maxSessions, maxEvents, mqtt.DefaultEventQueue)
 	}
 	f.finish(base)
+}
+
+// TestCloseWithStuckConnection: Server.Close does not wait on a device
+// that stopped reading, its TCP window full: its connection is closed
+// without the DISCONNECT and Close returns within its context.
+func TestCloseWithStuckConnection(t *testing.T) {
+	e := start(t, nil, quietRuntime())
+	f := newFaultRun(t, e)
+	f.data = strings.Repeat("x", 8<<10)
+	f.bob.addr, f.bob.rcvbuf = e.addr, 4<<10
+	f.bob.open(false)
+	defer f.bob.drop()
+	for range 400 { // as in TestStuckConnectionTakenOver: the writes to bob block
+		f.mustRing()
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
+	defer cancel()
+	if err := e.srv.Close(ctx); err != nil {
+		t.Errorf("Server.Close: %v, want nil", err)
+	}
 }
