@@ -105,7 +105,7 @@ func (c *conn) kick(why string) {
 		return
 	}
 	c.s.log.Warn("mqtt: disconnecting a device", slog.String("client", c.cid), slog.String("why", why))
-	go func() { _ = c.s.mochi.DisconnectClient(c.cl, packets.ErrAdministrativeAction) }()
+	go c.s.disconnect(c.cl, packets.ErrAdministrativeAction)
 }
 
 // work applies the connection's presence and its requests, one at a time.

@@ -130,10 +130,14 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, _ packets.Packet) bool {
 // OnSessionEstablish runs before mochi takes over an older connection
 // with the same client ID: mochi's copy of its unacknowledged messages is
 // dropped, so that mochi never writes them to the new connection (the
-// session's queue does, when the device resumes).
+// session's queue does, when the device resumes). Mochi writes the old
+// connection a DISCONNECT before the new one's CONNACK; if the old one is
+// stuck (its device stopped reading), it is closed without it after
+// disconnectGrace, so that the new connection waits no longer.
 func (h *hook) OnSessionEstablish(cl *mochi.Client, _ packets.Packet) {
 	if old, ok := h.s.mochi.Clients.Get(cl.ID); ok && old != cl {
 		old.ClearInflights()
+		time.AfterFunc(disconnectGrace, func() { old.Stop(packets.ErrSessionTakenOver) })
 	}
 }
 

@@ -64,13 +64,17 @@ type Options struct {
 	// connection is closed and the session ended (logged; one away ends
 	// when its device comes back or its expiry passes); the device then
 	// comes back as a new session and gets the invitations still pending
-	// again (SYN-1, REM-6). Keep never waits.
+	// again (SYN-1, REM-6). Keep never waits. It bounds a connection's
+	// events in flight too (written and not acknowledged): past it the
+	// next event closes the connection (logged), its session away as
+	// after any lost connection. A device that stopped reading, its TCP
+	// window full, is closed without its DISCONNECT after a second.
 	EventQueue int
 
 	// SessionExpiry is how long a session outlives a lost connection
 	// (REM-4): what an MQTT 3.1.1 device with clean session false gets,
 	// and the most an MQTT 5 device may ask for with its Session Expiry
-	// Interval. Whole seconds, at most a day (kernel's MaxTimeoutSeconds).
+	// Interval. Whole seconds, at most a day (kernel.MaxSessionExpirySeconds).
 	SessionExpiry time.Duration
 }
 
@@ -210,11 +214,13 @@ func (s *Server) Close(ctx context.Context) error {
 	for _, ln := range lns {
 		ln.Close()
 	}
+	var bye sync.WaitGroup
 	for _, cl := range cls {
-		_ = s.mochi.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		bye.Go(func() { s.disconnect(cl, packets.ErrServerShuttingDown) })
 	}
 	done := make(chan struct{})
 	go func() {
+		bye.Wait()
 		s.workers.Wait()
 		s.serving.Wait()
 		close(done)
@@ -230,6 +236,20 @@ func (s *Server) Close(ctx context.Context) error {
 	s.stop()
 	_ = s.mochi.Close()
 	return err
+}
+
+// disconnectGrace bounds how long closing a connection waits to write
+// its DISCONNECT. A device that does not read fills its TCP window; a
+// write to it then blocks, holding the connection's write lock, until
+// the keep-alive deadline: such a connection is closed without it.
+const disconnectGrace = time.Second
+
+// disconnect writes DISCONNECT with code to cl and closes it, without the
+// DISCONNECT if it is not written within disconnectGrace.
+func (s *Server) disconnect(cl *mochi.Client, code packets.Code) {
+	t := time.AfterFunc(disconnectGrace, func() { cl.Stop(code) })
+	defer t.Stop()
+	_ = s.mochi.DisconnectClient(cl, code)
 }
 
 // acquire returns the session of key, kept until release.
