@@ -304,7 +304,7 @@ func kill(ctx context.Context, srv *Server, cfg Config, rng *rand.Rand, rep *Rep
 			down = time.Now()
 		}
 		rep.Kills++
-		pause := upTo(rng, 300 * time.Millisecond)
+		pause := upTo(rng, 300*time.Millisecond)
 		if i%3 == 2 {
 			pause = 1500 * time.Millisecond
 		}
