@@ -42,7 +42,6 @@ type ledger struct {
 	ops   int // operations answered
 	sends int // requests sent for them (retries included)
 	log   io.Writer
-	start time.Time
 }
 
 func (l *ledger) add(inv *Invitation) {
@@ -54,10 +53,18 @@ func (l *ledger) add(inv *Invitation) {
 // answered counts one answered operation and logs it.
 func (l *ledger) answered(user, op, requestID string, sends, code int, result json.RawMessage) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.ops++
 	l.sends += sends
-	fmt.Fprintf(l.log, "%9.3f %s %s %s sends=%d code=%d %s\n", time.Since(l.start).Seconds(), user, op, requestID, sends, code, result)
+	l.mu.Unlock()
+	l.note("%s %s %s sends=%d code=%d %s", user, op, requestID, sends, code, result)
+}
+
+// note writes a line to the log, after the time in UTC (as the server's
+// log has it).
+func (l *ledger) note(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.log, "%s %s\n", time.Now().UTC().Format("15:04:05.000000"), fmt.Sprintf(format, args...))
 }
 
 func (l *ledger) all() []*Invitation {

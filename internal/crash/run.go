@@ -39,6 +39,7 @@ type Report struct {
 	Kills        int
 	Early        int // kills before the server served (during its start and recovery)
 	Incarnations int
+	Starts       []time.Duration // of each server process that served: from its start to serving
 	Invitations  int
 	Closed       map[string]int // invitations by how they closed: accept, reject, cancel, timeout
 	// DownTimeouts are invitations whose deadline passed while the server
@@ -60,7 +61,8 @@ type Report struct {
 // String is the report in a few lines.
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d kills (%d during recovery), %d server processes, %v\n", r.Kills, r.Early, r.Incarnations, r.Wall.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "%d kills (%d before serving), %d server processes, %v; start to serving %v\n", r.Kills, r.Early, r.Incarnations,
+		r.Wall.Round(100*time.Millisecond), r.Starts)
 	fmt.Fprintf(&b, "%d invitations: %d accepted, %d rejected, %d cancelled, %d timed out (%d while the server was down: TMO-4)\n",
 		r.Invitations, r.Closed["accept"], r.Closed["reject"], r.Closed["cancel"], r.Closed["timeout"], r.DownTimeouts)
 	fmt.Fprintf(&b, "%d operations answered, %d requests sent; %d Session notices, %d events checked, %d re-deliveries dropped by seq\n",
@@ -116,12 +118,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer stopDevices()
 	var devs []*device
 	var pairs []*pair
-	oplog, err := os.Create(filepath.Join(cfg.Logs, "operations.log"))
+	oplog, err := os.Create(filepath.Join(cfg.Logs, "operations.log")) // and the kills
 	if err != nil {
 		return nil, err
 	}
 	defer oplog.Close()
-	led := &ledger{log: oplog, start: begin}
+	led := &ledger{log: oplog}
 	for i := range cfg.Pairs {
 		p := &pair{n: i, seed: cfg.Seed + uint64(i) + 1, ledger: led}
 		for j, user := range []string{fmt.Sprintf("caller%d", i), fmt.Sprintf("callee%d", i)} {
@@ -160,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			players.Go(func() { loadErrs <- p.play(ctx, lane, stopLoad) })
 		}
 	}
-	windows, killErr := kill(ctx, srv, cfg, rng, rep)
+	windows, killErr := kill(ctx, srv, cfg, rng, rep, led)
 	close(stopLoad)
 	players.Wait()
 	close(loadErrs)
@@ -246,10 +248,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Problems = append(rep.Problems, err.Error())
 	}
 	rep.Incarnations = srv.Incarnations()
+	rep.Starts = srv.Starts()
 	rep.Warnings = srv.Warnings()
 	rep.Wall = time.Since(begin)
 	return rep, nil
 }
+
+// earlyKill bounds the kills that aim at a server's start: it takes 10 to
+// 150 ms to serve (Report.Starts), replaying its log, firing the timeouts
+// due (TMO-4) and storing that.
+const earlyKill = 50 * time.Millisecond
 
 // downWindows are the spans the server did not serve: from a kill of a
 // server that served to the next start of serving.
@@ -267,11 +275,11 @@ func (w downWindows) holds(from, to time.Time) bool {
 
 // kill kills the server cfg.Kills times at random moments, each time
 // starting it again after a random pause, and waits for the last to serve.
-// Most kills come 0.3 to 1.5 s after the server began serving; one in six
-// comes within 150 ms of its start, often while it recovers. Every third
+// Most kills come 0.3 to 1.5 s after the server began serving; one in four
+// comes within earlyKill of its start, often while it recovers. Every third
 // pause lasts 1.5 s, longer than the shortest timeouts, so that deadlines
 // pass while it is down (TMO-4).
-func kill(ctx context.Context, srv *Server, cfg Config, rng *rand.Rand, rep *Report) (downWindows, error) {
+func kill(ctx context.Context, srv *Server, cfg Config, rng *rand.Rand, rep *Report, led *ledger) (downWindows, error) {
 	var windows downWindows
 	var down time.Time // the kill that began the current window; zero while serving
 	served := func(at time.Time) {
@@ -281,8 +289,8 @@ func kill(ctx context.Context, srv *Server, cfg Config, rng *rand.Rand, rep *Rep
 		}
 	}
 	for i := range cfg.Kills {
-		if rng.IntN(6) == 0 && i > 0 {
-			sleep(ctx, upTo(rng, 150*time.Millisecond))
+		if rng.IntN(4) == 0 && i > 0 {
+			sleep(ctx, upTo(rng, earlyKill))
 			if at, err := srv.Served(); err == nil {
 				served(at)
 			} else {
@@ -308,7 +316,9 @@ func kill(ctx context.Context, srv *Server, cfg Config, rng *rand.Rand, rep *Rep
 		if i%3 == 2 {
 			pause = 1500 * time.Millisecond
 		}
-		fmt.Fprintf(cfg.Progress, "kill %d of %d, down for %v\n", i+1, cfg.Kills, pause.Round(time.Millisecond))
+		line := fmt.Sprintf("kill %d of %d (serve-%02d), down for %v", i+1, cfg.Kills, srv.Incarnations(), pause.Round(time.Millisecond))
+		fmt.Fprintln(cfg.Progress, line)
+		led.note("%s", line)
 		sleep(ctx, pause)
 		if err := srv.Start(); err != nil {
 			return windows, err

@@ -36,6 +36,7 @@ type Server struct {
 	secret   []byte
 	mu       sync.Mutex
 	cur      *incarnation
+	all      []*incarnation
 	n        int      // incarnations started
 	warnings []string // WARN and ERROR lines of every incarnation, "serve-NN: line"
 	panics   []string // incarnations that exited on their own, with their log's end
@@ -46,6 +47,7 @@ type incarnation struct {
 	n       int
 	cmd     *exec.Cmd
 	log     string        // its log file
+	started time.Time     // when the process started
 	serving chan struct{} // closed when it logs that it serves
 	served  time.Time     // when it did; guarded by Server.mu
 	exited  chan struct{} // closed once it has exited and its log is written
@@ -139,7 +141,9 @@ func (s *Server) Start() error {
 		f.Close()
 		return fmt.Errorf("crash: starting %s: %w", s.bin, err)
 	}
+	inc.started = time.Now()
 	s.cur = inc
+	s.all = append(s.all, inc)
 	go s.watch(inc, f, stderr)
 	return nil
 }
@@ -266,6 +270,20 @@ func (s *Server) Incarnations() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.n
+}
+
+// Starts are how long each incarnation that served took from its start to
+// serving (opening the store, recovery, listening).
+func (s *Server) Starts() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Duration
+	for _, inc := range s.all {
+		if !inc.served.IsZero() {
+			out = append(out, inc.served.Sub(inc.started))
+		}
+	}
+	return out
 }
 
 // Failures lists the incarnations that exited without being killed.
