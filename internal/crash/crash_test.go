@@ -56,6 +56,12 @@ func TestCrash(t *testing.T) {
 			t.Logf("server warning: %s", w)
 		}
 	}
+	if err == nil && rep.Kills >= 3 && rep.DownTimeouts == 0 {
+		// Every third kill keeps the server down longer than the shortest
+		// timeout, while dozens of rounds invite: some deadline should
+		// have passed in the dark.
+		t.Errorf("no deadline passed while the server was down: TMO-4 was not exercised")
+	}
 	if err == nil && len(rep.Problems) == 0 {
 		return
 	}

@@ -24,6 +24,9 @@ const retryPause = 50 * time.Millisecond
 type device struct {
 	*scale.Device
 	ready atomic.Bool // connected and subscribed: requests may be sent (keep)
+	// away, when not 0, asks keep to drop the connection (a lost one: no
+	// DISCONNECT) and stay away this long before connecting again.
+	away atomic.Int64
 
 	mu       sync.Mutex
 	events   []scale.Event // the events handed to it, in order (Session notices excluded)
@@ -31,11 +34,13 @@ type device struct {
 	fresh    int           // of them, resumed=false
 	sessions chan struct{} // gets a value at each Session notice; capacity 1
 
-	unanswered atomic.Int64 // requests with no reply on a connection that stayed up (REM-3)
+	unanswered atomic.Int64                     // requests with no reply on a connection that stayed up (REM-3)
+	connects   atomic.Int64                     // connections made (subscribed)
+	note       func(format string, args ...any) // the run's log
 }
 
-func newDevice(addr, user, token string) *device {
-	dv := &device{sessions: make(chan struct{}, 1)}
+func newDevice(addr, user, token string, note func(format string, args ...any)) *device {
+	dv := &device{sessions: make(chan struct{}, 1), note: note}
 	dv.Device = scale.NewDevice(scale.DeviceOptions{Addr: addr, User: user, ID: "phone", Token: token,
 		OnEvent: dv.onEvent})
 	return dv
@@ -73,11 +78,19 @@ func (dv *device) counts() (notices, fresh int) {
 	return dv.notices, dv.fresh
 }
 
-// keep connects the device whenever it is not, until ctx ends, and pings.
+// keep connects the device whenever it is not, until ctx ends, pings, and
+// drops the connection when asked to (away).
 func (dv *device) keep(ctx context.Context) {
 	lastPing := time.Now()
+	lastErr := ""
 	for ctx.Err() == nil {
 		if dv.Up() && dv.ready.Load() {
+			if away := time.Duration(dv.away.Swap(0)); away > 0 {
+				dv.note("%s drops its connection for %v", dv.User, away.Round(time.Millisecond))
+				dv.Drop()
+				sleep(ctx, away)
+				continue
+			}
 			if time.Since(lastPing) > keepAlive/3 {
 				dv.Ping()
 				lastPing = time.Now()
@@ -85,12 +98,20 @@ func (dv *device) keep(ctx context.Context) {
 			sleep(ctx, 10*time.Millisecond)
 			continue
 		}
-		dv.ready.Store(false)
+		if dv.ready.Swap(false) {
+			dv.note("%s lost its connection", dv.User)
+		}
 		if err := dv.Connect(keepAlive); err != nil {
+			if err.Error() != lastErr {
+				dv.note("%s could not connect: %v", dv.User, err)
+				lastErr = err.Error()
+			}
 			sleep(ctx, retryPause+rand.N(retryPause))
 			continue
 		}
-		lastPing = time.Now()
+		lastPing, lastErr = time.Now(), ""
+		dv.connects.Add(1)
+		dv.note("%s connected", dv.User)
 		dv.ready.Store(true)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,7 @@ type Config struct {
 	Logs  string // where the server's and the devices' logs are written
 	Kills int    // SIGKILLs of the server (default 20)
 	Pairs int    // caller/callee pairs (default 6)
-	Lanes int    // rounds each pair plays at once (default 3)
+	Lanes int    // rounds each pair plays at once (default 6)
 	Seed  uint64 // of the killer's and the load's random choices
 	// Progress, if not nil, gets a line per kill.
 	Progress io.Writer
@@ -61,8 +62,13 @@ type Report struct {
 // String is the report in a few lines.
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d kills (%d before serving), %d server processes, %v; start to serving %v\n", r.Kills, r.Early, r.Incarnations,
-		r.Wall.Round(100*time.Millisecond), r.Starts)
+	fmt.Fprintf(&b, "%d kills (%d before serving), %d server processes, %v", r.Kills, r.Early, r.Incarnations, r.Wall.Round(100*time.Millisecond))
+	if len(r.Starts) > 0 {
+		st := slices.Sorted(slices.Values(r.Starts))
+		fmt.Fprintf(&b, "; start to serving: min %v, median %v, max %v", st[0].Round(time.Millisecond),
+			st[len(st)/2].Round(time.Millisecond), st[len(st)-1].Round(time.Millisecond))
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "%d invitations: %d accepted, %d rejected, %d cancelled, %d timed out (%d while the server was down: TMO-4)\n",
 		r.Invitations, r.Closed["accept"], r.Closed["reject"], r.Closed["cancel"], r.Closed["timeout"], r.DownTimeouts)
 	fmt.Fprintf(&b, "%d operations answered, %d requests sent; %d Session notices, %d events checked, %d re-deliveries dropped by seq\n",
@@ -85,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Pairs = 6
 	}
 	if cfg.Lanes <= 0 {
-		cfg.Lanes = 3
+		cfg.Lanes = 6
 	}
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
@@ -101,14 +107,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := srv.Start(); err != nil {
-		return nil, err
-	}
-	defer srv.Kill() // a run cut short
-	if _, err := srv.WaitServing(ctx, startPatience); err != nil {
-		return nil, err
-	}
 	rep := &Report{Closed: make(map[string]int)}
+	defer func() {
+		srv.Kill() // a run cut short
+		rep.Incarnations, rep.Starts, rep.Warnings = srv.Incarnations(), srv.Starts(), srv.Warnings()
+		rep.Wall = time.Since(begin)
+	}()
+	if err := srv.Start(); err != nil {
+		return rep, err
+	}
+	if _, err := srv.WaitServing(ctx, startPatience); err != nil {
+		return rep, err
+	}
 
 	// Devices, each kept connected; every session exists (and is durable)
 	// before the load and the kills begin.
@@ -120,7 +130,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var pairs []*pair
 	oplog, err := os.Create(filepath.Join(cfg.Logs, "operations.log")) // and the kills
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	defer oplog.Close()
 	led := &ledger{log: oplog}
@@ -129,9 +139,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		for j, user := range []string{fmt.Sprintf("caller%d", i), fmt.Sprintf("callee%d", i)} {
 			tok, err := srv.Token(user)
 			if err != nil {
-				return nil, err
+				return rep, err
 			}
-			dv := newDevice(srv.MQTT, user, tok)
+			dv := newDevice(srv.MQTT, user, tok, led.note)
 			devs = append(devs, dv)
 			if j == 0 {
 				p.caller = dv
@@ -141,6 +151,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		pairs = append(pairs, p)
 	}
+	// Best effort, for diagnosis: the run's outcome does not depend on it.
+	defer func() { _ = writeDeviceLogs(cfg.Logs, devs) }()
 	for _, dv := range devs {
 		keepers.Go(func() { dv.keep(devCtx) })
 	}
@@ -149,7 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		err := dv.started(sctx)
 		cancel()
 		if err != nil {
-			return nil, err
+			return rep, err
 		}
 	}
 
@@ -162,6 +174,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			players.Go(func() { loadErrs <- p.play(ctx, lane, stopLoad) })
 		}
 	}
+	players.Go(func() { drop(ctx, devs, rand.New(rand.NewPCG(cfg.Seed, 0)), stopLoad) })
 	windows, killErr := kill(ctx, srv, cfg, rng, rep, led)
 	close(stopLoad)
 	players.Wait()
@@ -231,9 +244,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Problems = append(rep.Problems, open...)
 	}
-	if err := writeDeviceLogs(cfg.Logs, devs); err != nil {
-		return rep, err
-	}
 
 	// The devices leave cleanly, the last server stops cleanly.
 	stopDevices()
@@ -247,10 +257,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := srv.Failures(); err != nil {
 		rep.Problems = append(rep.Problems, err.Error())
 	}
-	rep.Incarnations = srv.Incarnations()
-	rep.Starts = srv.Starts()
-	rep.Warnings = srv.Warnings()
-	rep.Wall = time.Since(begin)
 	return rep, nil
 }
 
@@ -331,6 +337,29 @@ func kill(ctx context.Context, srv *Server, cfg Config, rng *rand.Rand, rep *Rep
 	return windows, err
 }
 
+// dropEvery is the mean pause between two devices' losses of their
+// connection; dropAway bounds how long a device stays away then.
+const (
+	dropEvery = 300 * time.Millisecond
+	dropAway  = 500 * time.Millisecond
+)
+
+// drop has a random device lose its connection now and then, and stay
+// away a moment (its session waits, away, REM-4), until stop is closed:
+// kills then find sessions already away.
+func drop(ctx context.Context, devs []*device, rng *rand.Rand, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-time.After(upTo(rng, 2*dropEvery)):
+		}
+		devs[rng.IntN(len(devs))].away.Store(int64(upTo(rng, dropAway)))
+	}
+}
+
 // writeDeviceLogs writes each device's handled events to
 // events-<user>.log: seq, type, invite ID.
 func writeDeviceLogs(dir string, devs []*device) error {
@@ -338,8 +367,8 @@ func writeDeviceLogs(dir string, devs []*device) error {
 		var b strings.Builder
 		notices, fresh := dv.counts()
 		st := dv.Stats()
-		fmt.Fprintf(&b, "# %d Session notices (%d resumed=false), %d events, %d dropped by seq, %d gaps, %d connections lost\n",
-			notices, fresh, st.Events.Load(), st.Dups.Load(), st.Gaps.Load(), st.Lost.Load())
+		fmt.Fprintf(&b, "# %d connections, %d lost; %d Session notices (%d resumed=false), %d events, %d dropped by seq, %d gaps\n",
+			dv.connects.Load(), st.Lost.Load(), notices, fresh, st.Events.Load(), st.Dups.Load(), st.Gaps.Load())
 		for _, e := range dv.handled() {
 			fmt.Fprintf(&b, "%d %s %s\n", e.Seq, e.Type, e.InviteID)
 		}
