@@ -103,8 +103,9 @@ func (p *pair) play(ctx context.Context, lane int, stop <-chan struct{}) error {
 	}
 }
 
-// thinkMax bounds the pause before each operation after the invite: up to
-// the shortest timeout, so that accepts race the deadline.
+// thinkMax bounds the pause before the closing operation (half of it,
+// before each modify): beyond the shortest timeout (1 s), so that some
+// come after the deadline and are refused (8010).
 const thinkMax = 1200 * time.Millisecond
 
 // round is one invitation: invited with a timeout of 1 to 3 s, modified
