@@ -353,9 +353,18 @@ func (d *Device) Close() {
 }
 
 // Call sends one request and waits for its reply.
-func (d *Device) Call(op string, args any) (Reply, error) {
+func (d *Device) Call(op string, args any) (Reply, error) { return d.CallRequest(op, "", args) }
+
+// CallRequest is Call with a caller-chosen request ID (none if ""): a
+// retry with the same one gets the first answer and applies nothing new
+// (IDM-1).
+func (d *Device) CallRequest(op, requestID string, args any) (Reply, error) {
 	id := "c-" + strconv.FormatUint(d.calls.Add(1), 10)
-	payload, err := json.Marshal(map[string]any{"id": id, "op": op, "args": args})
+	req := map[string]any{"id": id, "op": op, "args": args}
+	if requestID != "" {
+		req["requestID"] = requestID
+	}
+	payload, err := json.Marshal(req)
 	if err != nil {
 		return Reply{}, err
 	}
