@@ -50,7 +50,8 @@ const minCompaction = 1 << 16
 // slice.
 type userRecords struct {
 	pos  []uint32
-	head int // pos[:head] are dropped
+	head int   // pos[:head] are dropped
+	last int64 // close time of the call at pos[len(pos)-1]: a later one is filed without reading the log
 }
 
 // trimSlack is how many records past the retention limit a user may hold
@@ -82,29 +83,34 @@ func (s *Store) keep(calls []kernel.ClosedCall) {
 			s.newest, s.hasNewest = c.Closed, true
 		}
 		cur := port.RecordCursor{Closed: c.Closed, InviteID: c.InviteID, Index: c.Index}
-		for u := range c.Participants {
-			ur := s.records[u]
-			if ur == nil {
-				ur = new(userRecords)
-				s.records[u] = ur
-			}
-			s.file(ur, p, &cur)
-			if len(ur.pos)-ur.head > s.retention.MaxPerUser+trimSlack {
-				s.trim(ur)
-			}
+		s.file(c.Inviter, p, &cur) // c.Participants, without a closure per call
+		for _, u := range c.Invitees {
+			s.file(u, p, &cur)
 		}
 	}
 }
 
-// file inserts the call at position p, whose cursor is cur, in order.
-func (s *Store) file(ur *userRecords, p uint32, cur *port.RecordCursor) {
-	live := ur.pos[ur.head:]
-	if n := len(live); n == 0 || compareCall(s.calls.entry(int(live[n-1])), cur) > 0 {
-		ur.pos = append(ur.pos, p) // listed first: the common case
-		return
+// file inserts the call at position p, whose cursor is cur, in user's
+// records, in order, and applies retention when they are trimSlack past
+// it.
+func (s *Store) file(user string, p uint32, cur *port.RecordCursor) {
+	ur := s.records[user]
+	if ur == nil {
+		ur = new(userRecords)
+		s.records[user] = ur
 	}
-	i, _ := slices.BinarySearchFunc(live, *cur, s.listedAfter)
-	ur.pos = slices.Insert(ur.pos, ur.head+i, p)
+	live := ur.pos[ur.head:]
+	switch n := len(live); {
+	case n == 0 || cur.Closed > ur.last || compareCall(s.calls.entry(int(live[n-1])), cur) > 0:
+		ur.pos = append(ur.pos, p) // listed first: the common case
+		ur.last = cur.Closed
+	default:
+		i, _ := slices.BinarySearchFunc(live, *cur, s.listedAfter)
+		ur.pos = slices.Insert(ur.pos, ur.head+i, p)
+	}
+	if len(ur.pos)-ur.head > s.retention.MaxPerUser+trimSlack {
+		s.trim(ur)
+	}
 }
 
 // listedAfter orders the records for a binary search by cursor c: the
