@@ -29,10 +29,16 @@ func HistoryLayout(s *Store, name string) (folded uint64, journal int, err error
 // the file.
 func JournalLen(s *Store) (n int, err error) {
 	err = s.view("journal", func(tx *bbolt.Tx) error {
-		if jb := tx.Bucket(bucketJournal); jb != nil {
-			n = jb.Stats().KeyN
+		jb := tx.Bucket(bucketJournal)
+		if jb == nil {
+			return nil
 		}
-		return nil
+		return jb.ForEach(func(k, v []byte) error {
+			if e, err := openJournal(k, v); err != nil || e.conv != nil {
+				n++ // a message, or damaged
+			}
+			return nil
+		})
 	})
 	return n, err
 }

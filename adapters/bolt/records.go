@@ -11,42 +11,106 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Call records (REC-1, REC-2) take the way of history: Append writes each
-// closed call once, under the next key of bucket "calls" (one page dirtied
-// per commit however many users it touches), and a fold moves each into
-// the per-user buckets of "records", one entry per participant under its
+// Call records (REC-1, REC-2) take the way of history: Append writes a
+// batch's closed calls as one entry of the journal (in the page the
+// batch's messages dirty anyway), and a fold files each into the per-user
+// buckets of "records", one entry per participant under its
 // port.RecordCursor key, so that a user's newest records are the first
-// keys of its bucket. Every call in "calls" closed in a batch that also
-// wrote a history message (the closing one), so "calls" never holds more
-// than the journal: at most the journal limit. Records reads a user's
-// folded records from its bucket (a seek, then one key per record) and
-// scans "calls" for the rest.
+// keys of its bucket. Records reads a user's filed records from its bucket
+// (a seek, then one key per record) and scans the journal for the rest.
+// A store of schema 3 kept the calls not filed yet in a bucket "calls" of
+// their own: it is read as it is, and its first write files them (migrate).
 
 // WithRecordRetention sets how many call records the store keeps per user
 // and for how long (port.Retention; zero fields mean port's defaults,
 // DefaultRecordsPerUser and DefaultRecordMaxAge). Retention applies as a
-// fold moves records into their users' buckets, and to what Records lists.
+// fold files records into their users' buckets, and to what Records lists.
 func WithRecordRetention(r port.Retention) Option {
 	return func(o *options) { o.retention = r.WithDefaults() }
 }
 
-// putCalls appends the batch's closed calls to bucket "calls".
-func putCalls(tx *bbolt.Tx, calls []kernel.ClosedCall) error {
-	if len(calls) == 0 {
-		return nil
-	}
-	cb := tx.Bucket(bucketCalls)
-	cb.FillPercent = 1 // keys only grow: fill pages
-	key := cb.Sequence()
+// appendCalls appends the payload of the journal entry of a batch's
+// closed calls: a zero byte (where a message's entry has its
+// conversation's name length, never zero), then each call as a uvarint
+// length and its kernel.AppendClosedCall bytes.
+func appendCalls(dst []byte, calls []kernel.ClosedCall) []byte {
+	dst = append(dst, 0)
+	var one []byte
 	for i := range calls {
-		key++
-		k := u64key(key)
-		v := appendFrame(nil, bucketCalls, k, kernel.AppendClosedCall(nil, &calls[i]))
-		if err := cb.Put(k, v); err != nil {
-			return fmt.Errorf("closed call %q: %w", calls[i].InviteID, err)
-		}
+		one = kernel.AppendClosedCall(one[:0], &calls[i])
+		dst = binary.AppendUvarint(dst, uint64(len(one)))
+		dst = append(dst, one...)
 	}
-	return cb.SetSequence(key)
+	return dst
+}
+
+// decodeCalls decodes the calls of the journal entry under key k (its
+// payload after the zero byte).
+func decodeCalls(k, p []byte) ([]kernel.ClosedCall, error) {
+	var calls []kernel.ClosedCall
+	for len(p) > 0 {
+		l, n := binary.Uvarint(p)
+		if n <= 0 || l == 0 || l > uint64(len(p)-n) {
+			return nil, badJournal(k)
+		}
+		c, err := kernel.DecodeClosedCall(p[n : n+int(l)])
+		if err != nil {
+			key, _ := keyU64(k)
+			return nil, fmt.Errorf("closed call in journal entry %d: %w", key, err)
+		}
+		calls = append(calls, c)
+		p = p[n+int(l):]
+	}
+	if len(calls) == 0 {
+		return nil, badJournal(k)
+	}
+	return calls, nil
+}
+
+// unfiledCalls returns the closed calls not filed into records yet: those
+// of a schema 3 store's bucket "calls", then the journal's, in journal
+// order. It reads only the journal's call entries (a message's entry is
+// skipped by its first byte) and checks them.
+func unfiledCalls(tx *bbolt.Tx) ([]kernel.ClosedCall, error) {
+	calls, err := schema3Calls(tx)
+	if err != nil {
+		return nil, err
+	}
+	c := tx.Bucket(bucketJournal).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(v) <= frameOverhead || v[frameOverhead] != 0 {
+			continue // a message
+		}
+		e, err := openJournal(k, v)
+		if err != nil {
+			return nil, err
+		}
+		more, err := decodeCalls(k, e.calls)
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, more...)
+	}
+	return calls, nil
+}
+
+// schema3Calls returns the calls of a schema 3 store's bucket "calls"
+// (none if it has none).
+func schema3Calls(tx *bbolt.Tx) ([]kernel.ClosedCall, error) {
+	cb := tx.Bucket(bucketCalls)
+	if cb == nil {
+		return nil, nil
+	}
+	var calls []kernel.ClosedCall
+	c := cb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		call, err := openCall(bucketCalls, k, v)
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, call)
+	}
+	return calls, nil
 }
 
 // openCall checks and decodes a value of "calls", or a user's record.
@@ -67,12 +131,13 @@ func cursorOf(c *kernel.ClosedCall) port.RecordCursor {
 }
 
 // newestKey is the key in bucket "records" of the close time of the
-// newest call folded (int64 big-endian, as uint64); user buckets are the
+// newest call filed (int64 big-endian, as uint64); user buckets are the
 // rest.
 var newestKey = []byte("\x00newest")
 
-// newestOf returns the close time of the newest call the store holds.
-func newestOf(tx *bbolt.Tx) (int64, bool, error) {
+// newestOf returns the close time of the newest call the store holds,
+// filed or among unfiled.
+func newestOf(tx *bbolt.Tx, unfiled []kernel.ClosedCall) (int64, bool, error) {
 	newest, has := int64(0), false
 	if v := tx.Bucket(bucketRecords).Get(newestKey); v != nil {
 		n, ok := keyU64(v)
@@ -81,46 +146,39 @@ func newestOf(tx *bbolt.Tx) (int64, bool, error) {
 		}
 		newest, has = int64(n), true
 	}
-	c := tx.Bucket(bucketCalls).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		call, err := openCall(bucketCalls, k, v)
-		if err != nil {
-			return 0, false, err
-		}
-		if !has || call.Closed > newest {
-			newest, has = call.Closed, true
+	for i := range unfiled {
+		if c := &unfiled[i]; !has || c.Closed > newest {
+			newest, has = c.Closed, true
 		}
 	}
 	return newest, has, nil
 }
 
-// foldCalls moves every call of "calls" into the records of its
-// participants, applies retention to each user it touched, and empties
-// "calls", in tx.
-func foldCalls(tx *bbolt.Tx, r port.Retention) error {
-	cb, rb := tx.Bucket(bucketCalls), tx.Bucket(bucketRecords)
-	if cb.Stats().KeyN == 0 {
+// fileCalls files calls (the journal's, as fold takes them out of it, or a
+// schema 3 store's bucket "calls") into the records of their participants
+// and applies retention to each user it touched, in tx.
+func fileCalls(tx *bbolt.Tx, calls []kernel.ClosedCall, r port.Retention) error {
+	if len(calls) == 0 {
 		return nil
 	}
-	newest, has, err := newestOf(tx)
-	if err != nil || !has {
+	rb := tx.Bucket(bucketRecords)
+	newest, _, err := newestOf(tx, calls)
+	if err != nil {
 		return err
 	}
 	touched := map[string]*bbolt.Bucket{}
-	c := cb.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		call, err := openCall(bucketCalls, k, v)
-		if err != nil {
-			return err
-		}
-		key := cursorOf(&call).AppendKey(nil)
-		p, _ := openFrame(bucketCalls, k, v)
+	var payload []byte
+	for i := range calls {
+		call := &calls[i]
+		key := cursorOf(call).AppendKey(nil)
+		payload = kernel.AppendClosedCall(payload[:0], call)
 		for u := range call.Participants {
 			ub := touched[u]
 			if ub == nil {
 				if ub, err = rb.CreateBucketIfNotExists([]byte(u)); err != nil {
 					return fmt.Errorf("%w: records of %q: %w", ErrCorrupt, clip([]byte(u)), err)
 				}
+				ub.FillPercent = 1 // pages full where the fold inserts: a third fewer pages written
 				touched[u] = ub
 			}
 			if ub.Get(key) == nil {
@@ -128,7 +186,7 @@ func foldCalls(tx *bbolt.Tx, r port.Retention) error {
 					return err
 				}
 			}
-			if err := ub.Put(key, appendFrame(nil, []byte(u), key, p)); err != nil {
+			if err := ub.Put(key, appendFrame(nil, []byte(u), key, payload)); err != nil {
 				return err
 			}
 		}
@@ -139,18 +197,7 @@ func foldCalls(tx *bbolt.Tx, r port.Retention) error {
 			return err
 		}
 	}
-	if err := rb.Put(newestKey, u64key(uint64(newest))); err != nil {
-		return err
-	}
-	seq := cb.Sequence()
-	if err := tx.DeleteBucket(bucketCalls); err != nil {
-		return err
-	}
-	nb, err := tx.CreateBucket(bucketCalls)
-	if err != nil {
-		return err
-	}
-	return nb.SetSequence(seq)
+	return rb.Put(newestKey, u64key(uint64(newest)))
 }
 
 // trim deletes a user's oldest records (its last keys) beyond max and
@@ -180,22 +227,26 @@ func closedOfKey(k []byte) int64 {
 
 // Records lists user's call records after the cursor, newest first, at
 // most limit (<= 0: all kept): see port.Store. It reads the user's bucket
-// (a seek, then one key per record) and scans the calls not folded yet (at
-// most about the journal limit). A user with more than MaxPerUser records
-// folded and not is listed its MaxPerUser newest: the rest go at the next
-// fold.
+// (a seek, then one key per record) and the calls not filed yet (it scans
+// the journal: at most about the journal limit of entries). A user with
+// more than MaxPerUser records filed and not is listed its MaxPerUser
+// newest: the rest go at the next fold.
 func (s *Store) Records(user string, after port.RecordCursor, limit int) ([]port.CallRecord, error) {
 	var out []port.CallRecord
 	err := s.view("records", func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketCalls) == nil { // a store of an older schema: no records yet
+		if tx.Bucket(bucketRecords) == nil { // a store of schema 1 or 2: no records yet
 			return nil
 		}
-		newest, _, err := newestOf(tx)
+		unfiled, err := unfiledCalls(tx)
+		if err != nil {
+			return err
+		}
+		newest, _, err := newestOf(tx, unfiled)
 		if err != nil {
 			return err
 		}
 		cutoff := s.retention.Cutoff(newest)
-		fresh := freshRecords(tx, user)
+		fresh := freshRecords(unfiled, user)
 		folded := uint64(0)
 		if ub := tx.Bucket(bucketRecords).Bucket([]byte(user)); ub != nil {
 			folded = ub.Sequence()
@@ -232,13 +283,11 @@ func (s *Store) Records(user string, after port.RecordCursor, limit int) ([]port
 	return out, nil
 }
 
-// freshRecords returns user's records among the calls not folded yet, in
-// listing order (their frames were checked by newestOf).
-func freshRecords(tx *bbolt.Tx, user string) []port.CallRecord {
+// freshRecords returns user's records among the unfiled calls, in
+// listing order.
+func freshRecords(unfiled []kernel.ClosedCall, user string) []port.CallRecord {
 	var fresh []port.CallRecord
-	c := tx.Bucket(bucketCalls).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		call, _ := openCall(bucketCalls, k, v)
+	for _, call := range unfiled {
 		if o, ok := call.Outcome(user); ok {
 			fresh = append(fresh, port.CallRecord{User: user, Outcome: o, Call: call})
 		}
@@ -247,7 +296,7 @@ func freshRecords(tx *bbolt.Tx, user string) []port.CallRecord {
 	return fresh
 }
 
-// mergeRecords merges user's folded records with fresh, after the cursor,
+// mergeRecords merges user's filed records with fresh, after the cursor,
 // at most limit (<= 0: all), none closed before cutoff.
 func mergeRecords(tx *bbolt.Tx, user string, fresh []port.CallRecord, after port.RecordCursor, limit int, cutoff int64) ([]port.CallRecord, error) {
 	var out []port.CallRecord
@@ -295,22 +344,22 @@ func mergeRecords(tx *bbolt.Tx, user string, fresh []port.CallRecord, after port
 }
 
 // verifyRecords checks every closed call and call record of tx.
+// (The journal's calls are checked with the journal, by readJournal.)
 func verifyRecords(tx *bbolt.Tx) error {
 	cb, rb := tx.Bucket(bucketCalls), tx.Bucket(bucketRecords)
-	if cb == nil && rb == nil {
-		return nil // schema 1 or 2
+	if rb == nil {
+		return nil // schema 1 or 2 (checkSchema checked which buckets each has)
 	}
-	if cb == nil || rb == nil {
-		return corruptf("bucket %q or %q is missing", bucketCalls, bucketRecords)
-	}
-	if err := cb.ForEach(func(k, v []byte) error {
-		if v == nil {
-			return corruptf("a bucket %q inside %q", clip(k), bucketCalls)
+	if cb != nil { // schema 3
+		if err := cb.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return corruptf("a bucket %q inside %q", clip(k), bucketCalls)
+			}
+			_, err := openCall(bucketCalls, k, v)
+			return err
+		}); err != nil {
+			return err
 		}
-		_, err := openCall(bucketCalls, k, v)
-		return err
-	}); err != nil {
-		return err
 	}
 	return rb.ForEach(func(user, v []byte) error {
 		if v != nil {
