@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
 	bbolt "go.etcd.io/bbolt"
 )
@@ -172,7 +171,7 @@ func readJournal(tx *bbolt.Tx) (*journalIndex, error) {
 			return nil, err
 		}
 		if e.conv == nil {
-			if _, err := decodeCalls(k, e.calls); err != nil {
+			if err := decodeCalls(&unfiled{}, k, e.calls, nil); err != nil {
 				return nil, err
 			}
 			continue
@@ -226,7 +225,7 @@ func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 	hb := tx.Bucket(bucketHistory)
 	buckets := make(map[string]*bbolt.Bucket)
 	var slab []byte
-	var calls []kernel.ClosedCall
+	var calls unfiled
 	n := 0
 	c := jb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -236,11 +235,9 @@ func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 			return 0, err
 		}
 		if e.conv == nil {
-			more, err := decodeCalls(k, e.calls)
-			if err != nil {
+			if err := decodeCalls(&calls, k, e.calls, nil); err != nil {
 				return 0, err
 			}
-			calls = append(calls, more...)
 			continue
 		}
 		cb := buckets[string(e.conv)]
@@ -271,10 +268,10 @@ func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 		}
 		n++
 	}
-	if n == 0 && len(calls) == 0 {
+	if n == 0 && len(calls.calls) == 0 {
 		return 0, nil
 	}
-	if err := fileCalls(tx, calls, r); err != nil {
+	if err := fileCalls(tx, calls.calls, r); err != nil {
 		return 0, err
 	}
 	// Dropping the bucket frees its pages at once, far cheaper than

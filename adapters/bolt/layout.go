@@ -40,7 +40,8 @@ const SchemaVersion = 4
 // and bytes of the conversation's name, uint64 BE Seq, then the value that
 // message has once folded, byte for byte: frame(history message) for that
 // conversation and Seq; or the closed calls of one batch: a zero byte,
-// then each call as uvarint length and kernel.AppendClosedCall bytes. The
+// then each call as varint close time (Unix ns), uvarint length and
+// kernel.AppendClosedCall bytes. The
 // messages of a conversation are the Seqs 1 to its bucket's sequence in
 // history (none if it has no bucket), then its journal entries, whose Seqs
 // continue that without gaps, in journal key order. Folding (fold) moves

@@ -31,51 +31,87 @@ func WithRecordRetention(r port.Retention) Option {
 
 // appendCalls appends the payload of the journal entry of a batch's
 // closed calls: a zero byte (where a message's entry has its
-// conversation's name length, never zero), then each call as a uvarint
-// length and its kernel.AppendClosedCall bytes.
+// conversation's name length, never zero), then each call as its close
+// time (varint Unix ns: what a reader needs of every call, without
+// decoding it), a uvarint length and its kernel.AppendClosedCall bytes.
 func appendCalls(dst []byte, calls []kernel.ClosedCall) []byte {
 	dst = append(dst, 0)
 	var one []byte
 	for i := range calls {
 		one = kernel.AppendClosedCall(one[:0], &calls[i])
+		dst = binary.AppendVarint(dst, calls[i].Closed)
 		dst = binary.AppendUvarint(dst, uint64(len(one)))
 		dst = append(dst, one...)
 	}
 	return dst
 }
 
-// decodeCalls decodes the calls of the journal entry under key k (its
-// payload after the zero byte).
-func decodeCalls(k, p []byte) ([]kernel.ClosedCall, error) {
-	var calls []kernel.ClosedCall
-	for len(p) > 0 {
-		l, n := binary.Uvarint(p)
-		if n <= 0 || l == 0 || l > uint64(len(p)-n) {
-			return nil, badJournal(k)
-		}
-		c, err := kernel.DecodeClosedCall(p[n : n+int(l)])
-		if err != nil {
-			key, _ := keyU64(k)
-			return nil, fmt.Errorf("closed call in journal entry %d: %w", key, err)
-		}
-		calls = append(calls, c)
-		p = p[n+int(l):]
-	}
-	if len(calls) == 0 {
-		return nil, badJournal(k)
-	}
-	return calls, nil
+// unfiled is what unfiledCalls read: the close time of the newest call,
+// and the calls it was asked to decode.
+type unfiled struct {
+	calls  []kernel.ClosedCall
+	newest int64 // if has
+	has    bool
 }
 
-// unfiledCalls returns the closed calls not filed into records yet: those
-// of a schema 3 store's bucket "calls", then the journal's, in journal
-// order. It reads only the journal's call entries (a message's entry is
-// skipped by its first byte) and checks them.
-func unfiledCalls(tx *bbolt.Tx) ([]kernel.ClosedCall, error) {
+func (u *unfiled) saw(closed int64) {
+	if !u.has || closed > u.newest {
+		u.newest, u.has = closed, true
+	}
+}
+
+// decodeCalls reads the calls of the journal entry under key k (its
+// payload after the zero byte) into u, decoding those whose encoding
+// decode is nil or true for.
+func decodeCalls(u *unfiled, k, p []byte, decode func(call []byte) bool) error {
+	key, _ := keyU64(k)
+	if len(p) == 0 {
+		return badJournal(k)
+	}
+	for len(p) > 0 {
+		closed, n := binary.Varint(p)
+		if n <= 0 {
+			return badJournal(k)
+		}
+		p = p[n:]
+		l, n := binary.Uvarint(p)
+		if n <= 0 || l == 0 || l > uint64(len(p)-n) {
+			return badJournal(k)
+		}
+		b := p[n : n+int(l)]
+		p = p[n+int(l):]
+		u.saw(closed)
+		if decode != nil && !decode(b) {
+			continue
+		}
+		c, err := kernel.DecodeClosedCall(b)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: closed call in journal entry %d: %w", ErrCorrupt, key, err)
+		case c.Closed != closed:
+			return corruptf("closed call %q in journal entry %d closed at %d, listed at %d", clip([]byte(c.InviteID)), key, c.Closed, closed)
+		}
+		u.calls = append(u.calls, c)
+	}
+	return nil
+}
+
+// unfiledCalls reads the closed calls not filed into records yet: those of
+// a schema 3 store's bucket "calls", then the journal's, in journal order.
+// It decodes and checks every call of the bucket, and of the journal those
+// whose encoding decode is nil or true for; of the others it reads the
+// close time only. It reads only the journal's call entries (a message's
+// entry is skipped by its first byte).
+func unfiledCalls(tx *bbolt.Tx, decode func(call []byte) bool) (unfiled, error) {
+	var u unfiled
 	calls, err := schema3Calls(tx)
 	if err != nil {
-		return nil, err
+		return u, err
 	}
+	for _, c := range calls {
+		u.saw(c.Closed)
+	}
+	u.calls = calls
 	c := tx.Bucket(bucketJournal).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if len(v) <= frameOverhead || v[frameOverhead] != 0 {
@@ -83,15 +119,13 @@ func unfiledCalls(tx *bbolt.Tx) ([]kernel.ClosedCall, error) {
 		}
 		e, err := openJournal(k, v)
 		if err != nil {
-			return nil, err
+			return u, err
 		}
-		more, err := decodeCalls(k, e.calls)
-		if err != nil {
-			return nil, err
+		if err := decodeCalls(&u, k, e.calls, decode); err != nil {
+			return u, err
 		}
-		calls = append(calls, more...)
 	}
-	return calls, nil
+	return u, nil
 }
 
 // schema3Calls returns the calls of a schema 3 store's bucket "calls"
@@ -135,23 +169,17 @@ func cursorOf(c *kernel.ClosedCall) port.RecordCursor {
 // rest.
 var newestKey = []byte("\x00newest")
 
-// newestOf returns the close time of the newest call the store holds,
-// filed or among unfiled.
-func newestOf(tx *bbolt.Tx, unfiled []kernel.ClosedCall) (int64, bool, error) {
-	newest, has := int64(0), false
+// newestOf returns the close time of the newest call the store holds:
+// the newest filed, or of u.
+func newestOf(tx *bbolt.Tx, u unfiled) (int64, bool, error) {
 	if v := tx.Bucket(bucketRecords).Get(newestKey); v != nil {
 		n, ok := keyU64(v)
 		if !ok {
 			return 0, false, corruptf("the newest close time in %q is malformed", bucketRecords)
 		}
-		newest, has = int64(n), true
+		u.saw(int64(n))
 	}
-	for i := range unfiled {
-		if c := &unfiled[i]; !has || c.Closed > newest {
-			newest, has = c.Closed, true
-		}
-	}
-	return newest, has, nil
+	return u.newest, u.has, nil
 }
 
 // fileCalls files calls (the journal's, as fold takes them out of it, or a
@@ -162,7 +190,11 @@ func fileCalls(tx *bbolt.Tx, calls []kernel.ClosedCall, r port.Retention) error 
 		return nil
 	}
 	rb := tx.Bucket(bucketRecords)
-	newest, _, err := newestOf(tx, calls)
+	u := unfiled{calls: calls}
+	for _, c := range calls {
+		u.saw(c.Closed)
+	}
+	newest, _, err := newestOf(tx, u)
 	if err != nil {
 		return err
 	}
@@ -237,16 +269,17 @@ func (s *Store) Records(user string, after port.RecordCursor, limit int) ([]port
 		if tx.Bucket(bucketRecords) == nil { // a store of schema 1 or 2: no records yet
 			return nil
 		}
-		unfiled, err := unfiledCalls(tx)
+		name := []byte(user)
+		u, err := unfiledCalls(tx, func(call []byte) bool { return bytes.Contains(call, name) })
 		if err != nil {
 			return err
 		}
-		newest, _, err := newestOf(tx, unfiled)
+		newest, _, err := newestOf(tx, u)
 		if err != nil {
 			return err
 		}
 		cutoff := s.retention.Cutoff(newest)
-		fresh := freshRecords(unfiled, user)
+		fresh := freshRecords(u.calls, user)
 		folded := uint64(0)
 		if ub := tx.Bucket(bucketRecords).Bucket([]byte(user)); ub != nil {
 			folded = ub.Sequence()

@@ -126,6 +126,8 @@ func schema3(t *testing.T, path string) int {
 			}
 			entries = append(entries, bytes.Clone(k))
 			for p := v[5:]; len(p) > 0; {
+				_, n := binary.Varint(p) // the close time
+				p = p[n:]
 				l, n := binary.Uvarint(p)
 				call := p[n : n+int(l)]
 				p = p[n+int(l):]
