@@ -41,12 +41,12 @@ const SchemaVersion = 4
 // message has once folded, byte for byte: frame(history message) for that
 // conversation and Seq; or the closed calls of one batch: a zero byte,
 // then each call as varint close time (Unix ns), uvarint length and
-// kernel.AppendClosedCall bytes. The
-// messages of a conversation are the Seqs 1 to its bucket's sequence in
-// history (none if it has no bucket), then its journal entries, whose Seqs
-// continue that without gaps, in journal key order. Folding (fold) moves
-// every message into history, files every call into records, and empties
-// the journal, in one transaction.
+// kernel.AppendClosedCall bytes. The messages of a conversation are the
+// Seqs 1 to its bucket's sequence in history (none if it has no bucket),
+// then its journal entries, whose Seqs continue that without gaps, in
+// journal key order. Folding (fold) moves every message into history,
+// files every call into records, and empties the journal, in one
+// transaction.
 //
 // Schema 3 is the same with the closed calls not filed yet in a bucket
 // "calls" instead of the journal: uint64 BE key (1, 2, ... in append
