@@ -207,6 +207,59 @@ func benchAppend(b *testing.B, n, convs int) {
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
 }
 
+// BenchmarkCommitBytes measures what a store writes per commit, as the
+// runtime under BenchmarkDurable's load commits: batches of 32 records
+// (invites and accepts of 64 pairs of users), their 32 history messages
+// and the 16 calls they close, and a snapshot every 10,000 records (whose
+// commit folds the journal). One op is one batch. Deterministic, unlike
+// the time a commit takes. Metrics:
+//
+//	KiB/batch         bytes of pages written per batch, the folds included
+//	fold-KiB/batch    of which the snapshots' commits, spread over the batches
+//	writes/batch      page writes per batch (meta pages included)
+func BenchmarkCommitBytes(b *testing.B) {
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const perBatch, snapshotEvery = 32, 10_000
+	t0 := int64(1_700_000_000_000_000_000)
+	next, calls := uint64(1), 0
+	writes0, bytes0 := bolt.Written(s)
+	var foldBytes int64
+	for b.Loop() {
+		var batch port.Batch
+		for i := range perBatch {
+			batch.Records = append(batch.Records, storetest.Record(next))
+			u := strconv.Itoa(int(next) % benchCallers)
+			batch.History = append(batch.History, storetest.History(kernel.C2C("a"+u, "b"+u), i))
+			if i%2 == 1 {
+				calls++
+				at := t0 + int64(calls)*1e6
+				batch.Closed = append(batch.Closed, kernel.ClosedCall{Index: next, InviteID: fmt.Sprintf("9b2c51e8-3f0a-4d6e-8a57-%012d", calls),
+					Inviter: "a" + u, Invitees: []string{"b" + u}, States: []kernel.State{kernel.Accepted}, Created: at, Closed: at + 5e5})
+			}
+			next++
+		}
+		if err := s.Append(batch); err != nil {
+			b.Fatal(err)
+		}
+		if (next-1)%snapshotEvery < perBatch {
+			_, before := bolt.Written(s)
+			if err := s.SaveSnapshot(next-1, []byte("snap")); err != nil {
+				b.Fatal(err)
+			}
+			_, after := bolt.Written(s)
+			foldBytes += after - before
+		}
+	}
+	writes, bytes := bolt.Written(s)
+	b.ReportMetric(float64(bytes-bytes0)/1024/float64(b.N), "KiB/batch")
+	b.ReportMetric(float64(foldBytes)/1024/float64(b.N), "fold-KiB/batch")
+	b.ReportMetric(float64(writes-writes0)/float64(b.N), "writes/batch")
+}
+
 // BenchmarkFold measures the commit that folds a full journal
 // (DefaultJournalLimit messages) into the per-conversation history: a
 // SaveSnapshot whose only work is the fold. The messages are spread over

@@ -59,3 +59,10 @@ func FoldedOf(v []byte, key uint64) []byte {
 func FrameJournal(key uint64, payload []byte) []byte {
 	return appendFrame(nil, bucketJournal, u64key(key), payload)
 }
+
+// Written returns how many page writes (meta pages included) and how many
+// bytes of pages the commits of s made since it was opened.
+func Written(s *Store) (writes, bytes int64) {
+	st := s.db.Stats().TxStats
+	return st.GetWrite(), st.GetPageAlloc()
+}
