@@ -208,11 +208,9 @@ func benchAppend(b *testing.B, n, convs int) {
 }
 
 // BenchmarkCommitBytes measures what a store writes per commit, as the
-// runtime under BenchmarkDurable's load commits: batches of 32 records
-// (invites and accepts of 64 pairs of users), their 32 history messages
-// and the 16 calls they close, and a snapshot every 10,000 records (whose
-// commit folds the journal). One op is one batch. Deterministic, unlike
-// the time a commit takes. Metrics:
+// runtime under BenchmarkDurable's load commits (batchGen), with a
+// snapshot every 10,000 records (whose commit folds the journal). One op
+// is one batch. Deterministic, unlike the time a commit takes. Metrics:
 //
 //	KiB/batch         bytes of pages written per batch, the folds included
 //	fold-KiB/batch    of which the snapshots' commits, spread over the batches
@@ -223,31 +221,17 @@ func BenchmarkCommitBytes(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const perBatch, snapshotEvery = 32, 10_000
-	t0 := int64(1_700_000_000_000_000_000)
-	next, calls := uint64(1), 0
+	const snapshotEvery = 10_000
+	var gen batchGen
 	writes0, bytes0 := bolt.Written(s)
 	var foldBytes int64
 	for b.Loop() {
-		var batch port.Batch
-		for i := range perBatch {
-			batch.Records = append(batch.Records, storetest.Record(next))
-			u := strconv.Itoa(int(next) % benchCallers)
-			batch.History = append(batch.History, storetest.History(kernel.C2C("a"+u, "b"+u), i))
-			if i%2 == 1 {
-				calls++
-				at := t0 + int64(calls)*1e6
-				batch.Closed = append(batch.Closed, kernel.ClosedCall{Index: next, InviteID: fmt.Sprintf("9b2c51e8-3f0a-4d6e-8a57-%012d", calls),
-					Inviter: "a" + u, Invitees: []string{"b" + u}, States: []kernel.State{kernel.Accepted}, Created: at, Closed: at + 5e5})
-			}
-			next++
-		}
-		if err := s.Append(batch); err != nil {
+		if err := s.Append(gen.next()); err != nil {
 			b.Fatal(err)
 		}
-		if (next-1)%snapshotEvery < perBatch {
+		if gen.index%snapshotEvery < batchRecords {
 			_, before := bolt.Written(s)
-			if err := s.SaveSnapshot(next-1, []byte("snap")); err != nil {
+			if err := s.SaveSnapshot(gen.index, []byte("snap")); err != nil {
 				b.Fatal(err)
 			}
 			_, after := bolt.Written(s)
@@ -258,6 +242,35 @@ func BenchmarkCommitBytes(b *testing.B) {
 	b.ReportMetric(float64(bytes-bytes0)/1024/float64(b.N), "KiB/batch")
 	b.ReportMetric(float64(foldBytes)/1024/float64(b.N), "fold-KiB/batch")
 	b.ReportMetric(float64(writes-writes0)/float64(b.N), "writes/batch")
+}
+
+// batchGen makes batches as the runtime commits them under
+// BenchmarkDurable's load: batchRecords records (invites and accepts of
+// benchCallers pairs of users, in turn), their history messages, and the
+// calls they close (every other record).
+type batchGen struct {
+	index uint64 // of the last record made
+	calls int
+}
+
+const batchRecords = 32
+
+func (g *batchGen) next() port.Batch {
+	const t0 = int64(1_700_000_000_000_000_000)
+	var batch port.Batch
+	for i := range batchRecords {
+		g.index++
+		batch.Records = append(batch.Records, storetest.Record(g.index))
+		u := strconv.Itoa(int(g.index) % benchCallers)
+		batch.History = append(batch.History, storetest.History(kernel.C2C("a"+u, "b"+u), i))
+		if i%2 == 1 {
+			g.calls++
+			at := t0 + int64(g.calls)*1e6
+			batch.Closed = append(batch.Closed, kernel.ClosedCall{Index: g.index, InviteID: fmt.Sprintf("9b2c51e8-3f0a-4d6e-8a57-%012d", g.calls),
+				Inviter: "a" + u, Invitees: []string{"b" + u}, States: []kernel.State{kernel.Accepted}, Created: at, Closed: at + 5e5})
+		}
+	}
+	return batch
 }
 
 // BenchmarkFold measures the commit that folds a full journal
@@ -420,6 +433,29 @@ func BenchmarkRecords(b *testing.B) {
 		}
 		if n != recordsOfOne {
 			b.Fatalf("listed %d records, want %d", n, recordsOfOne)
+		}
+	}
+}
+
+// BenchmarkRecordsUnfiled lists the 100 newest records of one user while
+// none is filed yet: the journal holds 16,000 messages and the 8,000 calls
+// they closed (500 batches of batchGen), about what it holds just before
+// a fold. Records then reads every call entry of the journal.
+func BenchmarkRecordsUnfiled(b *testing.B) {
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var gen batchGen
+	for range 500 {
+		if err := s.Append(gen.next()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if page, err := s.Records("a2", port.RecordCursor{}, 100); err != nil || len(page) != 100 {
+			b.Fatalf("Records: %d records, %v; want 100", len(page), err)
 		}
 	}
 }
