@@ -118,3 +118,51 @@ func sameCallRecords(t *testing.T, what string, got, want []port.CallRecord) {
 		}
 	}
 }
+
+// Records runs beside Appends that compact the calls log, and each listing
+// is whole: in order, at most the retention's count, every record intact.
+func TestStoreRecordsDuringCompaction(t *testing.T) {
+	r := port.Retention{MaxPerUser: 50}
+	s := NewStore(WithRetention(r))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n := 0
+		for n < 4*minCompaction { // about four compactions
+			batch := make([]kernel.ClosedCall, 500)
+			for i := range batch {
+				n++
+				batch[i] = storetest.Call(uint64(n), n)
+			}
+			if err := s.Append(port.Batch{Closed: batch}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for listings := 0; ; listings++ {
+		select {
+		case <-done:
+			if listings == 0 {
+				t.Fatal("no listing ran beside the appends")
+			}
+			return
+		default:
+		}
+		got, err := s.Records("alice", port.RecordCursor{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > r.MaxPerUser {
+			t.Fatalf("listed %d records, retention keeps %d", len(got), r.MaxPerUser)
+		}
+		for i := range got {
+			if _, ok := got[i].Call.Outcome("alice"); !ok {
+				t.Fatalf("record %d is of a call without alice: %+v", i, got[i].Call)
+			}
+			if i > 0 && got[i-1].Cursor().Compare(got[i].Cursor()) >= 0 {
+				t.Fatalf("records %d and %d are out of order", i-1, i)
+			}
+		}
+	}
+}
