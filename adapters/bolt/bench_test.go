@@ -207,6 +207,72 @@ func benchAppend(b *testing.B, n, convs int) {
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
 }
 
+// BenchmarkCommitBytes measures what a store writes per commit, as the
+// runtime under BenchmarkDurable's load commits (batchGen), with a
+// snapshot every 10,000 records (whose commit folds the journal). One op
+// is one batch. Deterministic, unlike the time a commit takes. Metrics:
+//
+//	KiB/batch         bytes of pages written per batch, the folds included
+//	fold-KiB/batch    of which the snapshots' commits, spread over the batches
+//	writes/batch      page writes per batch (meta pages included)
+func BenchmarkCommitBytes(b *testing.B) {
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const snapshotEvery = 10_000
+	var gen batchGen
+	writes0, bytes0 := bolt.Written(s)
+	var foldBytes int64
+	for b.Loop() {
+		if err := s.Append(gen.next()); err != nil {
+			b.Fatal(err)
+		}
+		if gen.index%snapshotEvery < batchRecords {
+			_, before := bolt.Written(s)
+			if err := s.SaveSnapshot(gen.index, []byte("snap")); err != nil {
+				b.Fatal(err)
+			}
+			_, after := bolt.Written(s)
+			foldBytes += after - before
+		}
+	}
+	writes, bytes := bolt.Written(s)
+	b.ReportMetric(float64(bytes-bytes0)/1024/float64(b.N), "KiB/batch")
+	b.ReportMetric(float64(foldBytes)/1024/float64(b.N), "fold-KiB/batch")
+	b.ReportMetric(float64(writes-writes0)/float64(b.N), "writes/batch")
+}
+
+// batchGen makes batches as the runtime commits them under
+// BenchmarkDurable's load: batchRecords records (invites and accepts of
+// benchCallers pairs of users, in turn), their history messages, and the
+// calls they close (every other record).
+type batchGen struct {
+	index uint64 // of the last record made
+	calls int
+}
+
+const batchRecords = 32
+
+func (g *batchGen) next() port.Batch {
+	const t0 = int64(1_700_000_000_000_000_000)
+	var batch port.Batch
+	for i := range batchRecords {
+		g.index++
+		batch.Records = append(batch.Records, storetest.Record(g.index))
+		u := strconv.Itoa(int(g.index) % benchCallers)
+		batch.History = append(batch.History, storetest.History(kernel.C2C("a"+u, "b"+u), i))
+		if i%2 == 1 {
+			g.calls++
+			at := t0 + int64(g.calls)*1e6
+			batch.Closed = append(batch.Closed, kernel.ClosedCall{Index: g.index, InviteID: fmt.Sprintf("9b2c51e8-3f0a-4d6e-8a57-%012d", g.calls),
+				Inviter: "a" + u, Invitees: []string{"b" + u}, States: []kernel.State{kernel.Accepted}, Created: at, Closed: at + 5e5})
+		}
+	}
+	return batch
+}
+
 // BenchmarkFold measures the commit that folds a full journal
 // (DefaultJournalLimit messages) into the per-conversation history: a
 // SaveSnapshot whose only work is the fold. The messages are spread over
@@ -367,6 +433,29 @@ func BenchmarkRecords(b *testing.B) {
 		}
 		if n != recordsOfOne {
 			b.Fatalf("listed %d records, want %d", n, recordsOfOne)
+		}
+	}
+}
+
+// BenchmarkRecordsUnfiled lists the 100 newest records of one user while
+// none is filed yet: the journal holds 16,000 messages and the 8,000 calls
+// they closed (500 batches of batchGen), about what it holds just before
+// a fold. Records then reads every call entry of the journal.
+func BenchmarkRecordsUnfiled(b *testing.B) {
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var gen batchGen
+	for range 500 {
+		if err := s.Append(gen.next()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if page, err := s.Records("a2", port.RecordCursor{}, 100); err != nil || len(page) != 100 {
+			b.Fatalf("Records: %d records, %v; want 100", len(page), err)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,8 @@ import (
 // fixture is a closed store with several pages of every kind: log records
 // (some compacted behind a snapshot, so the freelist is not empty), a
 // snapshot, one large and several small conversations, their history
-// partly folded (by the snapshot) and partly in the journal.
+// partly folded (by the snapshot) and partly in the journal, and closed
+// calls likewise partly filed into records and partly in the journal.
 type fixture struct {
 	path    string
 	content []byte
@@ -33,6 +35,7 @@ type fixture struct {
 	snap      []byte
 	records   []kernel.Record
 	convs     map[kernel.Conversation][]port.HistoryMessage
+	calls     []kernel.ClosedCall
 }
 
 var convsOfFixture = []kernel.Conversation{
@@ -78,6 +81,10 @@ func buildFixture(t testing.TB) *fixture {
 		for _, h := range batch.History {
 			f.convs[h.Conv] = append(f.convs[h.Conv], storetest.Message(t, h, uint64(len(f.convs[h.Conv])+1)))
 		}
+		for i := range 2 {
+			batch.Closed = append(batch.Closed, storetest.Call(idx, 2*b+i))
+		}
+		f.calls = append(f.calls, batch.Closed...)
 		if err := s.Append(batch); err != nil {
 			t.Fatal(err)
 		}
@@ -152,6 +159,15 @@ func (f *fixture) intact(t testing.TB, s *bolt.Store, label string) {
 			t.Fatalf("%s: opened, then History(%s): %v", label, c, err)
 		}
 		sameHistory(t, got, msgs)
+	}
+	for _, u := range []string{"alice", "bob", "carol", "dave"} {
+		got, err := s.Records(u, port.RecordCursor{}, 0)
+		if err != nil {
+			t.Fatalf("%s: opened, then Records(%s): %v", label, u, err)
+		}
+		if want := storetest.WantRecords(u, f.calls, port.Retention{}); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: opened, then Records(%s): got %d records, want %d, or they differ", label, u, len(got), len(want))
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/bolt"
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 )
 
 // The crash test: a child process (this test binary, running
@@ -183,6 +184,7 @@ func verifyCrash(t *testing.T, path string, acks []ack, label string) (folded, j
 	type seen struct {
 		actions map[kernel.Action]int
 		data    map[string]bool // data of modifies
+		users   []string        // inviter, then invitees
 	}
 	byID := map[string]*seen{}
 	for i := range crashUsers {
@@ -208,7 +210,7 @@ func verifyCrash(t *testing.T, path string, acks []ack, label string) (folded, j
 				}
 				e := byID[info.InviteID]
 				if e == nil {
-					e = &seen{actions: map[kernel.Action]int{}, data: map[string]bool{}}
+					e = &seen{actions: map[kernel.Action]int{}, data: map[string]bool{}, users: append([]string{info.Inviter}, info.InviteeList...)}
 					byID[info.InviteID] = e
 				}
 				e.actions[info.ActionType]++
@@ -218,8 +220,14 @@ func verifyCrash(t *testing.T, path string, acks []ack, label string) (folded, j
 			}
 		}
 	}
+	closedOf := map[string][]string{} // user -> the invite IDs of the closed calls they took part in
 	for id, e := range byID {
 		a := e.actions
+		if a[kernel.ActionCancel]+a[kernel.ActionAccept]+a[kernel.ActionReject]+a[kernel.ActionTimeout] > 0 {
+			for _, u := range e.users {
+				closedOf[u] = append(closedOf[u], id)
+			}
+		}
 		if a[kernel.ActionInvite] != 1 {
 			t.Fatalf("%s: invitation %s has %d invite messages", label, id, a[kernel.ActionInvite])
 		}
@@ -228,6 +236,30 @@ func verifyCrash(t *testing.T, path string, acks []ack, label string) (folded, j
 		}
 		if n := a[kernel.ActionCancel] + a[kernel.ActionAccept] + a[kernel.ActionReject] + a[kernel.ActionTimeout]; n > 1 {
 			t.Fatalf("%s: 1:1 invitation %s was closed %d times (%v)", label, id, n, a)
+		}
+	}
+	// A call's closing message and its records are written in one commit:
+	// each closed call has one record of each participant, whatever the
+	// kills interrupted (checked while a user's calls fit in the retention).
+	for user, ids := range closedOf {
+		if len(ids) > port.DefaultRecordsPerUser {
+			continue
+		}
+		recs, err := s.Records(user, port.RecordCursor{}, 0)
+		if err != nil {
+			t.Fatalf("%s: Records(%s): %v", label, user, err)
+		}
+		listed := map[string]int{}
+		for _, r := range recs {
+			listed[r.Call.InviteID]++
+		}
+		for _, id := range ids {
+			if listed[id] != 1 {
+				t.Fatalf("%s: %s's closed call %s has %d records of theirs, want 1", label, user, id, listed[id])
+			}
+		}
+		if len(listed) != len(ids) {
+			t.Fatalf("%s: %s has records of %d calls, took part in %d closed ones", label, user, len(listed), len(ids))
 		}
 	}
 	action := map[string]kernel.Action{"invite": kernel.ActionInvite, "cancel": kernel.ActionCancel,

@@ -55,22 +55,26 @@
 //
 // # Layout
 //
-// Buckets "beckon" (the schema version, 2), "log" (uint64 big-endian Index
+// Buckets "beckon" (the schema version, 4), "log" (uint64 big-endian Index
 // -> kernel.AppendRecord bytes), "snapshot" (one entry, under its index),
 // "history" (the folded messages: one bucket per
 // kernel.Conversation.String(), uint64 big-endian Seq -> sender, time and
-// kernel.MarshalSignalingInfo payload) and "journal" (the messages not
-// folded yet: uint64 big-endian journal key -> conversation name, Seq and
-// the message's value in its conversation's bucket, byte for byte). A
-// conversation's journal messages continue its folded ones without a gap
-// or an overlap. Every value carries a CRC-32C of its bucket, key and
-// bytes, since bbolt keeps no checksums of its data pages; a journal
-// entry's CRC covers the folded value it carries, which has its own. A
-// file of a higher schema version is refused
-// (ErrNewerSchema). A file of schema 1 (no journal: every message in
-// history) is read as it is, and the first write of a session migrates it
-// to schema 2 in that write's transaction by adding the empty journal; a
-// session that only reads leaves it as it was, readable by older builds.
+// kernel.MarshalSignalingInfo payload), "journal" (the messages not folded
+// yet and the closed calls not filed yet: uint64 big-endian journal key ->
+// conversation name, Seq and the message's value in its conversation's
+// bucket, byte for byte; or a batch's closed calls) and "records" (one
+// bucket per user: record key -> kernel.AppendClosedCall bytes; layout.go
+// has the details). A conversation's journal messages continue its folded
+// ones without a gap or an overlap. Every value carries a CRC-32C of its
+// bucket, key and bytes, since bbolt keeps no checksums of its data pages;
+// a journal entry's CRC covers the folded value it carries, which has its
+// own. A file of a higher schema version is refused (ErrNewerSchema). A
+// file of schema 1 (no journal: every message in history), 2 (no call
+// records) or 3 (the calls not filed yet in a bucket "calls") is read as
+// it is, and the first write of a session migrates it in that write's
+// transaction (adding the missing buckets, filing the calls of "calls" and
+// dropping it); a session that only reads leaves it as it was, readable by
+// older builds.
 //
 // # Damage and foreign files
 //

@@ -29,10 +29,16 @@ func HistoryLayout(s *Store, name string) (folded uint64, journal int, err error
 // the file.
 func JournalLen(s *Store) (n int, err error) {
 	err = s.view("journal", func(tx *bbolt.Tx) error {
-		if jb := tx.Bucket(bucketJournal); jb != nil {
-			n = jb.Stats().KeyN
+		jb := tx.Bucket(bucketJournal)
+		if jb == nil {
+			return nil
 		}
-		return nil
+		return jb.ForEach(func(k, v []byte) error {
+			if e, err := openJournal(k, v); err != nil || e.conv != nil {
+				n++ // a message, or damaged
+			}
+			return nil
+		})
 	})
 	return n, err
 }
@@ -52,4 +58,11 @@ func FoldedOf(v []byte, key uint64) []byte {
 // payload (a journal value's bytes after its 4-byte checksum).
 func FrameJournal(key uint64, payload []byte) []byte {
 	return appendFrame(nil, bucketJournal, u64key(key), payload)
+}
+
+// Written returns how many page writes (meta pages included) and how many
+// bytes of pages the commits of s made since it was opened.
+func Written(s *Store) (writes, bytes int64) {
+	st := s.db.Stats().TxStats
+	return st.GetWrite(), st.GetPageAlloc()
 }

@@ -4,23 +4,28 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/beckonhq/beckon/port"
 	bbolt "go.etcd.io/bbolt"
 )
 
-// The history journal (schema 2). Append puts a batch's history messages
-// in the journal bucket under increasing journal keys, in the batch's own
-// transaction: only the journal's last page (and the log's) is dirtied,
-// however many conversations the batch touches. A fold later moves every
-// journal entry into its conversation's bucket in history and empties the
-// journal, in one transaction. A message's Seq is assigned when it is
+// The history journal (schema 2; closed calls too since schema 4). Append
+// puts a batch's history messages in the journal bucket under increasing
+// journal keys, then its closed calls under the next key, all in one
+// entry, in the batch's own transaction: only the journal's last page (and
+// the log's) is dirtied, however many conversations and users the batch
+// touches. A fold later moves every message into its conversation's bucket
+// in history, files every call into its participants' records, and empties
+// the journal, in one transaction. A message's Seq is assigned when it is
 // appended and never changes; its folded value is the byte-for-byte copy
 // the journal entry carries (its frame is computed once, at Append).
 
-// journalEntry is a decoded journal value; its slices alias the value.
+// journalEntry is a decoded journal value; its slices alias the value. It
+// holds a history message, or (conv nil) a batch's closed calls.
 type journalEntry struct {
 	conv  []byte // the conversation's name
 	seq   uint64 // the message's Seq in its conversation
 	value []byte // the message's folded value: frame(conv, Seq, message)
+	calls []byte // the closed calls (see appendCalls), after the zero byte
 }
 
 // minJournalEntry is the size of the smallest journal payload: a one-byte
@@ -29,10 +34,13 @@ const minJournalEntry = 1 + 1 + 8 + frameOverhead
 
 // openJournal checks the frame of the journal value v stored under key k
 // and decodes it; an entry that is damaged or malformed gives an error
-// wrapping ErrCorrupt. The folded value it carries is not checked here
-// (decodeMessage does).
+// wrapping ErrCorrupt. The folded value or the calls it carries are not
+// checked here (decodeMessage and decodeCalls do).
 func openJournal(k, v []byte) (journalEntry, error) {
 	p, ok := openFrame(bucketJournal, k, v)
+	if ok && len(p) > 1 && p[0] == 0 {
+		return journalEntry{calls: p[1:]}, nil
+	}
 	if !ok || len(p) < minJournalEntry {
 		return journalEntry{}, badJournal(k)
 	}
@@ -162,6 +170,12 @@ func readJournal(tx *bbolt.Tx) (*journalIndex, error) {
 		if err != nil {
 			return nil, err
 		}
+		if e.conv == nil {
+			if err := decodeCalls(&unfiled{}, k, e.calls, nil); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if _, err := decodeMessage(e.conv, u64key(e.seq), e.value); err != nil {
 			return nil, fmt.Errorf("journal entry %d: %w", key, err)
 		}
@@ -196,12 +210,14 @@ func readJournal(tx *bbolt.Tx) (*journalIndex, error) {
 // slabSize is the size of the chunks fold copies keys and values into.
 const slabSize = 256 << 10
 
-// fold moves every journal entry into its conversation's bucket in
-// history, in journal key order, and empties the journal (its sequence is
-// kept), all within tx. It checks each entry's frame and that it continues
-// its conversation; damage aborts the fold (and so its transaction) with
-// an error wrapping ErrCorrupt. It returns how many messages it moved.
-func fold(tx *bbolt.Tx) (int, error) {
+// fold moves every message of the journal into its conversation's bucket
+// in history, in journal key order, files its closed calls into records
+// (fileCalls, with retention r), and empties the journal (its sequence is
+// kept), all within tx. It checks each entry's frame and that each message
+// continues its conversation; damage aborts the fold (and so its
+// transaction) with an error wrapping ErrCorrupt. It returns how many
+// messages it moved.
+func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 	jb := tx.Bucket(bucketJournal)
 	if jb == nil {
 		return 0, corruptf("bucket %q is missing", bucketJournal)
@@ -209,6 +225,7 @@ func fold(tx *bbolt.Tx) (int, error) {
 	hb := tx.Bucket(bucketHistory)
 	buckets := make(map[string]*bbolt.Bucket)
 	var slab []byte
+	var calls unfiled
 	n := 0
 	c := jb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -216,6 +233,12 @@ func fold(tx *bbolt.Tx) (int, error) {
 		e, err := openJournal(k, v)
 		if err != nil {
 			return 0, err
+		}
+		if e.conv == nil {
+			if err := decodeCalls(&calls, k, e.calls, nil); err != nil {
+				return 0, err
+			}
+			continue
 		}
 		cb := buckets[string(e.conv)]
 		if cb == nil {
@@ -245,8 +268,11 @@ func fold(tx *bbolt.Tx) (int, error) {
 		}
 		n++
 	}
-	if n == 0 {
+	if n == 0 && len(calls.calls) == 0 {
 		return 0, nil
+	}
+	if err := fileCalls(tx, calls.calls, r); err != nil {
+		return 0, err
 	}
 	// Dropping the bucket frees its pages at once, far cheaper than
 	// deleting its keys one by one.
@@ -261,17 +287,33 @@ func fold(tx *bbolt.Tx) (int, error) {
 	return n, nb.SetSequence(seq)
 }
 
-// migrate turns a store of schema 1 into one of SchemaVersion inside tx:
-// schema 1 is schema 2 with every message folded, so it adds the empty
-// journal and records the new version. The first write of a session on a
-// schema 1 store runs it, in that write's transaction: a store that is
-// only read stays as it was (and readable by older builds).
-func migrate(tx *bbolt.Tx) error {
-	for _, name := range [][]byte{bucketJournal, bucketCalls, bucketRecords, bucketKept} {
+// migrate turns a store of an older schema into one of SchemaVersion
+// inside tx. Schema 1 is schema 2 with every message folded, and schema 2
+// is schema 3 without call records: it adds the empty journal and records
+// buckets. Schema 3 is schema 4 with the calls not filed yet in a bucket
+// "calls" of their own: it files them (with retention r) and drops the
+// bucket. The first write of a session on an older store runs it, in that
+// write's transaction: a store that is only read stays as it was (and
+// readable by older builds). Every older schema gets the empty bucket of
+// kept events.
+func migrate(tx *bbolt.Tx, r port.Retention) error {
+	for _, name := range [][]byte{bucketJournal, bucketRecords, bucketKept} {
 		if tx.Bucket(name) == nil {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}
+		}
+	}
+	if tx.Bucket(bucketCalls) != nil {
+		calls, err := schema3Calls(tx)
+		if err != nil {
+			return err
+		}
+		if err := fileCalls(tx, calls, r); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketCalls); err != nil {
+			return err
 		}
 	}
 	return tx.Bucket(bucketMeta).Put(keySchema, u64key(SchemaVersion))

@@ -10,12 +10,13 @@ import (
 
 // SchemaVersion is the version of the file layout this build writes and
 // reads. A store with a higher version is refused with ErrNewerSchema. A
-// store of schema 1 (the layout without the journal) or 2 (without call
-// records) or 3 (without kept events) is read as it is and migrated to
-// this version by its first write (see migrate).
+// store of schema 1 (the layout without the journal), 2 (without call
+// records) or 3 (the calls not filed yet in a bucket of their own, and no
+// kept events) is read as it is and migrated to this version by its first
+// write (see migrate).
 const SchemaVersion = 4
 
-// The top-level buckets of a store. The layout (schema 2):
+// The top-level buckets of a store. The layout (schema 4):
 //
 //	beckon     "schema" -> uint64 big-endian SchemaVersion
 //	log        uint64 BE record Index -> frame(kernel.AppendRecord bytes);
@@ -26,14 +27,12 @@ const SchemaVersion = 4
 //	           kernel.Conversation.String(), each: uint64 BE Seq (1, 2, ...)
 //	           -> frame(history message); its sequence is the highest Seq
 //	           folded into it
-//	journal    the history not folded yet: uint64 BE journal key (1, 2, ...,
-//	           in append order across all conversations) -> frame(journal
-//	           entry); the bucket's sequence is the highest key ever used
-//	calls      the closed calls not folded yet (records.go): uint64 BE key
-//	           (1, 2, ... in append order) -> frame(kernel.AppendClosedCall
-//	           bytes); the bucket's sequence is the highest key ever used
-//	records    the folded call records: "\x00newest" -> uint64 BE close
-//	           time of the newest call folded, and one bucket per user,
+//	journal    the history not folded yet and the closed calls not filed
+//	           yet: uint64 BE journal key (1, 2, ..., in append order across
+//	           all conversations) -> frame(journal entry); the bucket's
+//	           sequence is the highest key ever used
+//	records    the filed call records: "\x00newest" -> uint64 BE close
+//	           time of the newest call filed, and one bucket per user,
 //	           named the user, each: port.RecordCursor.AppendKey key (so
 //	           the newest first) -> frame(kernel.AppendClosedCall bytes),
 //	           framed with the user as domain; its sequence counts its keys
@@ -41,16 +40,23 @@ const SchemaVersion = 4
 //	           (kept.go): uvarint length and bytes of the user, of the
 //	           session, uint64 BE Seq -> frame(kernel.AppendSessionEvent bytes)
 //
-// A journal entry is uvarint length and bytes of the conversation's name,
-// uint64 BE Seq, then the value that message has once folded, byte for
-// byte: frame(history message) for that conversation and Seq. The messages
-// of a conversation are the Seqs 1 to its bucket's sequence in history
-// (none if it has no bucket), then its journal entries, whose Seqs continue
-// that without gaps, in journal key order. Folding (fold) moves every
-// journal entry into history and empties the journal in one transaction.
+// A journal entry is either a history message: uvarint length (not zero)
+// and bytes of the conversation's name, uint64 BE Seq, then the value that
+// message has once folded, byte for byte: frame(history message) for that
+// conversation and Seq; or the closed calls of one batch: a zero byte,
+// then each call as varint close time (Unix ns), uvarint length and
+// kernel.AppendClosedCall bytes. The messages of a conversation are the
+// Seqs 1 to its bucket's sequence in history (none if it has no bucket),
+// then its journal entries, whose Seqs continue that without gaps, in
+// journal key order. Folding (fold) moves every message into history,
+// files every call into records, and empties the journal, in one
+// transaction.
 //
-// Schema 3 is the same without kept; schema 2 also without calls and records; schema 1 also without
-// the journal bucket: every message in history.
+// Schema 3 has no kept bucket, and the closed calls not filed yet in a
+// bucket "calls" instead of the journal: uint64 BE key (1, 2, ... in
+// append order) -> frame(kernel.AppendClosedCall bytes). Schema 2 has no
+// calls and no records; schema 1 also no journal bucket: every message in
+// history.
 //
 // frame(p) is a CRC-32C (big-endian) of the bucket's name (for a history
 // message, the conversation's name), the key and p, followed by p. bbolt
@@ -63,7 +69,7 @@ var (
 	bucketSnapshot = []byte("snapshot")
 	bucketHistory  = []byte("history")
 	bucketJournal  = []byte("journal")
-	bucketCalls    = []byte("calls")
+	bucketCalls    = []byte("calls") // schema 3 only
 	bucketRecords  = []byte("records")
 	bucketKept     = []byte("kept")
 
@@ -157,7 +163,7 @@ func initSchema(tx *bbolt.Tx) error {
 	if err := meta.Put(keySchema, u64key(SchemaVersion)); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCalls, bucketRecords, bucketKept} {
+	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketRecords, bucketKept} {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}

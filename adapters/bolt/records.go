@@ -11,42 +11,140 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Call records (REC-1, REC-2) take the way of history: Append writes each
-// closed call once, under the next key of bucket "calls" (one page dirtied
-// per commit however many users it touches), and a fold moves each into
-// the per-user buckets of "records", one entry per participant under its
+// Call records (REC-1, REC-2) take the way of history: Append writes a
+// batch's closed calls as one entry of the journal (in the page the
+// batch's messages dirty anyway), and a fold files each into the per-user
+// buckets of "records", one entry per participant under its
 // port.RecordCursor key, so that a user's newest records are the first
-// keys of its bucket. Every call in "calls" closed in a batch that also
-// wrote a history message (the closing one), so "calls" never holds more
-// than the journal: at most the journal limit. Records reads a user's
-// folded records from its bucket (a seek, then one key per record) and
-// scans "calls" for the rest.
+// keys of its bucket. Records reads a user's filed records from its bucket
+// (a seek, then one key per record) and scans the journal for the rest.
+// A store of schema 3 kept the calls not filed yet in a bucket "calls" of
+// their own: it is read as it is, and its first write files them (migrate).
 
 // WithRecordRetention sets how many call records the store keeps per user
 // and for how long (port.Retention; zero fields mean port's defaults,
 // DefaultRecordsPerUser and DefaultRecordMaxAge). Retention applies as a
-// fold moves records into their users' buckets, and to what Records lists.
+// fold files records into their users' buckets, and to what Records lists.
 func WithRecordRetention(r port.Retention) Option {
 	return func(o *options) { o.retention = r.WithDefaults() }
 }
 
-// putCalls appends the batch's closed calls to bucket "calls".
-func putCalls(tx *bbolt.Tx, calls []kernel.ClosedCall) error {
-	if len(calls) == 0 {
-		return nil
-	}
-	cb := tx.Bucket(bucketCalls)
-	cb.FillPercent = 1 // keys only grow: fill pages
-	key := cb.Sequence()
+// appendCalls appends the payload of the journal entry of a batch's
+// closed calls: a zero byte (where a message's entry has its
+// conversation's name length, never zero), then each call as its close
+// time (varint Unix ns: what a reader needs of every call, without
+// decoding it), a uvarint length and its kernel.AppendClosedCall bytes.
+func appendCalls(dst []byte, calls []kernel.ClosedCall) []byte {
+	dst = append(dst, 0)
+	var one []byte
 	for i := range calls {
-		key++
-		k := u64key(key)
-		v := appendFrame(nil, bucketCalls, k, kernel.AppendClosedCall(nil, &calls[i]))
-		if err := cb.Put(k, v); err != nil {
-			return fmt.Errorf("closed call %q: %w", calls[i].InviteID, err)
+		one = kernel.AppendClosedCall(one[:0], &calls[i])
+		dst = binary.AppendVarint(dst, calls[i].Closed)
+		dst = binary.AppendUvarint(dst, uint64(len(one)))
+		dst = append(dst, one...)
+	}
+	return dst
+}
+
+// unfiled is what unfiledCalls read: the close time of the newest call,
+// and the calls it was asked to decode.
+type unfiled struct {
+	calls  []kernel.ClosedCall
+	newest int64 // if has
+	has    bool
+}
+
+func (u *unfiled) saw(closed int64) {
+	if !u.has || closed > u.newest {
+		u.newest, u.has = closed, true
+	}
+}
+
+// decodeCalls reads the calls of the journal entry under key k (its
+// payload after the zero byte) into u, decoding those whose encoding
+// decode is nil or true for.
+func decodeCalls(u *unfiled, k, p []byte, decode func(call []byte) bool) error {
+	key, _ := keyU64(k)
+	if len(p) == 0 {
+		return badJournal(k)
+	}
+	for len(p) > 0 {
+		closed, n := binary.Varint(p)
+		if n <= 0 {
+			return badJournal(k)
+		}
+		p = p[n:]
+		l, n := binary.Uvarint(p)
+		if n <= 0 || l == 0 || l > uint64(len(p)-n) {
+			return badJournal(k)
+		}
+		b := p[n : n+int(l)]
+		p = p[n+int(l):]
+		u.saw(closed)
+		if decode != nil && !decode(b) {
+			continue
+		}
+		c, err := kernel.DecodeClosedCall(b)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: closed call in journal entry %d: %w", ErrCorrupt, key, err)
+		case c.Closed != closed:
+			return corruptf("closed call %q in journal entry %d closed at %d, listed at %d", clip([]byte(c.InviteID)), key, c.Closed, closed)
+		}
+		u.calls = append(u.calls, c)
+	}
+	return nil
+}
+
+// unfiledCalls reads the closed calls not filed into records yet: those of
+// a schema 3 store's bucket "calls", then the journal's, in journal order.
+// It decodes and checks every call of the bucket, and of the journal those
+// whose encoding decode is nil or true for; of the others it reads the
+// close time only. It reads only the journal's call entries (a message's
+// entry is skipped by its first byte).
+func unfiledCalls(tx *bbolt.Tx, decode func(call []byte) bool) (unfiled, error) {
+	var u unfiled
+	calls, err := schema3Calls(tx)
+	if err != nil {
+		return u, err
+	}
+	for _, c := range calls {
+		u.saw(c.Closed)
+	}
+	u.calls = calls
+	c := tx.Bucket(bucketJournal).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(v) <= frameOverhead || v[frameOverhead] != 0 {
+			continue // a message
+		}
+		e, err := openJournal(k, v)
+		if err != nil {
+			return u, err
+		}
+		if err := decodeCalls(&u, k, e.calls, decode); err != nil {
+			return u, err
 		}
 	}
-	return cb.SetSequence(key)
+	return u, nil
+}
+
+// schema3Calls returns the calls of a schema 3 store's bucket "calls"
+// (none if it has none).
+func schema3Calls(tx *bbolt.Tx) ([]kernel.ClosedCall, error) {
+	cb := tx.Bucket(bucketCalls)
+	if cb == nil {
+		return nil, nil
+	}
+	var calls []kernel.ClosedCall
+	c := cb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		call, err := openCall(bucketCalls, k, v)
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, call)
+	}
+	return calls, nil
 }
 
 // openCall checks and decodes a value of "calls", or a user's record.
@@ -67,60 +165,52 @@ func cursorOf(c *kernel.ClosedCall) port.RecordCursor {
 }
 
 // newestKey is the key in bucket "records" of the close time of the
-// newest call folded (int64 big-endian, as uint64); user buckets are the
+// newest call filed (int64 big-endian, as uint64); user buckets are the
 // rest.
 var newestKey = []byte("\x00newest")
 
-// newestOf returns the close time of the newest call the store holds.
-func newestOf(tx *bbolt.Tx) (int64, bool, error) {
-	newest, has := int64(0), false
+// newestOf returns the close time of the newest call the store holds:
+// the newest filed, or of u.
+func newestOf(tx *bbolt.Tx, u unfiled) (int64, bool, error) {
 	if v := tx.Bucket(bucketRecords).Get(newestKey); v != nil {
 		n, ok := keyU64(v)
 		if !ok {
 			return 0, false, corruptf("the newest close time in %q is malformed", bucketRecords)
 		}
-		newest, has = int64(n), true
+		u.saw(int64(n))
 	}
-	c := tx.Bucket(bucketCalls).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		call, err := openCall(bucketCalls, k, v)
-		if err != nil {
-			return 0, false, err
-		}
-		if !has || call.Closed > newest {
-			newest, has = call.Closed, true
-		}
-	}
-	return newest, has, nil
+	return u.newest, u.has, nil
 }
 
-// foldCalls moves every call of "calls" into the records of its
-// participants, applies retention to each user it touched, and empties
-// "calls", in tx.
-func foldCalls(tx *bbolt.Tx, r port.Retention) error {
-	cb, rb := tx.Bucket(bucketCalls), tx.Bucket(bucketRecords)
-	if cb.Stats().KeyN == 0 {
+// fileCalls files calls (the journal's, as fold takes them out of it, or a
+// schema 3 store's bucket "calls") into the records of their participants
+// and applies retention to each user it touched, in tx.
+func fileCalls(tx *bbolt.Tx, calls []kernel.ClosedCall, r port.Retention) error {
+	if len(calls) == 0 {
 		return nil
 	}
-	newest, has, err := newestOf(tx)
-	if err != nil || !has {
+	rb := tx.Bucket(bucketRecords)
+	u := unfiled{calls: calls}
+	for _, c := range calls {
+		u.saw(c.Closed)
+	}
+	newest, _, err := newestOf(tx, u)
+	if err != nil {
 		return err
 	}
 	touched := map[string]*bbolt.Bucket{}
-	c := cb.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		call, err := openCall(bucketCalls, k, v)
-		if err != nil {
-			return err
-		}
-		key := cursorOf(&call).AppendKey(nil)
-		p, _ := openFrame(bucketCalls, k, v)
+	var payload []byte
+	for i := range calls {
+		call := &calls[i]
+		key := cursorOf(call).AppendKey(nil)
+		payload = kernel.AppendClosedCall(payload[:0], call)
 		for u := range call.Participants {
 			ub := touched[u]
 			if ub == nil {
 				if ub, err = rb.CreateBucketIfNotExists([]byte(u)); err != nil {
 					return fmt.Errorf("%w: records of %q: %w", ErrCorrupt, clip([]byte(u)), err)
 				}
+				ub.FillPercent = 1 // pages full where the fold inserts: a third fewer pages written
 				touched[u] = ub
 			}
 			if ub.Get(key) == nil {
@@ -128,7 +218,7 @@ func foldCalls(tx *bbolt.Tx, r port.Retention) error {
 					return err
 				}
 			}
-			if err := ub.Put(key, appendFrame(nil, []byte(u), key, p)); err != nil {
+			if err := ub.Put(key, appendFrame(nil, []byte(u), key, payload)); err != nil {
 				return err
 			}
 		}
@@ -139,18 +229,7 @@ func foldCalls(tx *bbolt.Tx, r port.Retention) error {
 			return err
 		}
 	}
-	if err := rb.Put(newestKey, u64key(uint64(newest))); err != nil {
-		return err
-	}
-	seq := cb.Sequence()
-	if err := tx.DeleteBucket(bucketCalls); err != nil {
-		return err
-	}
-	nb, err := tx.CreateBucket(bucketCalls)
-	if err != nil {
-		return err
-	}
-	return nb.SetSequence(seq)
+	return rb.Put(newestKey, u64key(uint64(newest)))
 }
 
 // trim deletes a user's oldest records (its last keys) beyond max and
@@ -180,22 +259,27 @@ func closedOfKey(k []byte) int64 {
 
 // Records lists user's call records after the cursor, newest first, at
 // most limit (<= 0: all kept): see port.Store. It reads the user's bucket
-// (a seek, then one key per record) and scans the calls not folded yet (at
-// most about the journal limit). A user with more than MaxPerUser records
-// folded and not is listed its MaxPerUser newest: the rest go at the next
-// fold.
+// (a seek, then one key per record) and the calls not filed yet (it scans
+// the journal: at most about the journal limit of entries). A user with
+// more than MaxPerUser records filed and not is listed its MaxPerUser
+// newest: the rest go at the next fold.
 func (s *Store) Records(user string, after port.RecordCursor, limit int) ([]port.CallRecord, error) {
 	var out []port.CallRecord
 	err := s.view("records", func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketCalls) == nil { // a store of an older schema: no records yet
+		if tx.Bucket(bucketRecords) == nil { // a store of schema 1 or 2: no records yet
 			return nil
 		}
-		newest, _, err := newestOf(tx)
+		name := []byte(user)
+		u, err := unfiledCalls(tx, func(call []byte) bool { return bytes.Contains(call, name) })
+		if err != nil {
+			return err
+		}
+		newest, _, err := newestOf(tx, u)
 		if err != nil {
 			return err
 		}
 		cutoff := s.retention.Cutoff(newest)
-		fresh := freshRecords(tx, user)
+		fresh := freshRecords(u.calls, user)
 		folded := uint64(0)
 		if ub := tx.Bucket(bucketRecords).Bucket([]byte(user)); ub != nil {
 			folded = ub.Sequence()
@@ -232,13 +316,11 @@ func (s *Store) Records(user string, after port.RecordCursor, limit int) ([]port
 	return out, nil
 }
 
-// freshRecords returns user's records among the calls not folded yet, in
-// listing order (their frames were checked by newestOf).
-func freshRecords(tx *bbolt.Tx, user string) []port.CallRecord {
+// freshRecords returns user's records among the unfiled calls, in
+// listing order.
+func freshRecords(unfiled []kernel.ClosedCall, user string) []port.CallRecord {
 	var fresh []port.CallRecord
-	c := tx.Bucket(bucketCalls).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		call, _ := openCall(bucketCalls, k, v)
+	for _, call := range unfiled {
 		if o, ok := call.Outcome(user); ok {
 			fresh = append(fresh, port.CallRecord{User: user, Outcome: o, Call: call})
 		}
@@ -247,7 +329,7 @@ func freshRecords(tx *bbolt.Tx, user string) []port.CallRecord {
 	return fresh
 }
 
-// mergeRecords merges user's folded records with fresh, after the cursor,
+// mergeRecords merges user's filed records with fresh, after the cursor,
 // at most limit (<= 0: all), none closed before cutoff.
 func mergeRecords(tx *bbolt.Tx, user string, fresh []port.CallRecord, after port.RecordCursor, limit int, cutoff int64) ([]port.CallRecord, error) {
 	var out []port.CallRecord
@@ -295,22 +377,22 @@ func mergeRecords(tx *bbolt.Tx, user string, fresh []port.CallRecord, after port
 }
 
 // verifyRecords checks every closed call and call record of tx.
+// (The journal's calls are checked with the journal, by readJournal.)
 func verifyRecords(tx *bbolt.Tx) error {
 	cb, rb := tx.Bucket(bucketCalls), tx.Bucket(bucketRecords)
-	if cb == nil && rb == nil {
-		return nil // schema 1 or 2
+	if rb == nil {
+		return nil // schema 1 or 2 (checkSchema checked which buckets each has)
 	}
-	if cb == nil || rb == nil {
-		return corruptf("bucket %q or %q is missing", bucketCalls, bucketRecords)
-	}
-	if err := cb.ForEach(func(k, v []byte) error {
-		if v == nil {
-			return corruptf("a bucket %q inside %q", clip(k), bucketCalls)
+	if cb != nil { // schema 3
+		if err := cb.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return corruptf("a bucket %q inside %q", clip(k), bucketCalls)
+			}
+			_, err := openCall(bucketCalls, k, v)
+			return err
+		}); err != nil {
+			return err
 		}
-		_, err := openCall(bucketCalls, k, v)
-		return err
-	}); err != nil {
-		return err
 	}
 	return rb.ForEach(func(user, v []byte) error {
 		if v != nil {

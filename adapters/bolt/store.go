@@ -103,7 +103,7 @@ func (s *Store) commit(fn func(tx *bbolt.Tx, p *pending) error) error {
 		}
 	}
 	if s.schema < SchemaVersion {
-		if err := migrate(tx); err != nil {
+		if err := migrate(tx, s.retention); err != nil {
 			return fmt.Errorf("migrating from schema %d: %w", s.schema, err)
 		}
 	}
@@ -189,10 +189,11 @@ type journalMsg struct {
 
 // Append makes a batch durable in one bbolt transaction: its records under
 // their Index in the log, its history messages in the journal, each with
-// the next Seq of its conversation. It returns once the transaction is
-// committed and fsynced, or an error and nothing written. The first record
-// must carry the Index after the last one ever appended (1 for a new
-// store) and the others follow it without gaps; else port.ErrBadIndex.
+// the next Seq of its conversation, and its closed calls in one journal
+// entry after them. It returns once the transaction is committed and
+// fsynced, or an error and nothing written. The first record must carry
+// the Index after the last one ever appended (1 for a new store) and the
+// others follow it without gaps; else port.ErrBadIndex.
 // Concurrent calls are safe and are applied one after the other.
 //
 // If the journal then holds at least the journal limit of messages
@@ -247,6 +248,11 @@ func (s *Store) Append(b port.Batch) error {
 		m.end = len(buf)
 		msgs[i] = m
 	}
+	callsAt := len(buf) // buf[callsAt:] is the journal value of the batch's closed calls, if any
+	if len(b.Closed) > 0 {
+		buf = append(buf, 0, 0, 0, 0)
+		buf = appendCalls(buf, b.Closed)
+	}
 	record := func(i int) []byte {
 		start := 0
 		if i > 0 {
@@ -274,13 +280,10 @@ func (s *Store) Append(b port.Batch) error {
 				return err
 			}
 		}
-		if err := putCalls(tx, b.Closed); err != nil {
-			return err
-		}
 		if err := putKept(tx, &b); err != nil {
 			return err
 		}
-		if len(msgs) == 0 {
+		if len(msgs) == 0 && len(b.Closed) == 0 {
 			return nil
 		}
 		hb, jb := tx.Bucket(bucketHistory), tx.Bucket(bucketJournal)
@@ -314,14 +317,19 @@ func (s *Store) Append(b port.Batch) error {
 			}
 			p.adds = append(p.adds, journalAdd{conv: string(m.conv), seq: seq, key: key})
 		}
+		if len(b.Closed) > 0 {
+			key++
+			k, v := u64key(key), buf[callsAt:]
+			sealFrame(v, bucketJournal, k)
+			if err := jb.Put(k, v); err != nil {
+				return fmt.Errorf("closed calls: %w", err)
+			}
+		}
 		if err := jb.SetSequence(key); err != nil {
 			return err
 		}
 		if s.idx.n+len(p.adds) >= s.journalLimit {
-			if _, err := fold(tx); err != nil {
-				return err
-			}
-			if err := foldCalls(tx, s.retention); err != nil {
+			if _, err := fold(tx, s.retention); err != nil {
 				return err
 			}
 			p.folded = true
@@ -361,10 +369,7 @@ func (s *Store) SaveSnapshot(index uint64, snapshot []byte) error {
 		if err := deleteKeys(lb, index); err != nil {
 			return err
 		}
-		if _, err := fold(tx); err != nil {
-			return err
-		}
-		if err := foldCalls(tx, s.retention); err != nil {
+		if _, err := fold(tx, s.retention); err != nil {
 			return err
 		}
 		p.folded = true

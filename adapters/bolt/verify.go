@@ -15,8 +15,8 @@ import (
 const maxCheckErrors = 8
 
 // checkSchema checks that tx is a beckon store this build can read and
-// returns its schema version: SchemaVersion, or 1 (a store without the
-// journal, which the first write migrates).
+// returns its schema version: SchemaVersion, or an older one that the
+// first write migrates.
 func checkSchema(tx *bbolt.Tx) (uint64, error) {
 	mb := tx.Bucket(bucketMeta)
 	if mb == nil {
@@ -57,10 +57,14 @@ func checkSchema(tx *bbolt.Tx) (uint64, error) {
 		return 0, corruptf("a store of schema 1 holds a %q bucket, which only schema 2 has", bucketJournal)
 	}
 	switch hasCalls, hasRecords := tx.Bucket(bucketCalls) != nil, tx.Bucket(bucketRecords) != nil; {
-	case ver >= 3 && (!hasCalls || !hasRecords):
-		return 0, corruptf("bucket %q or %q is missing", bucketCalls, bucketRecords)
+	case ver >= 3 && !hasRecords:
+		return 0, corruptf("bucket %q is missing", bucketRecords)
+	case ver == 3 && !hasCalls:
+		return 0, corruptf("bucket %q is missing", bucketCalls)
 	case ver < 3 && (hasCalls || hasRecords):
-		return 0, corruptf("a store of schema %d holds call records, which only schema 3 has", ver)
+		return 0, corruptf("a store of schema %d holds call records, which only schema 3 and later have", ver)
+	case ver > 3 && hasCalls:
+		return 0, corruptf("a store of schema %d holds a %q bucket, which only schema 3 has", ver, bucketCalls)
 	}
 	switch hasKept := tx.Bucket(bucketKept) != nil; {
 	case ver >= 4 && !hasKept:

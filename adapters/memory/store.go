@@ -19,23 +19,24 @@ var errStoreClosed = fmt.Errorf("memory store: %w", port.ErrClosed)
 var errStoreClaimed = fmt.Errorf("memory store: %w: it serves another runtime; close that runtime first, or give this one its own store", port.ErrLocked)
 
 // Store keeps the log, the latest snapshot, the history and the call
-// records in memory. It
-// implements port.Store and is the reference for every other adapter.
+// records in memory. It implements port.Store and is the reference for
+// every other adapter.
 //
 // It keeps everything encoded, in byte slices of its own: records with
-// kernel.AppendRecord, history messages with a small codec of this file.
-// So it copies whatever it keeps by construction, never shares a slice
-// with a caller, and the garbage collector has nothing to scan in it (a
-// long history costs memory, not collector time). The history messages of
-// all conversations go to one log, in append order, and each conversation
-// keeps the positions of its messages (4 bytes each, in chunks, so that a
-// long conversation never copies its whole index to grow): a conversation
-// costs its messages and about a hundred bytes, and an Append writes to one
-// place however many conversations it touches. The history holds at most
-// MaxHistory messages. Nothing survives the
-// process; a Store given to a second Runtime (after the first is closed)
-// plays the part of a disk across a restart. It serves one runtime at a
-// time (Claim). It is safe for concurrent use.
+// kernel.AppendRecord, history messages with a small codec of this file,
+// closed calls with one of records.go. So it copies whatever it keeps by
+// construction, never shares a slice with a caller, and the garbage
+// collector has nothing to scan in it (a long history costs memory, not
+// collector time). The history messages of all conversations go to one
+// log, in append order, and each conversation keeps the positions of its
+// messages (4 bytes each, in chunks, so that a long conversation never
+// copies its whole index to grow): a conversation costs its messages and
+// about a hundred bytes, and an Append writes to one place however many
+// conversations it touches. The history holds at most MaxHistory messages,
+// the call records at most MaxCalls calls. Nothing survives the process; a
+// Store given to a second Runtime (after the first is closed) plays the
+// part of a disk across a restart. It serves one runtime at a time
+// (Claim). It is safe for concurrent use.
 type Store struct {
 	mu        sync.RWMutex
 	closed    bool
@@ -48,7 +49,9 @@ type Store struct {
 	scratch   []byte                             // encoding buffer of Append
 
 	kept      kept                    // events of resumable sessions (kept.go)
-	records   map[string]*userRecords // each user's call records (records.go)
+	records   map[string]*userRecords // each user's call records: positions in calls (records.go)
+	calls     log                     // the closed calls some user lists, and some no longer
+	compactAt uint64                  // calls.len() past which the calls log is compacted
 	callBuf   []byte                  // reused to encode a closed call
 	retention port.Retention
 	newest    int64 // close time of the newest call given, if hasNewest
@@ -58,11 +61,12 @@ type Store struct {
 // log is a sequence of encoded entries kept in fixed-size chunks, as are
 // the references to them: nothing is ever copied to grow (one ever-growing
 // slice would copy, and fault in, its whole length at each doubling, which
-// dominates the cost of a long history). A Store has two logs, records and
-// history, so the chunks' fixed cost does not add up. The chunks of
-// dropped entries (the records a snapshot covers) are kept for reuse, so
-// the records log settles on the chunks of one snapshot interval instead
-// of allocating (and faulting in) new ones after each snapshot.
+// dominates the cost of a long history). A Store has three logs, records,
+// history and calls, so the chunks' fixed cost does not add up. The chunks
+// of dropped entries (the records a snapshot covers, the calls no user
+// lists) are kept for reuse, so the records log settles on the chunks of
+// one snapshot interval instead of allocating (and faulting in) new ones
+// after each snapshot, and the calls log on about twice its live calls.
 type log struct {
 	data [][]byte // chunks of chunkBytes capacity (a longer entry gets its own)
 	refs [][]ref  // chunks of chunkRefs references; entry i is refs[i/chunkRefs][i%chunkRefs]
@@ -128,6 +132,13 @@ func (l *log) dropFirst(n int) {
 	for i := n; i < l.n; i++ {
 		rest.add(l.entry(i))
 	}
+	l.freeInto(&rest)
+	*l = rest
+}
+
+// freeInto adds l's chunks to the free lists of rest, which took what it
+// keeps of l.
+func (l *log) freeInto(rest *log) {
 	for _, c := range l.data {
 		if cap(c) == chunkBytes { // a chunk of one long entry is not kept
 			rest.freeData = append(rest.freeData, c[:0])
@@ -136,7 +147,6 @@ func (l *log) dropFirst(n int) {
 	for _, c := range l.refs {
 		rest.freeRefs = append(rest.freeRefs, c[:0])
 	}
-	*l = rest
 }
 
 // reuse returns an empty chunk: the last of *free, or a new one of
@@ -191,7 +201,7 @@ func (c *convIndex) add(pos uint32) {
 // port.Retention's defaults unless WithRetention says otherwise.
 func NewStore(opts ...StoreOption) *Store {
 	s := &Store{convs: make(map[kernel.Conversation]*convIndex), records: make(map[string]*userRecords), kept: make(kept),
-		retention: port.Retention{}.WithDefaults()}
+		retention: port.Retention{}.WithDefaults(), compactAt: minCompaction}
 	for _, o := range opts {
 		o(s)
 	}
@@ -258,6 +268,9 @@ func (s *Store) Append(b port.Batch) error {
 	}
 	if uint64(s.history.len())+uint64(len(b.History)) > maxHistory {
 		return fmt.Errorf("memory: the history is full: it holds %d messages, and %d more would pass MaxHistory", s.history.len(), len(b.History))
+	}
+	if err := s.roomForCalls(len(b.Closed)); err != nil {
+		return err
 	}
 	for _, r := range b.Records {
 		s.scratch = kernel.AppendRecord(s.scratch[:0], r)
@@ -391,13 +404,13 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// decoder reads the history encoding; the first error sticks.
+// decoder reads the history and call encodings; the first error sticks.
 type decoder struct {
 	b   []byte
 	err error
 }
 
-var errTruncated = errors.New("truncated history message")
+var errTruncated = errors.New("truncated")
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
