@@ -19,6 +19,7 @@ import (
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/internal/netfault"
 )
 
 const patience = 5 * time.Second
@@ -260,10 +261,10 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // was away, in order, once, and nothing again (no SYN-1 re-delivery).
 func TestReconnectResumes(t *testing.T) {
 	url, _ := server(t)
-	p := newProxy(t, strings.TrimPrefix(url, "mqtt://"))
+	p := netfault.New(t, strings.TrimPrefix(url, "mqtt://"))
 	bob := newEvents()
 	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
-	b := dial(t, p.url(), "bob", "phone", bob.listener(), nil)
+	b := dial(t, "mqtt://"+p.Addr(), "bob", "phone", bob.listener(), nil)
 	ctx := context.Background()
 	id, err := a.Invite(ctx, "bob", "ring")
 	if err != nil {
@@ -272,14 +273,14 @@ func TestReconnectResumes(t *testing.T) {
 	if ev := bob.next(t); ev.InviteID != id {
 		t.Fatalf("bob heard %+v, want the invitation", ev)
 	}
-	p.hold(true)
-	p.cut()
+	p.Hold(true)
+	p.Cut()
 	for _, data := range []string{"audio only", "video again"} {
 		if err := a.Modify(ctx, id, data); err != nil {
 			t.Fatal(err)
 		}
 	}
-	p.hold(false)
+	p.Hold(false)
 	for _, want := range []string{"audio only", "video again"} {
 		if ev := bob.next(t); ev.Type != beckon.EventModified || ev.Data != want {
 			t.Errorf("after resuming bob heard %+v, want InvitationModified %q", ev, want)
@@ -318,10 +319,10 @@ func (r restarts) listener() SessionListener {
 // invitation again, with its current data (SYN-1).
 func TestReconnectAfterExpiryStartsAfresh(t *testing.T) {
 	url, _ := serverWith(t, func(o *mqtt.Options) { o.SessionExpiry = time.Second })
-	p := newProxy(t, strings.TrimPrefix(url, "mqtt://"))
+	p := netfault.New(t, strings.TrimPrefix(url, "mqtt://"))
 	bob := restarts{newEvents()}
 	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
-	dial(t, p.url(), "bob", "phone", bob.listener(), nil)
+	dial(t, "mqtt://"+p.Addr(), "bob", "phone", bob.listener(), nil)
 	ctx := context.Background()
 	id, err := a.Invite(ctx, "bob", "ring")
 	if err != nil {
@@ -330,13 +331,13 @@ func TestReconnectAfterExpiryStartsAfresh(t *testing.T) {
 	if ev := bob.next(t); ev.InviteID != id {
 		t.Fatalf("bob heard %+v, want the invitation", ev)
 	}
-	p.hold(true)
-	p.cut()
+	p.Hold(true)
+	p.Cut()
 	if err := a.Modify(ctx, id, "changed while away"); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond) // past the expiry: the session ends
-	p.hold(false)
+	p.Hold(false)
 	if ev := bob.next(t); ev.Type != 0 {
 		t.Fatalf("bob heard %+v, want OnSessionRestarted first", ev)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/internal/netfault"
 	"github.com/beckonhq/beckon/kernel"
 )
 
@@ -32,7 +33,7 @@ import (
 type faultRun struct {
 	t   *testing.T
 	e   *env
-	p   *faultProxy
+	p   *netfault.Proxy
 	bob *rawDevice
 
 	mu   sync.Mutex
@@ -41,8 +42,8 @@ type faultRun struct {
 }
 
 func newFaultRun(t *testing.T, e *env) *faultRun {
-	f := &faultRun{t: t, e: e, p: newFaultProxy(t, e.addr)}
-	f.bob = newRawDevice(t, f.p.addr(), "bob", "phone")
+	f := &faultRun{t: t, e: e, p: netfault.New(t, e.addr)}
+	f.bob = newRawDevice(t, f.p.Addr(), "bob", "phone")
 	return f
 }
 
@@ -157,7 +158,7 @@ func TestCutMidPacket(t *testing.T) {
 	}{
 		{"CONNECT", func(f *faultRun) int { return len(f.bob.connectPacket(false)) },
 			func(f *faultRun, k int) {
-				f.p.cutNext(toServer, k)
+				f.p.CutNext(netfault.ToServer, k)
 				f.bob.dial()
 				_ = f.bob.write(f.bob.connectPacket(false))
 				f.bob.cut()
@@ -169,7 +170,7 @@ func TestCutMidPacket(t *testing.T) {
 				if p, err := f.bob.read(); err != nil || p.kind != 2 {
 					f.t.Fatalf("CONNACK: got %+v, %v", p, err)
 				}
-				f.p.newest().cutAfter(toServer, k)
+				f.p.Newest().CutAfter(netfault.ToServer, k)
 				_ = f.bob.write(f.bob.subscribePacket())
 				f.bob.cut()
 			}},
@@ -179,7 +180,7 @@ func TestCutMidPacket(t *testing.T) {
 				ok := fmt.Sprintf("ok-%03d", k)
 				_ = f.bob.write(f.bob.requestPacket(ok, "cancel", map[string]any{"inviteID": "none"}))
 				f.bob.until("the reply to "+ok, func() bool { return f.bob.replies[ok] > 0 })
-				f.p.newest().cutAfter(toServer, k)
+				f.p.Newest().CutAfter(netfault.ToServer, k)
 				_ = f.bob.write(f.bob.requestPacket(fmt.Sprintf("cut-%03d", k), "invite", cutInvite))
 				f.bob.cut()
 			}},
@@ -192,7 +193,7 @@ func TestCutMidPacket(t *testing.T) {
 			return f.bob.publishBytes - before
 		}, func(f *faultRun, k int) {
 			f.resume()
-			f.p.newest().cutAfter(toDevice, k)
+			f.p.Newest().CutAfter(netfault.ToDevice, k)
 			f.mustRing()
 			f.bob.cut()
 		}},
@@ -207,7 +208,7 @@ func TestCutMidPacket(t *testing.T) {
 				for _, id := range f.bob.unacked {
 					acks = append(acks, pubackPacket(id)...)
 				}
-				f.p.newest().cutAfter(toServer, k)
+				f.p.Newest().CutAfter(netfault.ToServer, k)
 				_ = f.bob.write(acks)
 				f.bob.cut()
 			}},

@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/beckonhq/beckon/internal/netfault"
 )
 
 // The web demo of `beckon serve -demo`, driven in headless Chromium: tabs
@@ -105,19 +107,19 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("reconnect resumes the session (REM-5)", func(t *testing.T) {
-		lid := newProxy(t, httpAddr)
-		alice, bob := b.open(t, "alice"), b.openAt(t, lid.base(), "bob", "")
+		lid := netfault.New(t, httpAddr)
+		alice, bob := b.open(t, "alice"), b.openAt(t, "http://"+lid.Addr(), "bob", "")
 		alice.call(t, 30, "bob")
 		bob.wait(t, "a video call", hasText(inCard("ringing")+` [data-role="media"]`, "Video call"))
-		lid.hold(true)
-		lid.cut()
+		lid.Hold(true)
+		lid.Cut()
 		bob.wait(t, "reconnecting", `document.body.dataset.conn === "reconnecting"`)
 		alice.click(t, outCard("calling")+` [data-act="modify"]`)
 		alice.wait(t, "switched to audio", hasText(outCard("calling")+` [data-role="media"]`, "Audio call"))
 		alice.click(t, outCard("calling")+` [data-act="cancel"]`)
 		alice.wait(t, "cancelled", has(outCard("cancelled")))
 		bob.wait(t, "still ringing, offline", has(inCard("ringing"))+` && document.body.dataset.conn === "reconnecting"`)
-		lid.hold(false)
+		lid.Hold(false)
 		bob.wait(t, "the session resumed", `document.body.dataset.session === "resumed" && document.body.dataset.connections === "2"`)
 		bob.wait(t, "cancelled by alice", hasText(inCard("cancelled"), "Cancelled by alice"))
 		bob.wait(t, "the change, shown", hasText(inCard("cancelled")+` [data-role="media"]`, "Audio call"))
@@ -129,18 +131,18 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("a new session after the expiry (REM-6, SYN-1)", func(t *testing.T) {
-		lid := newProxy(t, httpAddr)
+		lid := netfault.New(t, httpAddr)
 		// expiry=0: the session ends with its connection.
-		alice, carol, bob := b.open(t, "alice"), b.open(t, "carol"), b.openAt(t, lid.base(), "bob", "expiry=0")
+		alice, carol, bob := b.open(t, "alice"), b.open(t, "carol"), b.openAt(t, "http://"+lid.Addr(), "bob", "expiry=0")
 		alice.call(t, 30, "bob")
 		carol.call(t, 30, "bob")
 		bob.wait(t, "two calls ringing", `document.querySelectorAll(`+jsString(inCard("ringing"))+`).length === 2`)
-		lid.hold(true)
-		lid.cut()
+		lid.Hold(true)
+		lid.Cut()
 		bob.wait(t, "reconnecting", `document.body.dataset.conn === "reconnecting"`)
 		alice.click(t, outCard("calling")+` [data-act="cancel"]`)
 		alice.wait(t, "cancelled", has(outCard("cancelled")))
-		lid.hold(false)
+		lid.Hold(false)
 		bob.wait(t, "a new session", `document.body.dataset.session === "new" && document.body.dataset.connections === "2"`)
 		bob.wait(t, "the notice", `!document.getElementById("restarted").hidden`)
 		bob.wait(t, "alice's call over", hasText(inCard("gone")+" .who", "alice"))
