@@ -261,18 +261,9 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // was away, in order, once, and nothing again (no SYN-1 re-delivery).
 func TestReconnectResumes(t *testing.T) {
 	url, _ := server(t)
-	p := netfault.New(t, strings.TrimPrefix(url, "mqtt://"))
 	bob := newEvents()
-	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
-	b := dial(t, "mqtt://"+p.Addr(), "bob", "phone", bob.listener(), nil)
+	a, b, p, id := ringThroughProxy(t, url, bob, bob.listener())
 	ctx := context.Background()
-	id, err := a.Invite(ctx, "bob", "ring")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ev := bob.next(t); ev.InviteID != id {
-		t.Fatalf("bob heard %+v, want the invitation", ev)
-	}
 	p.Hold(true)
 	p.Cut()
 	for _, data := range []string{"audio only", "video again"} {
@@ -294,6 +285,23 @@ func TestReconnectResumes(t *testing.T) {
 	if ev := bob.next(t); ev.Type != beckon.EventAccepted {
 		t.Errorf("bob heard %+v, want his own InviteeAccepted (and no re-delivered invitation before it)", ev)
 	}
+}
+
+// ringThroughProxy connects alice directly and bob (his events heard by
+// l into bob) through a proxy, and has alice ring bob.
+func ringThroughProxy(t *testing.T, url string, bob *events, l beckon.Listener) (a, b *Client, p *netfault.Proxy, id string) {
+	t.Helper()
+	p = netfault.New(t, strings.TrimPrefix(url, "mqtt://"))
+	a = dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
+	b = dial(t, "mqtt://"+p.Addr(), "bob", "phone", l, nil)
+	id, err := a.Invite(context.Background(), "bob", "ring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := bob.next(t); ev.InviteID != id {
+		t.Fatalf("bob heard %+v, want the invitation", ev)
+	}
+	return a, b, p, id
 }
 
 // restarts is a listener that also hears OnSessionRestarted, as an event
@@ -319,18 +327,9 @@ func (r restarts) listener() SessionListener {
 // invitation again, with its current data (SYN-1).
 func TestReconnectAfterExpiryStartsAfresh(t *testing.T) {
 	url, _ := serverWith(t, func(o *mqtt.Options) { o.SessionExpiry = time.Second })
-	p := netfault.New(t, strings.TrimPrefix(url, "mqtt://"))
 	bob := restarts{newEvents()}
-	a := dial(t, url, "alice", "phone", beckon.ListenerFuncs{}, nil)
-	dial(t, "mqtt://"+p.Addr(), "bob", "phone", bob.listener(), nil)
+	a, _, p, id := ringThroughProxy(t, url, bob.events, bob.listener())
 	ctx := context.Background()
-	id, err := a.Invite(ctx, "bob", "ring")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ev := bob.next(t); ev.InviteID != id {
-		t.Fatalf("bob heard %+v, want the invitation", ev)
-	}
 	p.Hold(true)
 	p.Cut()
 	if err := a.Modify(ctx, id, "changed while away"); err != nil {
