@@ -79,18 +79,26 @@ func (m *model) expireSessions() {
 	}
 }
 
-func (m *model) connect(user, session string) (int, []mout) { return m.connectFor(user, session, 0) }
+func (m *model) connect(user, session string) (int, []mout) {
+	outs := m.fire()
+	if !m.id(user) || !m.id(session) {
+		return CodeInvalidParameters, outs
+	}
+	return 0, append(outs, m.start(user, session, 0)...)
+}
 
 // connectFor is a new connection of a session with an expiry: nothing
-// for a session connected already; one away is replaced by a new one
-// (REM-4: one session, never two), which hears of every invitation
-// pending for its user (SYN-1).
+// for a session connected already (its expiry stays); one away is
+// replaced by a new one (REM-4: one session, never two), which hears of
+// every invitation pending for its user (SYN-1).
 func (m *model) connectFor(user, session string, expiry time.Duration) (int, []mout) {
 	outs := m.fire()
 	if !m.id(user) || !m.id(session) {
 		return CodeInvalidParameters, outs
 	}
-	m.asked[sessKey{user, session}] = expiry
+	if _, s := m.session(user, session); s == nil || s.away {
+		m.asked[sessKey{user, session}] = expiry
+	}
 	return 0, append(outs, m.start(user, session, expiry)...)
 }
 

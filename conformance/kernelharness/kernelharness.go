@@ -424,7 +424,13 @@ func (h *harness) Disconnect(user, sess string) int {
 
 // ConnectFor is Connect with the session's expiry (SessionResumer).
 func (h *harness) ConnectFor(user, sess string, expiry time.Duration) int {
-	h.asked[session{user, sess}] = int(expiry / time.Second)
+	connected := false
+	for info := range h.k.Sessions() {
+		connected = connected || info.SessionRef == kernel.SessionRef{User: user, Session: sess} && info.Away.IsZero()
+	}
+	if !connected { // a connected session keeps its expiry
+		h.asked[session{user, sess}] = int(expiry / time.Second)
+	}
 	in := kernel.Connect(user, sess)
 	in.Timeout = int(expiry / time.Second)
 	return h.code(in)
