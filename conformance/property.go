@@ -98,21 +98,21 @@ type prop struct {
 	known []string // invite IDs seen so far, in order
 	due   []string // invitations whose deadline the last move of time landed on exactly
 
-	sessions   []sessKey // every session ever connected
+	sessions []sessKey // every session ever connected
 	// Sessions connected with ConnectFor (SessionResumer) and not since
 	// disconnected, which may be dropped; those dropped and not back yet.
 	resumable, dropped map[sessKey]bool
-	events     map[sessKey][]wantEv
-	hist       map[Conversation][]Envelope
-	seenRaw    map[Conversation][][]byte // history messages already checked
-	convs      []Conversation
-	pushes     []PushRequest
-	outs       []Output
-	retries    []func(t *rapid.T) // successful operations with a request ID, to retry
-	restarts   int                // Restarts so far
-	restartSeq int                // the model's calls closed before the last Restart
-	callsSeen  int                // the model's calls closed when records were last compared
-	reqEpoch   map[[2]string]int  // (user, request ID) remembered -> Restarts before
+	events             map[sessKey][]wantEv
+	hist               map[Conversation][]Envelope
+	seenRaw            map[Conversation][][]byte // history messages already checked
+	convs              []Conversation
+	pushes             []PushRequest
+	outs               []Output
+	retries            []func(t *rapid.T) // successful operations with a request ID, to retry
+	restarts           int                // Restarts so far
+	restartSeq         int                // the model's calls closed before the last Restart
+	callsSeen          int                // the model's calls closed when records were last compared
+	reqEpoch           map[[2]string]int  // (user, request ID) remembered -> Restarts before
 
 	step      stepInfo            // the current step, to name the rules a difference belongs to
 	sinceRead []stepInfo          // the steps since events were last read
