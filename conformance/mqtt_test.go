@@ -153,7 +153,19 @@ func (w *wireFront) dial(h *runtimeHarness, k sessKey, expiry time.Duration, l b
 		h.t.Fatalf("wire harness: Dial(%s/%s): %v", k.user, k.session, err)
 	}
 	w.eng.await(h.t, presence{kernel.OpConnect, k}, n+1)
+	w.ready(h, k, cl)
 	return cl, nil
+}
+
+// ready makes a round trip through the device: its connection is up, its
+// subscriptions granted, and the Session notice that started the
+// connection's events, written before the reply, heard.
+func (w *wireFront) ready(h *runtimeHarness, k sessKey, cl beckon.Signaling) {
+	ctx, cancel := context.WithTimeout(rtCtx, wirePatience)
+	defer cancel()
+	if _, err := cl.OpenInvitations(ctx); err != nil {
+		h.t.Fatalf("wire harness: a round trip through %s/%s: %v", k.user, k.session, err)
+	}
 }
 
 // proxy is k's proxy to the Server, made on first use.
@@ -193,6 +205,7 @@ func (w *wireFront) reconnect(h *runtimeHarness, c *rtClient) (bool, error) {
 	n := w.eng.count(r)
 	w.proxies[c.key].release()
 	w.eng.await(h.t, r, n+1)
+	w.ready(h, c.key, c.cl)
 	return w.eng.lastResumed(c.key), nil
 }
 
