@@ -462,7 +462,7 @@ func (p *prop) openRules(user string, got, want []OpenInvitation) []string {
 // kept must be listed: another order, or another user's record, is REC-2; a
 // record with other contents, or an online-only one (ONL-2), is REC-1; a
 // record missing is REC-2 and DLV-3 if it was there before a Restart,
-// REC-1 and TMO-4 if a timeout closed it on recovery, else REC-1 and the
+// REC-1, TMO-4 and REC-2 if a timeout closed it on recovery, else REC-1 and the
 // rules that closed it, and REC-2 and DLV-3 too after any Restart (a
 // restart may have broken the store).
 func (p *prop) recordRules(user string, got, want []CallRecord, calls []mcall, kept int) []string {
@@ -493,7 +493,7 @@ func (p *prop) recordRules(user string, got, want []CallRecord, calls []mcall, k
 		if c.seq <= p.restartSeq {
 			l = append([]string{"REC-2", "DLV-3"}, l...)
 		} else if p.step.kind == stepRestart {
-			l = append(l, "REC-1", "TMO-4")
+			l = append(l, "REC-1", "TMO-4", "REC-2") // or the restart lost it
 		}
 	}
 	if len(l) == 0 {

@@ -524,10 +524,12 @@ func (h *runtimeHarness) ConnectFor(user, session string, expiry time.Duration) 
 	h.dlv.listener(k)
 	h.asked[k] = secs
 	c = &rtClient{key: k, expiry: secs}
+	keeps := h.dlv.keepsOf(k)
 	cl, err := h.front.connectFor(h, c, h.listenerOf(k))
 	if err != nil {
 		return h.code("ConnectFor", err)
 	}
+	h.dlv.started(k, keeps)
 	c.cl = cl
 	h.clients = append(h.clients, c)
 	h.check()
@@ -562,12 +564,16 @@ func (h *runtimeHarness) Reconnect(user, session string) (bool, int) {
 		h.t.Fatalf("%s runtime harness: Reconnect(%q, %q) of a session that is connected", h.stack.name, user, session)
 	}
 	h.dlv.setDown(k, false)
+	keeps := h.dlv.keepsOf(k)
 	resumed, err := h.front.reconnect(h, c)
 	if err != nil {
 		return false, h.code("Reconnect", err)
 	}
 	c.dropped = false
 	h.dlv.back(k, resumed)
+	if !resumed {
+		h.dlv.started(k, keeps)
+	}
 	h.check()
 	return resumed, 0
 }
@@ -811,6 +817,7 @@ type rtDelivery struct {
 	// the events held for them, and whether the runtime is starting
 	// (handing over what its store kept, which may have been recorded).
 	seq      map[sessKey]uint64
+	keeps    map[sessKey]int // Keep calls so far
 	down     map[sessKey]bool
 	held     map[sessKey][]kernel.SessionEvent
 	starting bool
@@ -824,7 +831,7 @@ func newRTDelivery() *rtDelivery {
 	hub := memory.NewHub()
 	return &rtDelivery{hub: hub, out: hub, changed: make(chan struct{}, 1), events: map[sessKey][]Event{},
 		login: map[sessKey]int{}, viaHub: map[rtLogin][]Event{}, heardEvs: map[rtLogin][]Event{},
-		seq: map[sessKey]uint64{}, down: map[sessKey]bool{}, held: map[sessKey][]kernel.SessionEvent{},
+		seq: map[sessKey]uint64{}, keeps: map[sessKey]int{}, down: map[sessKey]bool{}, held: map[sessKey][]kernel.SessionEvent{},
 		restartsWant: map[rtLogin]int{}, restartsHeard: map[rtLogin]int{}}
 }
 
@@ -877,6 +884,7 @@ func (d *rtDelivery) Keep(e kernel.SessionEvent) error {
 		d.problems = append(d.problems, fmt.Sprintf("event %s to %s/%s while logging %s/%s back in after a restart (want only its SYN-1 re-deliveries)",
 			ev, e.User, e.Session, d.hiding.user, d.hiding.session))
 	}
+	d.keeps[k]++
 	again := d.starting && e.Seq <= d.seq[k]
 	if !again {
 		d.seq[k] = e.Seq
@@ -977,6 +985,26 @@ func (d *rtDelivery) back(k sessKey, resumed bool) {
 		if err := d.handOn(e); err != nil {
 			d.problem(fmt.Sprintf("event %s held for %s/%s not delivered when it came back: %v", suiteEvent(e.Event), k.user, k.session, err))
 		}
+	}
+}
+
+// keepsOf is how many events were handed for k so far.
+func (d *rtDelivery) keepsOf(k sessKey) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.keeps[k]
+}
+
+// started forgets what is known of k's earlier session once a new one
+// started (a session that ended at recovery was never reported Ended):
+// what was held for it, and its Seq unless the new one has events since
+// keeps.
+func (d *rtDelivery) started(k sessKey, keeps int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.held, k)
+	if d.keeps[k] == keeps {
+		delete(d.seq, k)
 	}
 }
 
