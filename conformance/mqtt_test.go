@@ -39,11 +39,22 @@ import (
 //   - A user or session ID the protocol cannot carry (docs/protocol.md
 //     "Connecting"), or above the configured limit, takes the raw path,
 //     where the kernel must refuse it (6017): see wireID.
+//   - Each device connects through a proxy of its own (wireProxy), which
+//     SessionResumer's Drop uses to cut its connection and hold its
+//     reconnection, and Reconnect lets through: the device (remote's
+//     autopaho) reconnects with clean start false and asks to resume; the
+//     Server answers with the Session notice, which the harness checks
+//     through the Listener (OnSessionRestarted for a session not
+//     resumed). A session's expiry is the one ConnectFor asks for, else
+//     remote's default (120 s).
 //   - Restart (bolt): the runtime crashes (the Server's goodbyes to its
-//     sessions then reach nobody), the Server stops, the devices are
-//     closed; a new runtime on the same store and a new Server on the same
-//     address start, and every session dials again, in connection order,
-//     its SYN-1 re-deliveries hidden (see runtimeHarness).
+//     sessions then reach nobody), the Server stops, and the devices lose
+//     their connections, their proxies holding the reconnections; a new
+//     runtime on the same store and a new Server on the same address
+//     start (the runtime hands the events it kept to the Server), and
+//     every device that was connected is let through, in connection order,
+//     and resumes its session (REM-5): a Restart with a session without
+//     expiry connected fails the check.
 type wireFront struct {
 	eng     *wireEngine
 	srv     *mqtt.Server

@@ -65,28 +65,41 @@ import (
 //   - Anything the runtime logs at Warn or above (an event it could not
 //     deliver, a store failure) fails the check.
 //
+// Sessions with an expiry (SessionResumer): rtDelivery is the runtime's
+// port.Keeper. It records each event when the committer hands it over, or
+// holds it while its session's connection is lost (Drop), and hands what it
+// held to the session when it resumes (Reconnect); Ended drops it. In
+// process, such a session has no Client (Login takes no expiry): its
+// listener is registered with the hub, the raw path connects, suspends
+// (Drop) and resumes it, and the harness acknowledges (Runtime.Acked) each
+// event it delivers. Over MQTT, see wireFront.
+//
 // Restart (Restarter) closes the runtime as a crash would (right after the
 // last call returned), lets the downtime pass on the clock, then starts a
 // new runtime on the same durable store (the same memory.Store; a reopened
-// bolt file). A real runtime drops every session at restart: recovery
-// fires the deadlines that passed while it was down (TMO-4), with their
-// history and log records, then disconnects every session, and the events
-// of recovery are dropped as no session is there to hear them. The suite's
-// Restarter contract keeps client sessions as they were, so the harness
-// hides the connection drop:
+// bolt file). Recovery fires the deadlines that passed while it was down
+// (TMO-4), with their history and log records, then ends every session
+// without expiry and suspends the others. The events of recovery reach the
+// sessions with an expiry through the Keeper, with the events the store
+// kept for them (rtDelivery records only those it had not: by Seq), and
+// each such session that was connected resumes. The events of the sessions
+// without expiry are dropped as no session is there to hear them. The
+// suite's Restarter contract keeps client sessions as they were, so the
+// harness hides their connection drop:
 //
 //  1. it computes the events recovery drops by running the kernel over
 //     what the store holds (snapshot + log, as recovery does) and ticking
-//     it at the restart time: those are the timeout events the sessions
-//     would have heard had they stayed connected, and the harness records
-//     them as delivered;
-//  2. it logs every session that was connected back in, in connection
-//     order, and drops the SYN-1 re-deliveries that Login causes (and only
-//     those: anything else delivered then fails the check).
+//     it at the restart time: those to sessions without expiry are the
+//     timeout events they would have heard had they stayed connected, and
+//     the harness records them as delivered;
+//  2. it logs every such session back in, in connection order, and drops
+//     the SYN-1 re-deliveries that Login causes (and only those: anything
+//     else delivered then fails the check).
 //
-// So after a restart the events the suite reads for recovery come from the
-// kernel, not from the runtime (which by design delivers none); everything
-// else (state, history, request IDs, groups, no deadline firing twice) is
+// So after a restart the events the suite reads for recovery come, for the
+// sessions without expiry, from the kernel, not from the runtime (which by
+// design delivers none to them); everything else (state, history, request
+// IDs, groups, no deadline firing twice, the events kept for sessions) is
 // the recovered runtime's own.
 type runtimeHarness struct {
 	t     TB
