@@ -28,6 +28,8 @@ const (
 	stepAdvance
 	stepRestart
 	stepParse
+	stepDrop
+	stepReconnect
 )
 
 // respKinds maps a respOp to its step kind.
@@ -41,7 +43,7 @@ type stepInfo struct {
 	rule         string  // the rule that decided the model's answer
 	id           string  // the invite ID acted on (or chosen), if any
 	user         string  // the acting user
-	sess         sessKey // Connect: the session
+	sess         sessKey // Connect, Drop, Reconnect: the session
 	reqID        bool    // the caller gave a request ID
 	dup          bool    // the model answered from the request-ID memory
 	afterRestart bool    // a retry made after a Restart
@@ -230,8 +232,11 @@ func (p *prop) tagEvent(st stepInfo, ev Event) wantEv {
 		w.missing = p.timeoutRules(st, m)
 		w.content = []string{"TMO-2"}
 	case EventNewInvitation:
-		if st.kind == stepConnect {
+		if st.kind == stepConnect || st.kind == stepReconnect {
 			w.missing = []string{"SYN-1"}
+			if st.kind == stepReconnect {
+				w.missing = []string{"REM-6", "SYN-1"}
+			}
 			if m != nil && m.modified {
 				w.missing = append(w.missing, "MOD-3")
 			}
@@ -293,12 +298,15 @@ func (p *prop) extraEventRules(k sessKey, ev Event) []string {
 		if st.failed() && (m == nil || st.id == ev.InviteID) {
 			l = append(l, st.rule) // errors emit nothing
 		}
+		if (st.kind == stepDrop || st.kind == stepReconnect) && st.sess == k {
+			l = append(l, st.rule) // REM-4 for a drop, REM-5 or REM-6 for a reconnect
+		}
 	}
 	switch ev.Type {
 	case EventNewInvitation:
 		connected := false
 		for _, st := range p.sinceRead {
-			connected = connected || (st.kind == stepConnect && st.sess == k)
+			connected = connected || ((st.kind == stepConnect || st.kind == stepReconnect) && st.sess == k)
 		}
 		switch {
 		case m != nil && m.onlineOnly:
@@ -405,13 +413,22 @@ func containsEnvelope(l []Envelope, e Envelope) bool {
 	return false
 }
 
-// pushRules blames a difference in the push requests of the current step.
+// pushRules blames a difference in the push requests of the current step:
+// SYN-2, and REM-4 too while a session is away (offline for push).
 func (p *prop) pushRules() []string {
 	l := retryRules(p.step)
 	if p.step.failed() {
 		l = append(l, p.step.rule) // errors emit nothing
 	}
-	return rules(append(l, "SYN-2")...)
+	l = append(l, "SYN-2")
+	for _, ss := range p.m.sessions {
+		for _, s := range ss {
+			if s.away {
+				return rules(append(l, "REM-4")...)
+			}
+		}
+	}
+	return rules(l...)
 }
 
 // openRules blames the difference between the open invitations user lists
@@ -445,7 +462,7 @@ func (p *prop) openRules(user string, got, want []OpenInvitation) []string {
 // kept must be listed: another order, or another user's record, is REC-2; a
 // record with other contents, or an online-only one (ONL-2), is REC-1; a
 // record missing is REC-2 and DLV-3 if it was there before a Restart,
-// REC-1 and TMO-4 if a timeout closed it on recovery, else REC-1 and the
+// REC-1, TMO-4 and REC-2 if a timeout closed it on recovery, else REC-1 and the
 // rules that closed it, and REC-2 and DLV-3 too after any Restart (a
 // restart may have broken the store).
 func (p *prop) recordRules(user string, got, want []CallRecord, calls []mcall, kept int) []string {
@@ -476,7 +493,7 @@ func (p *prop) recordRules(user string, got, want []CallRecord, calls []mcall, k
 		if c.seq <= p.restartSeq {
 			l = append([]string{"REC-2", "DLV-3"}, l...)
 		} else if p.step.kind == stepRestart {
-			l = append(l, "REC-1", "TMO-4")
+			l = append(l, "REC-1", "TMO-4", "REC-2") // or the restart lost it
 		}
 	}
 	if len(l) == 0 {

@@ -16,7 +16,8 @@
 //     StateMachine exposes the same property for fuzz targets.
 //
 // Optional capabilities are interfaces a harness may also implement:
-// Restarter (durable implementations: DLV-3, TMO-4, DET-1), InvitationCounter
+// Restarter (durable implementations: DLV-3, TMO-4, DET-1), SessionResumer
+// (sessions that outlive a lost connection: REM-4..REM-6), InvitationCounter
 // (LIM-2), OutputLog (one global output order, compared with the model's) and
 // HistoryReader (HIS-4: history read as a user).
 // Checks that need a missing capability are skipped with the reason.

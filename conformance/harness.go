@@ -311,6 +311,35 @@ type Restarter interface {
 	Restart(downtime time.Duration)
 }
 
+// SessionResumer is the capability of an implementation whose sessions
+// outlive a lost connection for an expiry (REM-4..REM-6), such as devices
+// connected over a network. The suite drops and reconnects only sessions
+// it connected with ConnectFor, never calls Connect or Disconnect on a
+// dropped one, nor Reconnect on a connected one, and asks for expiries of
+// whole seconds, at most an hour.
+//
+//   - ConnectFor is Connect with the session's expiry (0: none): a new
+//     connection of a session that is not connected, or whose connection
+//     is lost, which it replaces (REM-4: one session, never two); nothing
+//     for a session connected already. It returns an error code.
+//   - Drop loses the session's connection, as a network does (not a clean
+//     disconnect), and returns once the implementation took note. Events
+//     delivered before it are readable with TakeEvents; those after it are
+//     the session's only once it resumes.
+//   - Reconnect is the session's device back on a new connection, asking to
+//     resume the session with the expiry of its last ConnectFor: resumed
+//     tells whether the implementation resumed it (REM-5: TakeEvents then
+//     returns every event it had meanwhile) or started a new session
+//     (REM-6: SYN-1 applies). code is an error code.
+//
+// With a Restarter, a session dropped before Restart stays dropped (its
+// device comes back with Reconnect), one connected stays connected.
+type SessionResumer interface {
+	ConnectFor(user, session string, expiry time.Duration) int
+	Drop(user, session string)
+	Reconnect(user, session string) (resumed bool, code int)
+}
+
 // InvitationCounter is the capability of reporting how many invitations the
 // implementation holds in memory as open (LIM-2).
 type InvitationCounter interface {

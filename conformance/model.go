@@ -76,9 +76,14 @@ type mout struct {
 	user    string
 	session string
 	ev      Event
-	conv    Conversation
-	env     Envelope
-	push    PushRequest
+	// held: an event for a session whose connection is lost, in the
+	// global order where it happened, delivered only if the session
+	// resumes; released: such an event delivered at the resume, not a new
+	// output (REM-5).
+	held, released bool
+	conv           Conversation
+	env            Envelope
+	push           PushRequest
 }
 
 // stepOrder returns the outputs of one step (an operation and the timeouts
@@ -110,13 +115,15 @@ type model struct {
 	seq      int64
 	invs     map[string]*minv
 	groups   map[string]map[string]bool
-	sessions map[string][]string // user -> connected sessions, in connection order
-	reqs     []reqEntry          // remembered request IDs, oldest first
-	calls    []mcall             // every closed invitation that is not online-only, in close order (REC-1)
+	sessions map[string][]*msess       // user -> sessions, in connection order (model_sessions.go)
+	asked    map[sessKey]time.Duration // the expiry each device asked for last (ConnectFor)
+	reqs     []reqEntry                // remembered request IDs, oldest first
+	calls    []mcall                   // every closed invitation that is not online-only, in close order (REC-1)
 }
 
 func newModel(lim Limits) *model {
-	return &model{lim: lim, invs: map[string]*minv{}, groups: map[string]map[string]bool{}, sessions: map[string][]string{}}
+	return &model{lim: lim, invs: map[string]*minv{}, groups: map[string]map[string]bool{}, sessions: map[string][]*msess{},
+		asked: map[sessKey]time.Duration{}}
 }
 
 // validID: non-empty, at most max bytes, valid UTF-8, no control characters.
@@ -136,20 +143,6 @@ func (m *model) id(s string) bool { return validID(s, m.lim.MaxIDBytes) }
 
 func (m *model) callerOK(c Caller) bool {
 	return m.id(c.User) && (c.Session == "" || m.id(c.Session)) && (c.RequestID == "" || m.id(c.RequestID))
-}
-
-func (m *model) online(user string) bool { return len(m.sessions[user]) > 0 }
-
-// toUsers expands an event to every connected session of each user, users
-// in the order given, sessions in connection order.
-func (m *model) toUsers(users []string, ev Event) []mout {
-	var outs []mout
-	for _, u := range users {
-		for _, s := range m.sessions[u] {
-			outs = append(outs, mout{kind: OutEvent, user: u, session: s, ev: ev})
-		}
-	}
-	return outs
 }
 
 func (m *model) conv(v *minv) Conversation {
@@ -190,7 +183,8 @@ func (m *model) sortedInvs() []*minv {
 	return l
 }
 
-// advance moves time by d and fires every timeout due (TMO-1, TMO-2).
+// advance moves time by d and fires every timeout due (TMO-1, TMO-2),
+// then ends the sessions whose expiry passed (REM-4).
 func (m *model) advance(d time.Duration) []mout {
 	if d > 0 {
 		m.now += d
@@ -229,6 +223,7 @@ func (m *model) fire() []mout {
 		outs = append(outs, m.history(v, ActionTimeout, timedOut, "")...) // a timeout carries no data
 		m.closeIfDone(v)
 	}
+	m.expireSessions()
 	return outs
 }
 
@@ -464,7 +459,7 @@ func (m *model) create(c Caller, id string, gen func() string, group string, inv
 			GroupID: group, Invitees: append([]string{}, invitees...), Data: data})...)
 	}
 	r.outs = append(r.outs, m.history(v, ActionInvite, v.invitees, data)...)
-	if group == "" && push != nil && !onlineOnly && !m.online(invitees[0]) {
+	if group == "" && push != nil && !onlineOnly && !m.reachable(invitees[0]) {
 		r.outs = append(r.outs, mout{kind: OutPush, push: PushRequest{To: invitees[0], InviteID: id, Inviter: c.User, Data: data, Info: *push}})
 	}
 	return r
@@ -573,41 +568,6 @@ func (m *model) respond1(op respOp, c Caller, id, data string) mres {
 	}
 	m.closeIfDone(v)
 	return r
-}
-
-func (m *model) connect(user, session string) (int, []mout) {
-	outs := m.fire()
-	if !m.id(user) || !m.id(session) {
-		return CodeInvalidParameters, outs
-	}
-	for _, s := range m.sessions[user] {
-		if s == session {
-			return 0, outs
-		}
-	}
-	m.sessions[user] = append(m.sessions[user], session)
-	for _, v := range m.sortedInvs() {
-		if i := v.index(user); i >= 0 && !v.onlineOnly && v.states[i] == stPending {
-			outs = append(outs, mout{kind: OutEvent, user: user, session: session, ev: Event{Type: EventNewInvitation,
-				InviteID: v.id, Inviter: v.inviter, GroupID: v.group, Invitees: append([]string{}, v.invitees...), Data: v.data}})
-		}
-	}
-	return 0, outs
-}
-
-func (m *model) disconnect(user, session string) (int, []mout) {
-	outs := m.fire()
-	if !m.id(user) || !m.id(session) {
-		return CodeInvalidParameters, outs
-	}
-	l := m.sessions[user]
-	for i, s := range l {
-		if s == session {
-			m.sessions[user] = append(append([]string{}, l[:i]...), l[i+1:]...)
-			break
-		}
-	}
-	return 0, outs
 }
 
 func (m *model) setGroup(group string, members []string) (int, []mout) {

@@ -58,8 +58,12 @@ func (h *modelHarness) emit(outs []mout) {
 		switch o.kind {
 		case OutEvent:
 			k := sessKey{o.user, o.session}
-			h.events[k] = append(h.events[k], o.ev)
-			h.outs = append(h.outs, Output{Kind: OutEvent, User: o.user, Session: o.session, Event: o.ev})
+			if !o.held {
+				h.events[k] = append(h.events[k], o.ev)
+			}
+			if !o.released {
+				h.outs = append(h.outs, Output{Kind: OutEvent, User: o.user, Session: o.session, Event: o.ev})
+			}
 		case OutHistory:
 			b := encodeEnvelope(o.env)
 			h.hist[o.conv] = append(h.hist[o.conv], b)
@@ -106,6 +110,20 @@ func (h *modelHarness) Disconnect(user, session string) int {
 	code, outs := h.m.disconnect(user, session)
 	h.emit(outs)
 	return code
+}
+
+func (h *modelHarness) ConnectFor(user, session string, expiry time.Duration) int {
+	code, outs := h.m.connectFor(user, session, expiry)
+	h.emit(outs)
+	return code
+}
+
+func (h *modelHarness) Drop(user, session string) { h.emit(h.m.drop(user, session)) }
+
+func (h *modelHarness) Reconnect(user, session string) (bool, int) {
+	resumed, code, outs := h.m.reconnect(user, session)
+	h.emit(outs)
+	return resumed, code
 }
 
 func (h *modelHarness) SetGroup(group string, members []string) int {

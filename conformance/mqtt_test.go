@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -38,15 +39,27 @@ import (
 //   - A user or session ID the protocol cannot carry (docs/protocol.md
 //     "Connecting"), or above the configured limit, takes the raw path,
 //     where the kernel must refuse it (6017): see wireID.
+//   - Each device connects through a proxy of its own (wireProxy), which
+//     SessionResumer's Drop uses to cut its connection and hold its
+//     reconnection, and Reconnect lets through: the device (remote's
+//     autopaho) reconnects with clean start false and asks to resume; the
+//     Server answers with the Session notice, which the harness checks
+//     through the Listener (OnSessionRestarted for a session not
+//     resumed). A session's expiry is the one ConnectFor asks for, else
+//     remote's default (120 s).
 //   - Restart (bolt): the runtime crashes (the Server's goodbyes to its
-//     sessions then reach nobody), the Server stops, the devices are
-//     closed; a new runtime on the same store and a new Server on the same
-//     address start, and every session dials again, in connection order,
-//     its SYN-1 re-deliveries hidden (see runtimeHarness).
+//     sessions then reach nobody), the Server stops, and the devices lose
+//     their connections, their proxies holding the reconnections; a new
+//     runtime on the same store and a new Server on the same address
+//     start (the runtime hands the events it kept to the Server), and
+//     every device that was connected is let through, in connection order,
+//     and resumes its session (REM-5): a Restart with a session without
+//     expiry connected fails the check.
 type wireFront struct {
-	eng  *wireEngine
-	srv  *mqtt.Server
-	addr string // the Server's, the same after a restart
+	eng     *wireEngine
+	srv     *mqtt.Server
+	addr    string // the Server's, the same after a restart
+	proxies map[sessKey]*wireProxy
 }
 
 var wireSecret = []byte("conformance-wire-secret-0123456789")
@@ -55,7 +68,8 @@ var wireSecret = []byte("conformance-wire-secret-0123456789")
 // limits lim; timers: see runtimeHarness.
 func wireHarnessWith(stack *rtStack, lim Limits, timers bool) func(TB) Harness {
 	return func(t TB) Harness {
-		return newRuntimeHarness(t, stack, lim, timers, &wireFront{eng: &wireEngine{applied: map[presence]int{}}})
+		return newRuntimeHarness(t, stack, lim, timers, &wireFront{eng: &wireEngine{applied: map[presence]int{}, resumed: map[sessKey]bool{}},
+			proxies: map[sessKey]*wireProxy{}})
 	}
 }
 
@@ -63,7 +77,8 @@ func (w *wireFront) start(h *runtimeHarness, opts []beckon.Option) (*beckon.Runt
 	srv, err := mqtt.New(mqtt.Options{Engine: w.eng, Authenticator: mqtt.JWT(wireSecret),
 		Logger:         slog.New(warnCollector{h.dlv}),
 		MaxPacketBytes: 1 << 20, MaxRequestBytes: 1 << 20, MaxConnsPerUser: 1 << 10,
-		RequestsPerSecond: 1e6, RequestBurst: 100}) // the harness is no flood
+		RequestsPerSecond: 1e6, RequestBurst: 100, // the harness is no flood
+		SessionExpiry: wireMaxExpiry})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +123,27 @@ func wireID(id string, lim Limits) bool {
 
 const wirePatience = 10 * time.Second
 
+// wireMaxExpiry is the longest session expiry the Server grants: the
+// suite asks for at most an hour.
+const wireMaxExpiry = 24 * time.Hour
+
 func (w *wireFront) login(h *runtimeHarness, k sessKey, l beckon.Listener) (beckon.Signaling, error) {
+	return w.dial(h, k, 0, l)
+}
+
+func (w *wireFront) loginExpiry() int { return int(remote.DefaultSessionExpiry / time.Second) }
+
+func (w *wireFront) connectFor(h *runtimeHarness, c *rtClient, l beckon.Listener) (beckon.Signaling, error) {
+	expiry := time.Duration(c.expiry) * time.Second
+	if c.expiry == 0 {
+		expiry = -1 // none
+	}
+	return w.dial(h, c.key, expiry, l)
+}
+
+// dial connects a new device for k through its proxy, asking for expiry
+// (0: remote's default; negative: none).
+func (w *wireFront) dial(h *runtimeHarness, k sessKey, expiry time.Duration, l beckon.Listener) (beckon.Signaling, error) {
 	if !wireID(k.user, h.lim) || !wireID(k.session, h.lim) {
 		if _, err := h.rt.Do(rtCtx, kernel.Connect(k.user, k.session)); err != nil {
 			return nil, err
@@ -119,42 +154,124 @@ func (w *wireFront) login(h *runtimeHarness, k sessKey, l beckon.Listener) (beck
 	if err != nil {
 		h.t.Fatalf("wire harness: IssueToken(%q): %v", k.user, err)
 	}
+	p := w.proxy(h, k)
 	n := w.eng.count(presence{kernel.OpConnect, k})
 	ctx, cancel := context.WithTimeout(rtCtx, wirePatience)
 	defer cancel()
-	cl, err := remote.Dial(ctx, remote.Options{Server: "mqtt://" + w.addr, User: k.user, Device: k.session, Token: tok,
-		Logger: slog.New(warnCollector{h.dlv})}, l)
+	cl, err := remote.Dial(ctx, remote.Options{Server: p.url(), User: k.user, Device: k.session, Token: tok,
+		SessionExpiry: expiry, Logger: slog.New(warnCollector{h.dlv})}, l)
 	if err != nil {
 		h.t.Fatalf("wire harness: Dial(%s/%s): %v", k.user, k.session, err)
 	}
 	w.eng.await(h.t, presence{kernel.OpConnect, k}, n+1)
+	w.ready(h, k, cl)
 	return cl, nil
 }
 
-func (w *wireFront) logout(h *runtimeHarness, k sessKey, cl beckon.Signaling) error {
-	h.dlv.settle(h.t, h.stack.name+" wire", k)
-	n := w.eng.count(presence{kernel.OpDisconnect, k})
-	err := cl.Close()
-	w.eng.await(h.t, presence{kernel.OpDisconnect, k}, n+1)
+// ready makes a round trip through the device: its connection is up, its
+// subscriptions granted, and the Session notice that started the
+// connection's events, written before the reply, heard.
+func (w *wireFront) ready(h *runtimeHarness, k sessKey, cl beckon.Signaling) {
+	ctx, cancel := context.WithTimeout(rtCtx, wirePatience)
+	defer cancel()
+	if _, err := cl.OpenInvitations(ctx); err != nil {
+		h.t.Fatalf("wire harness: a round trip through %s/%s: %v", k.user, k.session, err)
+	}
+}
+
+// proxy is k's proxy to the Server, made on first use.
+func (w *wireFront) proxy(h *runtimeHarness, k sessKey) *wireProxy {
+	p := w.proxies[k]
+	if p == nil {
+		var err error
+		if p, err = newWireProxy(w.addr); err != nil {
+			h.t.Fatalf("wire harness: proxy for %s/%s: %v", k.user, k.session, err)
+		}
+		w.proxies[k] = p
+	}
+	return p
+}
+
+// drop cuts the device's connection and holds its reconnections (the
+// proxy accepts them and forwards nothing) until reconnect.
+func (w *wireFront) drop(h *runtimeHarness, c *rtClient) {
+	s, d := presence{kernel.OpSuspend, c.key}, presence{kernel.OpDisconnect, c.key}
+	ns, nd := w.eng.count(s), w.eng.count(d)
+	p := w.proxies[c.key]
+	p.hold()
+	p.cut()
+	deadline := time.Now().Add(wirePatience)
+	for w.eng.count(s) == ns && w.eng.count(d) == nd {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("wire harness: the loss of %s/%s's connection not applied within %v", c.key.user, c.key.session, wirePatience)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// reconnect lets the device's held reconnection through: it asks to
+// resume its session (clean start false).
+func (w *wireFront) reconnect(h *runtimeHarness, c *rtClient) (bool, error) {
+	r := presence{kernel.OpResume, c.key}
+	n := w.eng.count(r)
+	w.proxies[c.key].release()
+	w.eng.await(h.t, r, n+1)
+	w.ready(h, c.key, c.cl)
+	return w.eng.lastResumed(c.key), nil
+}
+
+// forget closes a dropped device for good, its held reconnection too.
+func (w *wireFront) forget(h *runtimeHarness, c *rtClient) {
+	p := w.proxies[c.key]
+	p.discard()
+	_ = c.cl.Close()
+	p.release()
+}
+
+func (w *wireFront) logout(h *runtimeHarness, c *rtClient) error {
+	h.dlv.settle(h.t, h.stack.name+" wire", c.key)
+	n := w.eng.count(presence{kernel.OpDisconnect, c.key})
+	err := c.cl.Close()
+	w.eng.await(h.t, presence{kernel.OpDisconnect, c.key}, n+1)
 	return err
 }
 
+// crash stops the runtime and the Server; the devices lose their
+// connections, and their proxies hold the reconnections until the
+// harness lets them through to the restarted Server (reconnect): each
+// resumes its session (REM-5). A session without expiry cannot.
 func (w *wireFront) crash(h *runtimeHarness) {
 	for _, c := range h.clients {
-		h.dlv.settle(h.t, h.stack.name+" wire", c.key)
+		if !c.dropped && c.expiry == 0 {
+			h.t.Fatalf("wire harness: Restart with %s/%s connected without expiry (ConnectFor 0): its device cannot resume", c.key.user, c.key.session)
+		}
+		if !c.dropped {
+			h.dlv.settle(h.t, h.stack.name+" wire", c.key)
+		}
+		w.proxies[c.key].hold()
 	}
 	w.eng.set(nil)
 	if err := h.rt.Close(); err != nil {
 		h.t.Fatalf("%s wire harness: Close: %v", h.stack.name, err)
 	}
-	w.stop(h)
+	w.closeServer(h)
 }
 
-// stop closes the devices and the Server.
+// stop closes the devices, their proxies and the Server.
 func (w *wireFront) stop(h *runtimeHarness) {
 	for _, c := range h.clients {
+		if c.dropped {
+			w.proxies[c.key].discard()
+		}
 		_ = c.cl.Close()
 	}
+	for _, p := range w.proxies {
+		p.close()
+	}
+	w.closeServer(h)
+}
+
+func (w *wireFront) closeServer(h *runtimeHarness) {
 	ctx, cancel := context.WithTimeout(rtCtx, wirePatience)
 	defer cancel()
 	if err := w.srv.Close(ctx); err != nil {
@@ -168,6 +285,7 @@ type wireEngine struct {
 	mu      sync.Mutex
 	rt      *beckon.Runtime // nil once it crashed
 	applied map[presence]int
+	resumed map[sessKey]bool // the answer of each session's last Resume
 }
 
 type presence struct {
@@ -189,12 +307,23 @@ func (e *wireEngine) Do(ctx context.Context, in kernel.Input) (kernel.Result, er
 		return kernel.Result{}, nil // a crashed runtime: the Server's goodbyes reach nobody
 	}
 	res, err := rt.Do(ctx, in)
-	if in.Op == kernel.OpConnect || in.Op == kernel.OpDisconnect {
+	switch in.Op {
+	case kernel.OpConnect, kernel.OpDisconnect, kernel.OpSuspend, kernel.OpResume:
+		k := sessKey{in.User, in.Session}
 		e.mu.Lock()
-		e.applied[presence{in.Op, sessKey{in.User, in.Session}}]++
+		e.applied[presence{in.Op, k}]++
+		if in.Op == kernel.OpResume {
+			e.resumed[k] = err == nil && res.Resumed
+		}
 		e.mu.Unlock()
 	}
 	return res, err
+}
+
+func (e *wireEngine) lastResumed(k sessKey) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resumed[k]
 }
 
 func (e *wireEngine) HistoryAs(ctx context.Context, user string, conv kernel.Conversation, after uint64, limit int) ([]port.HistoryMessage, error) {
@@ -267,3 +396,101 @@ const (
 	wireChecks     = "30"
 	wireBoltChecks = "10"
 )
+
+// wireProxy forwards a device's TCP connections to the Server. It can cut
+// them, as a network going away does, and hold new ones: accepted, they
+// wait, forwarding nothing, until release lets them through (the device's
+// reconnection then goes on at once, without its backoff) or discard
+// closes them.
+type wireProxy struct {
+	ln     net.Listener
+	target string
+
+	mu     sync.Mutex
+	held   bool
+	parked []net.Conn
+	conns  []net.Conn
+}
+
+func newWireProxy(target string) (*wireProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &wireProxy{ln: ln, target: target}
+	go p.serve()
+	return p, nil
+}
+
+func (p *wireProxy) url() string { return "mqtt://" + p.ln.Addr().String() }
+
+func (p *wireProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.held {
+			p.parked = append(p.parked, c)
+		} else {
+			p.pipe(c)
+		}
+		p.mu.Unlock()
+	}
+}
+
+// pipe forwards c to the Server (p.mu held).
+func (p *wireProxy) pipe(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		_ = c.Close()
+		return
+	}
+	p.conns = append(p.conns, c, s)
+	go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
+	go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
+}
+
+// cut closes every connection through the proxy.
+func (p *wireProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *wireProxy) hold() {
+	p.mu.Lock()
+	p.held = true
+	p.mu.Unlock()
+}
+
+// release lets the held connections, and later ones, through.
+func (p *wireProxy) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held = false
+	for _, c := range p.parked {
+		p.pipe(c)
+	}
+	p.parked = nil
+}
+
+// discard closes the held connections.
+func (p *wireProxy) discard() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.parked {
+		_ = c.Close()
+	}
+	p.parked = nil
+}
+
+func (p *wireProxy) close() {
+	_ = p.ln.Close()
+	p.discard()
+	p.cut()
+}

@@ -48,12 +48,14 @@ type tracked struct {
 	invs      map[string]*tinv
 	sessions  []sessKey
 	connected map[sessKey]bool
+	dropped   map[sessKey]bool // SessionResumer: dropped and not back yet
 	members   map[string]map[string]bool
 	now       time.Duration
 }
 
 func track(h Harness) *tracked {
-	return &tracked{Harness: h, invs: map[string]*tinv{}, connected: map[sessKey]bool{}, members: map[string]map[string]bool{}}
+	return &tracked{Harness: h, invs: map[string]*tinv{}, connected: map[sessKey]bool{}, dropped: map[sessKey]bool{},
+		members: map[string]map[string]bool{}}
 }
 
 func (t *tracked) online(u string) bool {
@@ -979,7 +981,7 @@ var mutants = []mutant{
 }
 
 // mutantBases are the correct implementations the mutants wrap (each must
-// be a Restarter, an OpenLister and a RecordLister): beckon's kernel, and
+// be a Restarter, a SessionResumer, an OpenLister and a RecordLister): beckon's kernel, and
 // the suite's reference model.
 var mutantBases = []struct {
 	name string
@@ -996,7 +998,7 @@ func TestMutantsAreCaught(t *testing.T) {
 }
 
 func testMutantsAreCaught(t *testing.T, mutantBase func(TB) Harness) {
-	for _, mu := range slices.Concat(mutants, recordMutants) {
+	for _, mu := range slices.Concat(mutants, recordMutants, remMutants) {
 		t.Run(strings.ReplaceAll(mu.name, " ", "_"), func(t *testing.T) {
 			res := runCaptured(func(tb TB) Harness { return mu.wrap(mutantBase(tb)) })
 			var failedRules []string
@@ -1054,6 +1056,11 @@ var fastPropertyMutants = map[string]bool{
 	"call record with the wrong outcome":                    true,
 	"call records lost on restart":                          true,
 	"open invitations listed to a non-participant":          true,
+	"session expiry forgotten":                              true,
+	"session outlives its expiry":                           true,
+	"invitee whose every session is dropped not pushed":     true,
+	"resumed session re-delivered what is pending":          true,
+	"events of a dropped session lost on resume":            true,
 }
 
 // propertyAlsoNames are other rules a property failure may name for a
@@ -1061,6 +1068,8 @@ var fastPropertyMutants = map[string]bool{
 // a modify delays every timeout and keeps request IDs longer.
 var propertyAlsoNames = map[string][]string{
 	"modify moves the deadline": {"TMO-1", "IDM-1"},
+	// a missing push request is SYN-2's first
+	"invitee whose every session is dropped not pushed": {"SYN-2"},
 }
 
 // The property test catches the mutants and its failure names the broken
@@ -1081,7 +1090,7 @@ func TestMutantsCaughtByProperties(t *testing.T) {
 		t.Cleanup(func() { _ = flag.Set(name, old) })
 	}
 	known := map[string]bool{}
-	all := slices.Concat(mutants, recordMutants, propertyMutants)
+	all := slices.Concat(mutants, recordMutants, remMutants, propertyMutants)
 	for _, mu := range all {
 		known[mu.name] = true
 	}

@@ -98,18 +98,21 @@ type prop struct {
 	known []string // invite IDs seen so far, in order
 	due   []string // invitations whose deadline the last move of time landed on exactly
 
-	sessions   []sessKey // every session ever connected
-	events     map[sessKey][]wantEv
-	hist       map[Conversation][]Envelope
-	seenRaw    map[Conversation][][]byte // history messages already checked
-	convs      []Conversation
-	pushes     []PushRequest
-	outs       []Output
-	retries    []func(t *rapid.T) // successful operations with a request ID, to retry
-	restarts   int                // Restarts so far
-	restartSeq int                // the model's calls closed before the last Restart
-	callsSeen  int                // the model's calls closed when records were last compared
-	reqEpoch   map[[2]string]int  // (user, request ID) remembered -> Restarts before
+	sessions []sessKey // every session ever connected
+	// Sessions connected with ConnectFor (SessionResumer) and not since
+	// disconnected, which may be dropped; those dropped and not back yet.
+	resumable, dropped map[sessKey]bool
+	events             map[sessKey][]wantEv
+	hist               map[Conversation][]Envelope
+	seenRaw            map[Conversation][][]byte // history messages already checked
+	convs              []Conversation
+	pushes             []PushRequest
+	outs               []Output
+	retries            []func(t *rapid.T) // successful operations with a request ID, to retry
+	restarts           int                // Restarts so far
+	restartSeq         int                // the model's calls closed before the last Restart
+	callsSeen          int                // the model's calls closed when records were last compared
+	reqEpoch           map[[2]string]int  // (user, request ID) remembered -> Restarts before
 
 	step      stepInfo            // the current step, to name the rules a difference belongs to
 	sinceRead []stepInfo          // the steps since events were last read
@@ -126,6 +129,7 @@ func newProp(h Harness) *prop {
 		data:   []string{"", "d1", "d2", strings.Repeat("x", lim.MaxDataBytes), strings.Repeat("y", lim.MaxDataBytes+1)},
 		events: map[sessKey][]wantEv{}, hist: map[Conversation][]Envelope{}, seenRaw: map[Conversation][][]byte{},
 		reqEpoch: map[[2]string]int{}, meta: map[string]*invMeta{},
+		resumable: map[sessKey]bool{}, dropped: map[sessKey]bool{},
 	}
 	for i, a := range p.users {
 		for _, b := range p.users[i+1:] {
@@ -161,6 +165,11 @@ func (p *prop) actions() map[string]func(*rapid.T) {
 	}
 	if _, ok := p.raw.(Restarter); ok {
 		a["Restart"] = p.restart
+	}
+	if _, ok := p.raw.(SessionResumer); ok {
+		a["ConnectFor"] = p.connectFor
+		a["Drop"] = p.drop
+		a["Reconnect"] = p.reconnect
 	}
 	return a
 }
@@ -544,27 +553,34 @@ func (p *prop) connect(t *rapid.T) {
 }
 
 func (p *prop) doConnect(t *rapid.T, user, sess string) {
+	if p.dropped[sessKey{user, sess}] {
+		t.Skip("the session is dropped: its device comes back with Reconnect")
+	}
 	code := p.h.Connect(user, sess)
 	want, outs := p.m.connect(user, sess)
 	p.beginStep(stepInfo{kind: stepConnect, op: fmt.Sprintf("Connect(%q, %q)", user, sess), code: want, rule: "LIM-1", sess: sessKey{user, sess}})
 	if code != want {
 		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(want))
 	}
-	k := sessKey{user, sess}
-	found := false
-	for _, x := range p.sessions {
-		found = found || x == k
-	}
-	if !found {
-		p.sessions = append(p.sessions, k)
-	}
+	p.saw(sessKey{user, sess})
 	p.absorb(outs)
 	p.compare(t)
+}
+
+// saw adds k to the sessions whose events are read.
+func (p *prop) saw(k sessKey) {
+	if !slices.Contains(p.sessions, k) {
+		p.sessions = append(p.sessions, k)
+	}
 }
 
 func (p *prop) disconnect(t *rapid.T) {
 	user := rapid.SampledFrom(p.users).Draw(t, "user")
 	sess := rapid.SampledFrom(p.sess).Draw(t, "session")
+	if p.dropped[sessKey{user, sess}] {
+		t.Skip("the session is dropped: its device comes back with Reconnect")
+	}
+	delete(p.resumable, sessKey{user, sess})
 	code := p.h.Disconnect(user, sess)
 	want, outs := p.m.disconnect(user, sess)
 	p.beginStep(stepInfo{kind: stepDisconnect, op: fmt.Sprintf("Disconnect(%q, %q)", user, sess), code: want, rule: "LIM-1"})
@@ -683,6 +699,78 @@ func (p *prop) parse(t *rapid.T) {
 	}
 }
 
+// connectFor connects a session with an expiry (SessionResumer): of a few
+// seconds mostly, so that Advance passes it.
+func (p *prop) connectFor(t *rapid.T) {
+	user := rapid.SampledFrom(p.users).Draw(t, "user")
+	sess := rapid.SampledFrom(p.sess).Draw(t, "session")
+	expiry := rapid.SampledFrom([]time.Duration{2 * time.Second, time.Second, 5 * time.Second, time.Hour}).Draw(t, "expiry")
+	k := sessKey{user, sess}
+	if _, s := p.m.session(user, sess); s != nil && !s.away {
+		t.Skip("connected already") // ConnectFor changes nothing, not even the expiry
+	}
+	code := p.h.ConnectFor(user, sess, expiry)
+	want, outs := p.m.connectFor(user, sess, expiry)
+	p.beginStep(stepInfo{kind: stepConnect, op: fmt.Sprintf("ConnectFor(%q, %q, %v)", user, sess, expiry), code: want, rule: "REM-4", sess: k})
+	if code != want {
+		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(want))
+	}
+	p.resumable[k], p.dropped[k] = true, false
+	p.saw(k)
+	p.absorb(outs)
+	p.compare(t)
+}
+
+// drop loses the connection of a session connected with ConnectFor.
+func (p *prop) drop(t *rapid.T) {
+	var l []sessKey
+	for _, k := range p.sessions {
+		if p.resumable[k] && !p.dropped[k] {
+			l = append(l, k)
+		}
+	}
+	if len(l) == 0 {
+		t.Skip("no session connected with ConnectFor")
+	}
+	k := rapid.SampledFrom(l).Draw(t, "dropped")
+	p.h.Drop(k.user, k.session)
+	outs := p.m.drop(k.user, k.session)
+	p.dropped[k] = true
+	p.beginStep(stepInfo{kind: stepDrop, op: fmt.Sprintf("Drop(%q, %q)", k.user, k.session), rule: "REM-4", sess: k})
+	p.absorb(outs)
+	p.compare(t)
+}
+
+// reconnect brings a dropped session's device back.
+func (p *prop) reconnect(t *rapid.T) {
+	var l []sessKey
+	for _, k := range p.sessions {
+		if p.dropped[k] {
+			l = append(l, k)
+		}
+	}
+	if len(l) == 0 {
+		t.Skip("no session dropped")
+	}
+	k := rapid.SampledFrom(l).Draw(t, "back")
+	resumed, code := p.h.Reconnect(k.user, k.session)
+	want, wantCode, outs := p.m.reconnect(k.user, k.session)
+	rule := "REM-6"
+	if want {
+		rule = "REM-5"
+	}
+	p.dropped[k] = false
+	p.beginStep(stepInfo{kind: stepReconnect, op: fmt.Sprintf("Reconnect(%q, %q)", k.user, k.session), code: wantCode, rule: rule, sess: k})
+	if code != wantCode {
+		p.fail(t, p.codeRules(p.step, code), "code", codeString(code), codeString(wantCode))
+	}
+	if resumed != want {
+		p.fail(t, []string{rule, "REM-4"}, "resumed", resumed, want)
+	}
+	p.absorb(outs)
+	p.compare(t)
+}
+
 // absorb adds the model's outputs of one step to what the harness must
 // show (OutputLog: the step's events, then its history, then its pushes).
 func (p *prop) absorb(outs []mout) {
@@ -690,8 +778,17 @@ func (p *prop) absorb(outs []mout) {
 		switch o.kind {
 		case OutEvent:
 			k := sessKey{o.user, o.session}
-			p.events[k] = append(p.events[k], p.tagEvent(p.step, o.ev))
-			p.outs = append(p.outs, Output{Kind: OutEvent, User: o.user, Session: o.session, Event: o.ev})
+			switch {
+			case o.released: // held for the session while it was away
+				w := p.tagEvent(p.step, o.ev)
+				w.missing = rules(append([]string{"REM-5"}, w.missing...)...)
+				p.events[k] = append(p.events[k], w)
+			case !o.held:
+				p.events[k] = append(p.events[k], p.tagEvent(p.step, o.ev))
+			}
+			if !o.released {
+				p.outs = append(p.outs, Output{Kind: OutEvent, User: o.user, Session: o.session, Event: o.ev})
+			}
 		case OutHistory:
 			p.hist[o.conv] = append(p.hist[o.conv], o.env)
 			p.outs = append(p.outs, Output{Kind: OutHistory, Conv: o.conv, Payload: encodeEnvelope(o.env)})
@@ -811,7 +908,7 @@ func (p *prop) compareLists(t *rapid.T) {
 	p.callsSeen = len(p.m.calls)
 	users := p.users
 	switch p.step.kind {
-	case stepConnect, stepDisconnect, stepMembership, stepParse:
+	case stepConnect, stepDisconnect, stepMembership, stepParse, stepDrop, stepReconnect:
 		return
 	case stepAdvance:
 		if !closed {

@@ -24,9 +24,6 @@ var openRules = map[string]string{
 	"REM-1": "remote sessions act as their authenticated user: MQTT, issue #13",
 	"REM-2": "remote sessions get only their own traffic: MQTT, issue #13",
 	"REM-3": "one reply per remote request: MQTT, issue #13",
-	"REM-4": "remote session lifetime: MQTT, issue #13",
-	"REM-5": "events kept for a session that resumes: resume, issue #14",
-	"REM-6": "a session back after its expiry is new: resume, issue #14",
 }
 
 // openParts are rules checked in part: their sentence in Rules is the start

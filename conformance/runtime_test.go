@@ -8,12 +8,14 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/memory"
 	"github.com/beckonhq/beckon/kernel"
+	"github.com/beckonhq/beckon/port"
 	"github.com/benbjohnson/clock"
 	"pgregory.net/rapid"
 )
@@ -63,28 +65,41 @@ import (
 //   - Anything the runtime logs at Warn or above (an event it could not
 //     deliver, a store failure) fails the check.
 //
+// Sessions with an expiry (SessionResumer): rtDelivery is the runtime's
+// port.Keeper. It records each event when the committer hands it over, or
+// holds it while its session's connection is lost (Drop), and hands what it
+// held to the session when it resumes (Reconnect); Ended drops it. In
+// process, such a session has no Client (Login takes no expiry): its
+// listener is registered with the hub, the raw path connects, suspends
+// (Drop) and resumes it, and the harness acknowledges (Runtime.Acked) each
+// event it delivers. Over MQTT, see wireFront.
+//
 // Restart (Restarter) closes the runtime as a crash would (right after the
 // last call returned), lets the downtime pass on the clock, then starts a
 // new runtime on the same durable store (the same memory.Store; a reopened
-// bolt file). A real runtime drops every session at restart: recovery
-// fires the deadlines that passed while it was down (TMO-4), with their
-// history and log records, then disconnects every session, and the events
-// of recovery are dropped as no session is there to hear them. The suite's
-// Restarter contract keeps client sessions as they were, so the harness
-// hides the connection drop:
+// bolt file). Recovery fires the deadlines that passed while it was down
+// (TMO-4), with their history and log records, then ends every session
+// without expiry and suspends the others. The events of recovery reach the
+// sessions with an expiry through the Keeper, with the events the store
+// kept for them (rtDelivery records only those it had not: by Seq), and
+// each such session that was connected resumes. The events of the sessions
+// without expiry are dropped as no session is there to hear them. The
+// suite's Restarter contract keeps client sessions as they were, so the
+// harness hides their connection drop:
 //
 //  1. it computes the events recovery drops by running the kernel over
 //     what the store holds (snapshot + log, as recovery does) and ticking
-//     it at the restart time: those are the timeout events the sessions
-//     would have heard had they stayed connected, and the harness records
-//     them as delivered;
-//  2. it logs every session that was connected back in, in connection
-//     order, and drops the SYN-1 re-deliveries that Login causes (and only
-//     those: anything else delivered then fails the check).
+//     it at the restart time: those to sessions without expiry are the
+//     timeout events they would have heard had they stayed connected, and
+//     the harness records them as delivered;
+//  2. it logs every such session back in, in connection order, and drops
+//     the SYN-1 re-deliveries that Login causes (and only those: anything
+//     else delivered then fails the check).
 //
-// So after a restart the events the suite reads for recovery come from the
-// kernel, not from the runtime (which by design delivers none); everything
-// else (state, history, request IDs, groups, no deadline firing twice) is
+// So after a restart the events the suite reads for recovery come, for the
+// sessions without expiry, from the kernel, not from the runtime (which by
+// design delivers none to them); everything else (state, history, request
+// IDs, groups, no deadline firing twice, the events kept for sessions) is
 // the recovered runtime's own.
 type runtimeHarness struct {
 	t     TB
@@ -101,11 +116,18 @@ type runtimeHarness struct {
 	rt     *beckon.Runtime
 	// clients are the logged-in sessions, in connection order.
 	clients []*rtClient
+	asked   map[sessKey]int // the expiry each session asked for last (ConnectFor), seconds
 }
 
 type rtClient struct {
 	key sessKey
-	cl  beckon.Signaling
+	cl  beckon.Signaling // nil: none, the raw path acts for it (an in-process session with an expiry)
+	// expiry is the session's, in seconds: it is resumable if above 0
+	// (in process only if connected with ConnectFor; a remote device's
+	// is remote's default unless ConnectFor says otherwise).
+	expiry  int
+	dropped bool   // its connection is lost (Drop) and it is not back yet
+	stop    func() // in process, with an expiry: unregisters it from the hub
 }
 
 // rtFront is how the harness's sessions reach the runtime: in process
@@ -117,12 +139,29 @@ type rtFront interface {
 	// login connects session k, its events going to l, and returns once
 	// the runtime applied its Connect.
 	login(h *runtimeHarness, k sessKey, l beckon.Listener) (beckon.Signaling, error)
-	// logout ends session k and returns once the runtime applied its
-	// Disconnect.
-	logout(h *runtimeHarness, k sessKey, cl beckon.Signaling) error
+	// logout ends session c (a clean disconnect) and returns once the
+	// runtime applied its Disconnect.
+	logout(h *runtimeHarness, c *rtClient) error
+	// loginExpiry is the expiry of a logged-in session (Connect), in
+	// seconds.
+	loginExpiry() int
 	// crash stops the runtime as a crash would, right after the last call
-	// returned, and what serves it; the sessions' clients are closed.
+	// returned, and what serves it; the sessions that cannot resume are
+	// closed.
 	crash(h *runtimeHarness)
+	// connectFor connects c.key with expiry c.expiry as a new connection,
+	// which replaces the session if it is there (a dropped one), its events
+	// going to l, and returns once the runtime applied its Connect; the
+	// Signaling is nil when the raw path acts for it.
+	connectFor(h *runtimeHarness, c *rtClient, l beckon.Listener) (beckon.Signaling, error)
+	// drop loses c's connection and returns once the runtime applied the
+	// loss (Suspend, or Disconnect without expiry).
+	drop(h *runtimeHarness, c *rtClient)
+	// reconnect brings c back, asking to resume its session, and returns
+	// once the runtime applied it, with its answer.
+	reconnect(h *runtimeHarness, c *rtClient) (resumed bool, err error)
+	// forget gives up a dropped c for good (a new connection replaces it).
+	forget(h *runtimeHarness, c *rtClient)
 }
 
 // inProcess is the front of clients in the runtime's process.
@@ -136,16 +175,74 @@ func (inProcess) login(h *runtimeHarness, k sessKey, l beckon.Listener) (beckon.
 	return h.rt.Login(rtCtx, k.user, k.session, l)
 }
 
-func (inProcess) logout(_ *runtimeHarness, _ sessKey, cl beckon.Signaling) error { return cl.Close() }
+func (inProcess) logout(h *runtimeHarness, c *rtClient) error {
+	if c.cl != nil {
+		return c.cl.Close()
+	}
+	c.stop()
+	_, err := h.rt.Do(rtCtx, kernel.Disconnect(c.key.user, c.key.session))
+	return err
+}
 
 func (inProcess) crash(h *runtimeHarness) {
 	if err := h.rt.Close(); err != nil {
 		h.t.Fatalf("%s runtime harness: Close: %v", h.stack.name, err)
 	}
 	for _, c := range h.clients {
-		_ = c.cl.Close() // the runtime is gone: this only unregisters the listener
+		if c.cl != nil {
+			_ = c.cl.Close() // the runtime is gone: this only unregisters the listener
+		}
 	}
 }
+
+// connectFor: a session with an expiry in process has no Client (Login
+// takes none): the harness registers its listener with the hub, the raw
+// path connects it, and rtDelivery keeps its events (port.Keeper).
+func (inProcess) connectFor(h *runtimeHarness, c *rtClient, l beckon.Listener) (beckon.Signaling, error) {
+	if err := inProcessListen(h, c, l); err != nil {
+		return nil, err
+	}
+	in := kernel.Connect(c.key.user, c.key.session)
+	in.Timeout = c.expiry
+	if _, err := h.rt.Do(rtCtx, in); err != nil {
+		c.stop()
+		return nil, err
+	}
+	return nil, nil
+}
+
+// inProcessListen registers c's listener with the hub.
+func inProcessListen(h *runtimeHarness, c *rtClient, l beckon.Listener) error {
+	handle, err := beckon.ListenerHandler(l, slog.New(warnCollector{h.dlv}), c.key.user, c.key.session)
+	if err != nil {
+		return err
+	}
+	unregister, err := h.dlv.hub.Register(c.key.user, c.key.session, func(ev kernel.Event) { handle(ev) })
+	if err != nil {
+		return err
+	}
+	c.stop = unregister
+	return nil
+}
+
+func (inProcess) drop(h *runtimeHarness, c *rtClient) {
+	c.stop()
+	h.do("Do(Suspend)", kernel.Suspend(c.key.user, c.key.session))
+}
+
+func (inProcess) reconnect(h *runtimeHarness, c *rtClient) (bool, error) {
+	if c.dropped {
+		if err := inProcessListen(h, c, h.listenerOf(c.key)); err != nil {
+			return false, err
+		}
+	}
+	res, err := h.rt.Do(rtCtx, kernel.Resume(c.key.user, c.key.session, c.expiry))
+	return res.Resumed, err
+}
+
+func (inProcess) forget(*runtimeHarness, *rtClient) {}
+
+func (inProcess) loginExpiry() int { return 0 }
 
 // rtStack is a durable store the runtime can run on. open makes a new,
 // empty store for one harness, and its reopen, which gives the store a
@@ -178,7 +275,7 @@ func runtimeHarnessWith(stack *rtStack, lim Limits, timers bool) func(TB) Harnes
 
 func newRuntimeHarness(t TB, stack *rtStack, lim Limits, timers bool, front rtFront) *runtimeHarness {
 	h := &runtimeHarness{t: t, stack: stack, front: front, lim: lim, cfg: Kernel.Config(lim), clk: newRTClock(timers),
-		ids: beckon.SequentialInviteIDs("i"), dlv: newRTDelivery()}
+		ids: beckon.SequentialInviteIDs("i"), dlv: newRTDelivery(), asked: map[sessKey]int{}}
 	h.store, h.reopen = stack.open(t)
 	t.Cleanup(func() {
 		if h.rt != nil {
@@ -209,6 +306,7 @@ func (h *runtimeHarness) start() {
 		h.t.Fatalf("%s runtime harness: New: %v", h.stack.name, err)
 	}
 	h.rt = rt
+	h.dlv.rt.Store(rt)
 }
 
 func (h *runtimeHarness) Limits() Limits { return h.lim }
@@ -247,7 +345,7 @@ func (h *runtimeHarness) client(k sessKey) *rtClient {
 // clientFor returns the client that acts for c, or nil if none can.
 func (h *runtimeHarness) clientFor(c Caller) beckon.Signaling {
 	for _, x := range h.clients {
-		if x.key.user == c.User && (c.Session == "" || x.key.session == c.Session) {
+		if x.cl != nil && !x.dropped && x.key.user == c.User && (c.Session == "" || x.key.session == c.Session) {
 			return x.cl
 		}
 	}
@@ -363,9 +461,25 @@ func (h *runtimeHarness) Modify(c Caller, id, data string) int {
 
 // login logs a session in, with a listener that reports to the delivery.
 func (h *runtimeHarness) login(k sessKey) (beckon.Signaling, error) {
-	l := h.dlv.listener(k)
-	return h.front.login(h, k, beckon.EventFunc(func(ev beckon.Event) { h.dlv.heard(l, ev) }))
+	h.dlv.listener(k)
+	return h.front.login(h, k, h.listenerOf(k))
 }
+
+// listenerOf is a listener for the latest login of k that reports to the
+// delivery, OnSessionRestarted included (remote.SessionListener).
+func (h *runtimeHarness) listenerOf(k sessKey) beckon.Listener {
+	l := h.dlv.current(k)
+	return rtListener{EventFunc: func(ev beckon.Event) { h.dlv.heard(l, ev) }, restarted: func() { h.dlv.restarted(l) }}
+}
+
+// rtListener is a beckon.Listener that also hears that a remote session
+// started afresh (remote.SessionListener).
+type rtListener struct {
+	beckon.EventFunc
+	restarted func()
+}
+
+func (l rtListener) OnSessionRestarted() { l.restarted() }
 
 func (h *runtimeHarness) Connect(user, session string) int {
 	k := sessKey{user, session}
@@ -377,7 +491,7 @@ func (h *runtimeHarness) Connect(user, session string) int {
 	if err != nil {
 		return h.code("Login", err)
 	}
-	h.clients = append(h.clients, &rtClient{key: k, cl: cl})
+	h.clients = append(h.clients, &rtClient{key: k, cl: cl, expiry: h.front.loginExpiry()})
 	h.check()
 	return 0
 }
@@ -389,13 +503,92 @@ func (h *runtimeHarness) Disconnect(user, session string) int {
 		_, code := h.do("Do(Disconnect)", kernel.Disconnect(user, session))
 		return code
 	}
+	h.remove(c)
+	return h.code("Client.Close", h.front.logout(h, c))
+}
+
+func (h *runtimeHarness) remove(c *rtClient) {
 	for i, x := range h.clients {
 		if x == c {
 			h.clients = append(h.clients[:i:i], h.clients[i+1:]...)
-			break
+			return
 		}
 	}
-	return h.code("Client.Close", h.front.logout(h, k, c.cl))
+}
+
+// ConnectFor (SessionResumer): a session connected already changes
+// nothing (the raw path's Connect, as for Connect); a dropped one is given
+// up and a new connection replaces its session.
+func (h *runtimeHarness) ConnectFor(user, session string, expiry time.Duration) int {
+	k := sessKey{user, session}
+	secs := int(expiry / time.Second)
+	c := h.client(k)
+	if c != nil && !c.dropped {
+		in := kernel.Connect(user, session)
+		in.Timeout = secs
+		_, code := h.do("Do(Connect)", in)
+		return code
+	}
+	if c != nil {
+		h.front.forget(h, c)
+		h.remove(c)
+	}
+	h.dlv.setDown(k, false)
+	h.dlv.listener(k)
+	h.asked[k] = secs
+	c = &rtClient{key: k, expiry: secs}
+	keeps := h.dlv.keepsOf(k)
+	cl, err := h.front.connectFor(h, c, h.listenerOf(k))
+	if err != nil {
+		return h.code("ConnectFor", err)
+	}
+	h.dlv.started(k, keeps)
+	c.cl = cl
+	h.clients = append(h.clients, c)
+	h.check()
+	return 0
+}
+
+// Drop (SessionResumer): once the session's device heard what it was
+// handed, its connection is lost; its events are held (rtDelivery) until
+// it is back.
+func (h *runtimeHarness) Drop(user, session string) {
+	k := sessKey{user, session}
+	c := h.client(k)
+	if c == nil || c.dropped {
+		h.t.Fatalf("%s runtime harness: Drop(%q, %q) of a session that is not connected", h.stack.name, user, session)
+	}
+	h.dlv.settle(h.t, h.stack.name, k)
+	h.dlv.setDown(k, true)
+	h.front.drop(h, c)
+	c.dropped = true
+	h.check()
+}
+
+// Reconnect (SessionResumer): a dropped session's device comes back; one
+// that is not there (disconnected) connects anew.
+func (h *runtimeHarness) Reconnect(user, session string) (bool, int) {
+	k := sessKey{user, session}
+	c := h.client(k)
+	if c == nil {
+		return false, h.ConnectFor(user, session, time.Duration(h.asked[k])*time.Second)
+	}
+	if !c.dropped {
+		h.t.Fatalf("%s runtime harness: Reconnect(%q, %q) of a session that is connected", h.stack.name, user, session)
+	}
+	h.dlv.setDown(k, false)
+	keeps := h.dlv.keepsOf(k)
+	resumed, err := h.front.reconnect(h, c)
+	if err != nil {
+		return false, h.code("Reconnect", err)
+	}
+	c.dropped = false
+	h.dlv.back(k, resumed)
+	if !resumed {
+		h.dlv.started(k, keeps)
+	}
+	h.check()
+	return resumed, 0
 }
 
 func (h *runtimeHarness) SetGroup(group string, members []string) int {
@@ -504,24 +697,37 @@ func (h *runtimeHarness) Restart(downtime time.Duration) {
 	if downtime > 0 {
 		h.clk.advance(downtime)
 	}
-	h.start() // fires the deadlines that passed, then disconnects every session
+	h.dlv.setStarting(true)
+	h.start() // fires the deadlines that passed, ends the sessions without expiry, suspends the others
+	h.dlv.setStarting(false)
 	h.dlv.record(lost)
 	old := h.clients
 	h.clients = nil
 	for _, c := range old {
-		h.dlv.hide(&c.key)
-		cl, err := h.login(c.key)
-		h.dlv.hide(nil)
-		if err != nil {
-			h.t.Fatalf("%s runtime harness: Login(%s/%s) after restart: %v", h.stack.name, c.key.user, c.key.session, err)
+		switch {
+		case c.dropped: // its device comes back with Reconnect
+		case c.expiry > 0:
+			resumed, err := h.front.reconnect(h, c)
+			if err != nil || !resumed {
+				h.t.Fatalf("%s runtime harness: resuming %s/%s after restart: resumed %v, %v; want resumed", h.stack.name, c.key.user, c.key.session, resumed, err)
+			}
+		default:
+			h.dlv.hide(&c.key)
+			cl, err := h.login(c.key)
+			h.dlv.hide(nil)
+			if err != nil {
+				h.t.Fatalf("%s runtime harness: Login(%s/%s) after restart: %v", h.stack.name, c.key.user, c.key.session, err)
+			}
+			c = &rtClient{key: c.key, cl: cl, expiry: c.expiry}
 		}
-		h.clients = append(h.clients, &rtClient{key: c.key, cl: cl})
+		h.clients = append(h.clients, c)
 	}
 	h.check()
 }
 
 // recoveryEvents returns the events that recovery at time at emits and
-// drops: it replays what the store holds on a kernel of its own, as the
+// drops, those of sessions without expiry (the others reach them through
+// rtDelivery, the runtime's port.Keeper): it replays what the store holds on a kernel of its own, as the
 // runtime's recovery does, and ticks it at that time.
 func (h *runtimeHarness) recoveryEvents(at time.Time) []rtEvent {
 	snapIndex, snap, records, err := h.store.Load()
@@ -534,15 +740,16 @@ func (h *runtimeHarness) recoveryEvents(at time.Time) []rtEvent {
 	}
 	var evs []rtEvent
 	for _, o := range outs {
-		if o.Kind == OutEvent {
-			evs = append(evs, rtEvent{sessKey{o.User, o.Session}, o.Event})
+		k := sessKey{o.User, o.Session}
+		if c := h.client(k); o.Kind == OutEvent && (c == nil || c.expiry == 0) {
+			evs = append(evs, rtEvent{k, o.Event})
 		}
 	}
 	return evs
 }
 
-// rtClock is the runtime's virtual clock; it starts at the Unix epoch
-// (setting a clock.Mock elsewhere would sleep a millisecond).
+// rtClock is the runtime's virtual clock; it starts at rtStart (setting a
+// clock.Mock there sleeps a millisecond, once).
 type rtClock interface {
 	clock.Clock
 	advance(d time.Duration)
@@ -550,10 +757,17 @@ type rtClock interface {
 
 func newRTClock(timers bool) rtClock {
 	if timers {
-		return mockClock{clock.NewMock()}
+		m := clock.NewMock()
+		m.Set(rtStart)
+		return mockClock{m}
 	}
-	return &tickClock{Mock: clock.NewMock(), now: time.Unix(0, 0)}
+	return &tickClock{Mock: clock.NewMock(), now: rtStart}
 }
+
+// rtStart is when the runtime's clock starts: not the Unix epoch, which
+// the kernel cannot tell from no time at all (a session's connection lost
+// then would count as never lost).
+var rtStart = time.Unix(1_700_000_000, 0)
 
 // mockClock moves a clock.Mock, firing the timers due.
 type mockClock struct{ *clock.Mock }
@@ -610,12 +824,28 @@ type rtDelivery struct {
 	pushes   []PushRequest
 	hiding   *sessKey // a session being logged back in after a restart: its SYN-1 events are dropped
 	problems []string
+
+	// Sessions that outlive a lost connection (port.Keeper): the Seq of
+	// the last event recorded, the sessions whose connection is lost and
+	// the events held for them, and whether the runtime is starting
+	// (handing over what its store kept, which may have been recorded).
+	seq      map[sessKey]uint64
+	keeps    map[sessKey]int // Keep calls so far
+	down     map[sessKey]bool
+	held     map[sessKey][]kernel.SessionEvent
+	starting bool
+	// OnSessionRestarted calls expected and heard, per login
+	// (remote.SessionListener).
+	restartsWant, restartsHeard map[rtLogin]int
+	rt                          atomic.Pointer[beckon.Runtime] // the current one, for Acked
 }
 
 func newRTDelivery() *rtDelivery {
 	hub := memory.NewHub()
 	return &rtDelivery{hub: hub, out: hub, changed: make(chan struct{}, 1), events: map[sessKey][]Event{},
-		login: map[sessKey]int{}, viaHub: map[rtLogin][]Event{}, heardEvs: map[rtLogin][]Event{}}
+		login: map[sessKey]int{}, viaHub: map[rtLogin][]Event{}, heardEvs: map[rtLogin][]Event{},
+		seq: map[sessKey]uint64{}, keeps: map[sessKey]int{}, down: map[sessKey]bool{}, held: map[sessKey][]kernel.SessionEvent{},
+		restartsWant: map[rtLogin]int{}, restartsHeard: map[rtLogin]int{}}
 }
 
 // rtLogin is one Login of a session. Events are compared per Login, not
@@ -636,30 +866,170 @@ func (d *rtDelivery) listener(k sessKey) rtLogin {
 	return rtLogin{k, d.logins}
 }
 
+// current is the latest Login of k.
+func (d *rtDelivery) current(k sessKey) rtLogin {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return rtLogin{k, d.login[k]}
+}
+
+// Deliver is Keep without a Seq (the runtime calls Keep: rtDelivery is a
+// port.Keeper).
 func (d *rtDelivery) Deliver(user, session string, ev kernel.Event) error {
-	k := sessKey{user, session}
-	e := suiteEvent(ev)
+	return d.Keep(kernel.SessionEvent{User: user, Session: session, Event: ev})
+}
+
+// Keep records e as delivered, or held while its session's connection is
+// lost, and passes it on. An event the store kept that the runtime hands
+// again at start is recorded already (its Seq says so): it is passed on to
+// a front that is a port.Keeper (a restarted server holds it for the
+// session), and to nothing else.
+func (d *rtDelivery) Keep(e kernel.SessionEvent) error {
+	k := sessKey{e.User, e.Session}
+	ev := suiteEvent(e.Event)
+	keeper, isKeeper := d.out.(port.Keeper)
 	d.mu.Lock()
 	if d.hiding != nil {
-		if *d.hiding == k && ev.Type == kernel.EventNewInvitation {
+		if *d.hiding == k && e.Event.Type == kernel.EventNewInvitation {
 			d.mu.Unlock()
 			return nil // SYN-1 re-delivery of a session that never went away (for the suite)
 		}
 		d.problems = append(d.problems, fmt.Sprintf("event %s to %s/%s while logging %s/%s back in after a restart (want only its SYN-1 re-deliveries)",
-			e, user, session, d.hiding.user, d.hiding.session))
+			ev, e.User, e.Session, d.hiding.user, d.hiding.session))
 	}
-	d.events[k] = append(d.events[k], e)
+	d.keeps[k]++
+	again := d.starting && e.Seq <= d.seq[k]
+	if !again {
+		d.seq[k] = e.Seq
+	}
+	down := d.down[k]
 	l := rtLogin{k, d.login[k]}
-	d.viaHub[l] = append(d.viaHub[l], e)
+	switch {
+	case again:
+	case down:
+		d.held[k] = append(d.held[k], e)
+	default:
+		d.events[k] = append(d.events[k], ev)
+		d.viaHub[l] = append(d.viaHub[l], ev)
+	}
 	d.mu.Unlock()
-	if err := d.out.Deliver(user, session, ev); err != nil {
+	var err error
+	switch {
+	case isKeeper:
+		err = keeper.Keep(e)
+	case !again && !down:
+		err = d.handOn(e)
+	}
+	if err != nil {
 		d.mu.Lock()
-		d.viaHub[l] = d.viaHub[l][:len(d.viaHub[l])-1]
-		d.problems = append(d.problems, fmt.Sprintf("event %s delivered to %s/%s, which is not logged in: %v", e, user, session, err))
+		if !again && !down {
+			d.viaHub[l] = d.viaHub[l][:len(d.viaHub[l])-1]
+		}
+		d.problems = append(d.problems, fmt.Sprintf("event %s delivered to %s/%s, which is not logged in: %v", ev, e.User, e.Session, err))
 		d.mu.Unlock()
+	}
+	return err
+}
+
+// handOn delivers e through the hub; the device in process has it then.
+func (d *rtDelivery) handOn(e kernel.SessionEvent) error {
+	if err := d.out.Deliver(e.User, e.Session, e.Event); err != nil {
 		return err
 	}
+	if rt := d.rt.Load(); rt != nil && e.Resumable {
+		rt.Acked(e.User, e.Session, e.Seq)
+	}
 	return nil
+}
+
+// Ended forgets what is held for a session that ended (port.Keeper).
+func (d *rtDelivery) Ended(s kernel.SessionRef) {
+	k := sessKey{s.User, s.Session}
+	d.mu.Lock()
+	delete(d.held, k)
+	delete(d.seq, k)
+	d.mu.Unlock()
+	if keeper, ok := d.out.(port.Keeper); ok {
+		keeper.Ended(s)
+	}
+}
+
+// setDown says whether k's connection is lost.
+func (d *rtDelivery) setDown(k sessKey, down bool) {
+	d.mu.Lock()
+	d.down[k] = down
+	d.mu.Unlock()
+}
+
+func (d *rtDelivery) setStarting(on bool) {
+	d.mu.Lock()
+	d.starting = on
+	d.mu.Unlock()
+}
+
+// back hands what was held for k to its device, which is back: resumed,
+// it gets every event it had meanwhile (REM-5); else they are gone with
+// the session, and a remote device says that its session restarted.
+func (d *rtDelivery) back(k sessKey, resumed bool) {
+	_, isKeeper := d.out.(port.Keeper)
+	d.mu.Lock()
+	held := d.held[k]
+	delete(d.held, k)
+	l := rtLogin{k, d.login[k]}
+	if !resumed {
+		if isKeeper {
+			d.restartsWant[l]++
+			if _, ok := d.viaHub[l]; !ok {
+				d.viaHub[l] = nil // for settle to wait for the call
+			}
+		}
+		d.mu.Unlock()
+		return
+	}
+	for _, e := range held {
+		d.events[k] = append(d.events[k], suiteEvent(e.Event))
+		d.viaHub[l] = append(d.viaHub[l], suiteEvent(e.Event))
+	}
+	d.mu.Unlock()
+	if isKeeper {
+		return // the server writes its queue again
+	}
+	for _, e := range held {
+		if err := d.handOn(e); err != nil {
+			d.problem(fmt.Sprintf("event %s held for %s/%s not delivered when it came back: %v", suiteEvent(e.Event), k.user, k.session, err))
+		}
+	}
+}
+
+// keepsOf is how many events were handed for k so far.
+func (d *rtDelivery) keepsOf(k sessKey) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.keeps[k]
+}
+
+// started forgets what is known of k's earlier session once a new one
+// started (a session that ended at recovery was never reported Ended):
+// what was held for it, and its Seq unless the new one has events since
+// keeps.
+func (d *rtDelivery) started(k sessKey, keeps int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.held, k)
+	if d.keeps[k] == keeps {
+		delete(d.seq, k)
+	}
+}
+
+// restarted is a listener's OnSessionRestarted.
+func (d *rtDelivery) restarted(l rtLogin) {
+	d.mu.Lock()
+	d.restartsHeard[l]++
+	d.mu.Unlock()
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
 }
 
 func (d *rtDelivery) Register(user, session string, handle func(kernel.Event)) (func(), error) {
@@ -704,9 +1074,14 @@ func (d *rtDelivery) settle(t TB, stack string, k sessKey) {
 				continue
 			}
 			want, got = w, d.heardEvs[l]
-			if len(got) < len(want) {
+			if len(got) < len(want) || d.restartsHeard[l] < d.restartsWant[l] {
 				behind = &l
 				break
+			}
+			if d.restartsHeard[l] != d.restartsWant[l] {
+				d.mu.Unlock()
+				t.Fatalf("%s runtime harness: the Listener of %s/%s (login %d) heard OnSessionRestarted %d times, want %d",
+					stack, k.user, k.session, l.n, d.restartsHeard[l], d.restartsWant[l])
 			}
 			delete(d.viaHub, l)
 			delete(d.heardEvs, l)

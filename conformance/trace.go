@@ -212,3 +212,33 @@ func (r *recorder) Restart(downtime time.Duration) {
 	r.now += downtime
 	r.logf("Restart(downtime %v)", downtime)
 }
+
+func (r *recorder) resumer() (SessionResumer, bool) {
+	x, ok := r.h.(SessionResumer)
+	return x, ok
+}
+
+func (r *recorder) mustResumer() SessionResumer {
+	x, ok := r.resumer()
+	if !ok {
+		panic("conformance: a session operation on a harness without SessionResumer")
+	}
+	return x
+}
+
+func (r *recorder) ConnectFor(user, session string, expiry time.Duration) int {
+	code := r.mustResumer().ConnectFor(user, session, expiry)
+	r.logf("ConnectFor(%q, %q, expiry %v) -> code=%d", user, session, expiry, code)
+	return code
+}
+
+func (r *recorder) Drop(user, session string) {
+	r.mustResumer().Drop(user, session)
+	r.logf("Drop(%q, %q)", user, session)
+}
+
+func (r *recorder) Reconnect(user, session string) (bool, int) {
+	resumed, code := r.mustResumer().Reconnect(user, session)
+	r.logf("Reconnect(%q, %q) -> resumed=%v code=%d", user, session, resumed, code)
+	return resumed, code
+}

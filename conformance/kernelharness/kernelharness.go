@@ -11,8 +11,9 @@
 //     (an unknown Op, or a Tick with fields set), which must fail with 6017;
 //   - DLV-3: Step.Log is set whenever the call changed the state or
 //     emitted something, so that a driver logs what it must;
-//   - TMO-1: NextDeadline is after the current time, a tick just before it
-//     fires nothing and a tick at it fires;
+//   - TMO-1: NextDeadline is after the current time and not after a
+//     restored twin's, and at the twin's a tick just before it fires
+//     nothing and a tick at it fires;
 //   - TMO-4, DET-1: Restart rebuilds from the latest snapshot plus the log
 //     after it the very state of the kernel that crashed.
 //
@@ -73,12 +74,13 @@ func Limits(cfg kernel.Config) conformance.Limits {
 }
 
 // New returns a constructor of fresh kernel harnesses with cfg. They have
-// the Restarter, InvitationCounter, OutputLog and HistoryReader
-// capabilities.
+// the Restarter, SessionResumer, InvitationCounter, OutputLog and
+// HistoryReader capabilities.
 func New(cfg kernel.Config) func(conformance.TB) conformance.Harness {
 	return func(t conformance.TB) conformance.Harness {
 		return &harness{t: t, cfg: cfg, k: kernel.New(cfg), now: start,
-			events: map[session][]conformance.Event{}, hist: map[conformance.Conversation][][]byte{}}
+			events: map[session][]conformance.Event{}, hist: map[conformance.Conversation][][]byte{},
+			away: map[session]bool{}, held: map[session][]conformance.Event{}, asked: map[session]int{}}
 	}
 }
 
@@ -93,6 +95,12 @@ type harness struct {
 	log    [][]byte // the records after it
 	index  uint64
 	events map[session][]conformance.Event
+	// Sessions whose connection is lost (REM-4): those away after the
+	// last call, the events held for them, and the expiry each device
+	// asked for last (ConnectFor), in seconds.
+	away   map[session]bool
+	held   map[session][]conformance.Event
+	asked  map[session]int
 	hist   map[conformance.Conversation][][]byte
 	pushes []conformance.PushRequest
 	outs   []conformance.Output
@@ -105,6 +113,7 @@ type step struct {
 	outs   []conformance.Output
 	record *kernel.Input // what a durable driver logs of the call; nil: nothing
 	closed []kernel.ClosedCall
+	ended  []session // the sessions the call ended (Step.Ended)
 }
 
 // apply is the one place the harness calls the kernel: it applies in at
@@ -120,6 +129,9 @@ func apply(k *kernel.Kernel, at time.Time, in kernel.Input) (step, error) {
 	for _, c := range st.Closed {
 		c.Invitees, c.States = slices.Clone(c.Invitees), slices.Clone(c.States)
 		s.closed = append(s.closed, c)
+	}
+	for _, e := range st.Ended {
+		s.ended = append(s.ended, session{e.User, e.Session})
 	}
 	for _, o := range st.Events {
 		e := o.Event
@@ -215,7 +227,9 @@ func sameStep(a, b step) bool {
 		}
 		return fmt.Sprintf("%d %v", kernel.Code(err), err)
 	}
-	return errText(a.res.Err) == errText(b.res.Err) && a.res.InviteID == b.res.InviteID && a.res.Duplicate == b.res.Duplicate && reflect.DeepEqual(a.outs, b.outs) && reflect.DeepEqual(a.record, b.record)
+	return errText(a.res.Err) == errText(b.res.Err) && a.res.InviteID == b.res.InviteID && a.res.Duplicate == b.res.Duplicate &&
+		a.res.Resumed == b.res.Resumed && reflect.DeepEqual(a.outs, b.outs) && reflect.DeepEqual(a.record, b.record) &&
+		reflect.DeepEqual(a.ended, b.ended)
 }
 
 func (s step) String() string {
@@ -271,7 +285,7 @@ func (h *harness) call(in kernel.Input) kernel.Result {
 			h.snap, h.log = after, nil
 		}
 	}
-	h.deliver(s.outs)
+	h.deliver(s, in)
 	return s.res
 }
 
@@ -279,37 +293,85 @@ func (h *harness) call(in kernel.Input) kernel.Result {
 func (h *harness) checkDeadline(snap []byte) {
 	h.t.Helper()
 	d, ok := h.k.NextDeadline()
-	if !ok {
-		return
-	}
-	if !d.After(h.now) {
+	if ok && !d.After(h.now) {
 		h.fatalf("TMO-1", "NextDeadline() after the call", d, fmt.Sprintf("after now (%v)", h.now))
 	}
 	k, err := kernel.Restore(h.cfg, snap)
 	if err != nil {
 		h.fatalf("DET-1", "Restore(Snapshot())", err, "no error")
 	}
-	early, err1 := apply(k, d.Add(-1), kernel.Input{Op: kernel.OpTick})
-	due, err2 := apply(k, d, kernel.Input{Op: kernel.OpTick})
+	// The kernel may wake earlier than its restored twin, which has no
+	// end of an away session that resumed since (a wake-up that finds
+	// nothing to do), never later.
+	td, tok := k.NextDeadline()
+	if !tok {
+		return
+	}
+	if !ok || d.After(td) {
+		h.fatalf("TMO-1", "NextDeadline() after the call", fmt.Sprintf("%v (%v)", d, ok), fmt.Sprintf("at most %v, the restored kernel's", td))
+	}
+	early, err1 := apply(k, td.Add(-1), kernel.Input{Op: kernel.OpTick})
+	due, err2 := apply(k, td, kernel.Input{Op: kernel.OpTick})
 	if err1 != nil || err2 != nil || early.changed() || !due.changed() {
-		h.fatalf("TMO-1", fmt.Sprintf("ticks 1ns before and at NextDeadline() %v", d),
+		h.fatalf("TMO-1", fmt.Sprintf("ticks 1ns before and at NextDeadline() %v of the restored kernel", td),
 			fmt.Sprintf("Changed %v and %v", early.changed(), due.changed()), "false and true")
 	}
 }
 
-func (h *harness) deliver(outs []conformance.Output) {
-	for _, o := range outs {
+// deliver hands out the outputs of step s of input in. An event for a
+// session whose connection is lost is held for it, as a driver's
+// port.Keeper does: delivered if the session resumes, dropped if it ends
+// (REM-5). A session is away for an event if it was away before the step
+// and is not the new session that replaced it in the step: Step.Ended
+// does not say where among the events a session ended, but the new
+// session's events are the last Seq of its ID's, as it starts at 1.
+func (h *harness) deliver(s step, in kernel.Input) {
+	live := map[session]kernel.SessionInfo{}
+	for info := range h.k.Sessions() {
+		live[session{info.User, info.Session}] = info
+	}
+	endedNow := map[session]bool{}
+	for _, e := range s.ended {
+		endedNow[e] = true
+	}
+	count, seen := map[session]int{}, map[session]int{}
+	for _, o := range s.outs {
+		if o.Kind == conformance.OutEvent {
+			count[session{o.User, o.Session}]++
+		}
+	}
+	for _, o := range s.outs {
 		switch o.Kind {
 		case conformance.OutEvent:
 			k := session{o.User, o.Session}
-			h.events[k] = append(h.events[k], o.Event)
+			seen[k]++
+			info, isLive := live[k]
+			replaced := endedNow[k] && isLive && seen[k] > count[k]-int(info.Seq)
+			if h.away[k] && !replaced {
+				h.held[k] = append(h.held[k], o.Event)
+			} else {
+				h.events[k] = append(h.events[k], o.Event)
+			}
 		case conformance.OutHistory:
 			h.hist[o.Conv] = append(h.hist[o.Conv], o.Payload)
 		case conformance.OutPush:
 			h.pushes = append(h.pushes, o.Push)
 		}
 	}
-	h.outs = append(h.outs, outs...)
+	h.outs = append(h.outs, s.outs...)
+	for k := range endedNow {
+		delete(h.held, k)
+	}
+	if k := (session{in.User, in.Session}); in.Op == kernel.OpResume && s.res.Resumed {
+		h.events[k] = append(h.events[k], h.held[k]...)
+		delete(h.held, k)
+	}
+	clear(h.away)
+	for k, info := range live {
+		if !info.Away.IsZero() {
+			h.away[k] = true
+		}
+	}
 }
 
 func signaling(op kernel.Op, c conformance.Caller, id, data string) kernel.Input {
@@ -359,6 +421,30 @@ func (h *harness) Connect(user, sess string) int { return h.code(kernel.Connect(
 func (h *harness) Disconnect(user, sess string) int {
 	return h.code(kernel.Disconnect(user, sess))
 }
+
+// ConnectFor is Connect with the session's expiry (SessionResumer).
+func (h *harness) ConnectFor(user, sess string, expiry time.Duration) int {
+	connected := false
+	for info := range h.k.Sessions() {
+		connected = connected || info.SessionRef == kernel.SessionRef{User: user, Session: sess} && info.Away.IsZero()
+	}
+	if !connected { // a connected session keeps its expiry
+		h.asked[session{user, sess}] = int(expiry / time.Second)
+	}
+	in := kernel.Connect(user, sess)
+	in.Timeout = int(expiry / time.Second)
+	return h.code(in)
+}
+
+// Drop is Suspend: the session's connection is lost.
+func (h *harness) Drop(user, sess string) { h.code(kernel.Suspend(user, sess)) }
+
+// Reconnect is Resume with the expiry the device asked for last.
+func (h *harness) Reconnect(user, sess string) (bool, int) {
+	res := h.call(kernel.Resume(user, sess, h.asked[session{user, sess}]))
+	return res.Resumed, kernel.Code(res.Err)
+}
+
 func (h *harness) SetGroup(group string, members []string) int {
 	return h.code(kernel.SetGroup(group, slices.Clone(members)))
 }
