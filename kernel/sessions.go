@@ -14,7 +14,8 @@ type session struct {
 	id     string
 	seq    uint64 // events handed to it so far: the Seq of the last one
 	expiry int32  // seconds it outlives a lost connection; 0: none
-	away   int64  // when its connection was lost, Unix ns; 0: connected
+	lost   bool   // its connection is lost: it is away
+	away   int64  // when its connection was lost, Unix ns (if lost)
 }
 
 // ends is when an away session ends (Unix ns).
@@ -47,7 +48,7 @@ func (u *user) sessionAt(id string) int {
 // reachable reports whether a session of u has its connection (SYN-2).
 func (u *user) reachable() bool {
 	for i := range u.sessions {
-		if u.sessions[i].away == 0 {
+		if !u.sessions[i].lost {
 			return true
 		}
 	}
@@ -61,7 +62,7 @@ func (u *user) reachable() bool {
 func (k *Kernel) connect(in *Input) bool {
 	u := k.userOf(in.User)
 	if i := u.sessionAt(in.Session); i >= 0 {
-		if u.sessions[i].away == 0 {
+		if !u.sessions[i].lost {
 			return false
 		}
 		k.endSession(in.User, u, i)
@@ -107,14 +108,14 @@ func (k *Kernel) suspend(in *Input) bool {
 	}
 	i := u.sessionAt(in.Session)
 	switch {
-	case i < 0 || u.sessions[i].away != 0:
+	case i < 0 || u.sessions[i].lost:
 		return false
 	case u.sessions[i].expiry == 0:
 		k.endSession(in.User, u, i)
 		return true
 	}
 	s := &u.sessions[i]
-	s.away = k.now
+	s.lost, s.away = true, k.now
 	heap.Push(&k.awayHeap, awayEntry{at: s.ends(), user: in.User, session: s.id})
 	return true
 }
@@ -127,8 +128,8 @@ func (k *Kernel) resume(in *Input) (resumed, changed bool) {
 	if u := k.users[in.User]; u != nil {
 		if i := u.sessionAt(in.Session); i >= 0 {
 			s := &u.sessions[i]
-			changed = s.away != 0 || s.expiry != int32(in.Timeout)
-			s.away, s.expiry = 0, int32(in.Timeout)
+			changed = s.lost || s.expiry != int32(in.Timeout)
+			s.lost, s.away, s.expiry = false, 0, int32(in.Timeout)
 			return true, changed
 		}
 	}
@@ -148,7 +149,7 @@ func (k *Kernel) expireSessions(now int64) bool {
 			continue
 		}
 		// The entry is stale when the session resumed (or ended) since.
-		if i := u.sessionAt(e.session); i >= 0 && u.sessions[i].away != 0 && u.sessions[i].ends() == e.at {
+		if i := u.sessionAt(e.session); i >= 0 && u.sessions[i].lost && u.sessions[i].ends() == e.at {
 			k.endSession(e.user, u, i)
 			ended = true
 		}
@@ -178,7 +179,7 @@ func (k *Kernel) Sessions() iter.Seq[SessionInfo] {
 		for _, name := range sortedKeys(k.users) {
 			for _, s := range k.users[name].sessions {
 				info := SessionInfo{SessionRef: SessionRef{name, s.id}, Seq: s.seq, Expiry: int(s.expiry)}
-				if s.away != 0 {
+				if s.lost {
 					info.Away = time.Unix(0, s.away)
 				}
 				all = append(all, info)

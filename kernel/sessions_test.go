@@ -211,3 +211,23 @@ func TestConnectOfAnAwaySession(t *testing.T) {
 		t.Errorf("the new session ended at the old one's expiry: %q", endedOf(st))
 	}
 }
+
+// A connection lost at any time, Unix time 0 included, leaves the session
+// away until its expiry (and a snapshot says so).
+func TestSessionLostAtTheEpoch(t *testing.T) {
+	k := kernel.New(kernel.Config{})
+	epoch := time.Unix(0, 0)
+	k.Apply(epoch, connectFor("bob", "phone", 10))
+	k.Apply(epoch, kernel.Suspend("bob", "phone"))
+	in := kernel.Invite("alice", "bob", "d", 0)
+	in.Push = &kernel.PushInfo{Desc: "call"}
+	if st := k.Apply(epoch, in); len(st.Pushes) != 1 {
+		t.Errorf("invite to bob, away since the epoch: %d push requests, want 1", len(st.Pushes))
+	}
+	r := mustRestore(t, kernel.Config{}, k.Snapshot())
+	for _, kk := range []*kernel.Kernel{k, r} {
+		if st := kk.Tick(epoch.Add(10 * time.Second)); !slices.Equal(endedOf(st), []string{"bob/phone"}) {
+			t.Errorf("expiry of a session away since the epoch: ended %q, want bob/phone", endedOf(st))
+		}
+	}
+}

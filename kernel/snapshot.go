@@ -38,14 +38,15 @@ const unreachedBit = 0x80
 //	        online-only invitee offline at invite time)
 //	    if push: title desc ext sound
 //	count online users, sorted, each: user, count sessions (connection order), each:
-//	    session uvarint(seq) varint(expiry s) varint(away, Unix ns; 0: connected)
+//	    session uvarint(seq) varint(expiry s) byte(1: away, 0: connected)
+//	    and if away varint(since, Unix ns)
 //	count groups, sorted, each: group, count members (sorted), each: member
 //	count remembered requests, oldest first, each: user requestID varint(at) inviteID
 //	    uint64 little-endian call fingerprint (0: unknown)
 //	uint32 little-endian CRC-32 (IEEE) of everything before it
 //
-// Version 2 is the same with each session its name alone (seq, expiry and
-// away 0); version 1 also without the call fingerprints.
+// Version 2 is the same with each session its name alone (seq 0, expiry
+// 0, connected); version 1 also without the call fingerprints.
 func (k *Kernel) Snapshot() []byte { return k.snapshot(snapshotVersion) }
 
 // snapshot encodes the state in the given version (1 to 3).
@@ -111,7 +112,12 @@ func (k *Kernel) snapshot(version uint64) []byte {
 			if version >= 3 {
 				b = binary.AppendUvarint(b, s.seq)
 				b = binary.AppendVarint(b, int64(s.expiry))
-				b = binary.AppendVarint(b, s.away)
+				if s.lost {
+					b = append(b, 1)
+					b = binary.AppendVarint(b, s.away)
+				} else {
+					b = append(b, 0)
+				}
 			}
 		}
 	}
@@ -176,10 +182,13 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 			if version >= 3 {
 				s.seq = d.uvarint()
 				expiry := d.varint()
-				s.away = d.varint()
+				lost := d.byte()
+				if s.lost = lost == 1; s.lost {
+					s.away = d.varint()
+				}
 				s.expiry = int32(expiry)
-				bad = bad || expiry < 0 || expiry > MaxSessionExpirySeconds || s.away < 0 || s.away > k.now ||
-					(s.away != 0 && expiry == 0)
+				bad = bad || expiry < 0 || expiry > MaxSessionExpirySeconds || lost > 1 ||
+					(s.lost && (s.away > k.now || expiry == 0))
 			}
 		}
 		if d.err == nil && (u == "" || len(sessions) == 0 || k.Online(u) || hasDuplicate(names) || bad) {
@@ -187,7 +196,7 @@ func Restore(cfg Config, snap []byte) (*Kernel, error) {
 		}
 		k.userOf(u).sessions = sessions
 		for _, s := range sessions {
-			if s.away != 0 {
+			if s.lost {
 				k.awayHeap = append(k.awayHeap, awayEntry{at: s.ends(), user: u, session: s.id})
 			}
 		}
