@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/internal/netfault"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
 	"github.com/beckonhq/beckon/remote"
@@ -39,7 +39,7 @@ import (
 //   - A user or session ID the protocol cannot carry (docs/protocol.md
 //     "Connecting"), or above the configured limit, takes the raw path,
 //     where the kernel must refuse it (6017): see wireID.
-//   - Each device connects through a proxy of its own (wireProxy), which
+//   - Each device connects through a proxy of its own (internal/netfault), which
 //     SessionResumer's Drop uses to cut its connection and hold its
 //     reconnection, and Reconnect lets through: the device (remote's
 //     autopaho) reconnects with clean start false and asks to resume; the
@@ -59,7 +59,7 @@ type wireFront struct {
 	eng     *wireEngine
 	srv     *mqtt.Server
 	addr    string // the Server's, the same after a restart
-	proxies map[sessKey]*wireProxy
+	proxies map[sessKey]*netfault.Proxy
 }
 
 var wireSecret = []byte("conformance-wire-secret-0123456789")
@@ -69,7 +69,7 @@ var wireSecret = []byte("conformance-wire-secret-0123456789")
 func wireHarnessWith(stack *rtStack, lim Limits, timers bool) func(TB) Harness {
 	return func(t TB) Harness {
 		return newRuntimeHarness(t, stack, lim, timers, &wireFront{eng: &wireEngine{applied: map[presence]int{}, resumed: map[sessKey]bool{}},
-			proxies: map[sessKey]*wireProxy{}})
+			proxies: map[sessKey]*netfault.Proxy{}})
 	}
 }
 
@@ -158,7 +158,7 @@ func (w *wireFront) dial(h *runtimeHarness, k sessKey, expiry time.Duration, l b
 	n := w.eng.count(presence{kernel.OpConnect, k})
 	ctx, cancel := context.WithTimeout(rtCtx, wirePatience)
 	defer cancel()
-	cl, err := remote.Dial(ctx, remote.Options{Server: p.url(), User: k.user, Device: k.session, Token: tok,
+	cl, err := remote.Dial(ctx, remote.Options{Server: "mqtt://" + p.Addr(), User: k.user, Device: k.session, Token: tok,
 		SessionExpiry: expiry, Logger: slog.New(warnCollector{h.dlv})}, l)
 	if err != nil {
 		h.t.Fatalf("wire harness: Dial(%s/%s): %v", k.user, k.session, err)
@@ -180,13 +180,10 @@ func (w *wireFront) ready(h *runtimeHarness, k sessKey, cl beckon.Signaling) {
 }
 
 // proxy is k's proxy to the Server, made on first use.
-func (w *wireFront) proxy(h *runtimeHarness, k sessKey) *wireProxy {
+func (w *wireFront) proxy(h *runtimeHarness, k sessKey) *netfault.Proxy {
 	p := w.proxies[k]
 	if p == nil {
-		var err error
-		if p, err = newWireProxy(w.addr); err != nil {
-			h.t.Fatalf("wire harness: proxy for %s/%s: %v", k.user, k.session, err)
-		}
+		p = netfault.New(h.t, w.addr)
 		w.proxies[k] = p
 	}
 	return p
@@ -198,8 +195,8 @@ func (w *wireFront) drop(h *runtimeHarness, c *rtClient) {
 	s, d := presence{kernel.OpSuspend, c.key}, presence{kernel.OpDisconnect, c.key}
 	ns, nd := w.eng.count(s), w.eng.count(d)
 	p := w.proxies[c.key]
-	p.hold()
-	p.cut()
+	p.Hold(true)
+	p.Cut()
 	deadline := time.Now().Add(wirePatience)
 	for w.eng.count(s) == ns && w.eng.count(d) == nd {
 		if time.Now().After(deadline) {
@@ -214,7 +211,7 @@ func (w *wireFront) drop(h *runtimeHarness, c *rtClient) {
 func (w *wireFront) reconnect(h *runtimeHarness, c *rtClient) (bool, error) {
 	r := presence{kernel.OpResume, c.key}
 	n := w.eng.count(r)
-	w.proxies[c.key].release()
+	w.proxies[c.key].Hold(false)
 	w.eng.await(h.t, r, n+1)
 	w.ready(h, c.key, c.cl)
 	return w.eng.lastResumed(c.key), nil
@@ -223,9 +220,9 @@ func (w *wireFront) reconnect(h *runtimeHarness, c *rtClient) (bool, error) {
 // forget closes a dropped device for good, its held reconnection too.
 func (w *wireFront) forget(h *runtimeHarness, c *rtClient) {
 	p := w.proxies[c.key]
-	p.discard()
+	p.Discard()
 	_ = c.cl.Close()
-	p.release()
+	p.Hold(false)
 }
 
 func (w *wireFront) logout(h *runtimeHarness, c *rtClient) error {
@@ -248,7 +245,7 @@ func (w *wireFront) crash(h *runtimeHarness) {
 		if !c.dropped {
 			h.dlv.settle(h.t, h.stack.name+" wire", c.key)
 		}
-		w.proxies[c.key].hold()
+		w.proxies[c.key].Hold(true)
 	}
 	w.eng.set(nil)
 	if err := h.rt.Close(); err != nil {
@@ -261,12 +258,12 @@ func (w *wireFront) crash(h *runtimeHarness) {
 func (w *wireFront) stop(h *runtimeHarness) {
 	for _, c := range h.clients {
 		if c.dropped {
-			w.proxies[c.key].discard()
+			w.proxies[c.key].Discard()
 		}
 		_ = c.cl.Close()
 	}
 	for _, p := range w.proxies {
-		p.close()
+		p.Close()
 	}
 	w.closeServer(h)
 }
@@ -396,101 +393,3 @@ const (
 	wireChecks     = "30"
 	wireBoltChecks = "10"
 )
-
-// wireProxy forwards a device's TCP connections to the Server. It can cut
-// them, as a network going away does, and hold new ones: accepted, they
-// wait, forwarding nothing, until release lets them through (the device's
-// reconnection then goes on at once, without its backoff) or discard
-// closes them.
-type wireProxy struct {
-	ln     net.Listener
-	target string
-
-	mu     sync.Mutex
-	held   bool
-	parked []net.Conn
-	conns  []net.Conn
-}
-
-func newWireProxy(target string) (*wireProxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &wireProxy{ln: ln, target: target}
-	go p.serve()
-	return p, nil
-}
-
-func (p *wireProxy) url() string { return "mqtt://" + p.ln.Addr().String() }
-
-func (p *wireProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.held {
-			p.parked = append(p.parked, c)
-		} else {
-			p.pipe(c)
-		}
-		p.mu.Unlock()
-	}
-}
-
-// pipe forwards c to the Server (p.mu held).
-func (p *wireProxy) pipe(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	p.conns = append(p.conns, c, s)
-	go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-	go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
-}
-
-// cut closes every connection through the proxy.
-func (p *wireProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *wireProxy) hold() {
-	p.mu.Lock()
-	p.held = true
-	p.mu.Unlock()
-}
-
-// release lets the held connections, and later ones, through.
-func (p *wireProxy) release() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.held = false
-	for _, c := range p.parked {
-		p.pipe(c)
-	}
-	p.parked = nil
-}
-
-// discard closes the held connections.
-func (p *wireProxy) discard() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.parked {
-		_ = c.Close()
-	}
-	p.parked = nil
-}
-
-func (p *wireProxy) close() {
-	_ = p.ln.Close()
-	p.discard()
-	p.cut()
-}

@@ -1,15 +1,22 @@
 // Package netfault is a loopback TCP proxy for tests that break the
 // network between a device and a server the way real networks do: it cuts
-// every connection at once (a phone entering a lift), refuses new ones for
-// a while (no coverage), or cuts one connection once a number of bytes
-// have passed in one direction (in the middle of a packet).
+// every connection at once (a phone entering a lift), holds new ones for
+// a while (no coverage: accepted, they forward nothing until released), or
+// cuts one connection once a number of bytes have passed in one direction
+// (in the middle of a packet).
 package netfault
 
 import (
 	"net"
 	"sync"
-	"testing"
 )
+
+// TB is the part of *testing.T that New uses.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
 
 // Directions of a link's bytes.
 const (
@@ -23,10 +30,11 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	held  bool
-	next  [2]int // budgets of the next link accepted; -1: none
-	links []*Link
+	mu     sync.Mutex
+	held   bool
+	parked []net.Conn // accepted while held
+	next   [2]int     // budgets of the next link accepted; -1: none
+	links  []*Link
 }
 
 // Link is one connection through the proxy.
@@ -37,20 +45,25 @@ type Link struct {
 	budget [2]int // bytes still forwarded in a direction before the link is cut; -1: no limit
 }
 
-// New starts a proxy to target (host:port) on 127.0.0.1.
-func New(t testing.TB, target string) *Proxy {
+// New starts a proxy to target (host:port) on 127.0.0.1; it closes when
+// the test ends.
+func New(t TB, target string) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("netfault: %v", err)
 	}
 	p := &Proxy{ln: ln, target: target, next: [2]int{-1, -1}}
-	t.Cleanup(func() {
-		ln.Close()
-		p.Cut()
-	})
+	t.Cleanup(p.Close)
 	go p.serve()
 	return p
+}
+
+// Close stops accepting and closes every connection, held ones too.
+func (p *Proxy) Close() {
+	p.ln.Close()
+	p.Discard()
+	p.Cut()
 }
 
 // Addr is the proxy's host:port.
@@ -63,25 +76,27 @@ func (p *Proxy) serve() {
 			return
 		}
 		p.mu.Lock()
-		held := p.held
-		p.mu.Unlock()
-		if held {
-			dc.Close()
-			continue
+		if p.held {
+			p.parked = append(p.parked, dc)
+		} else {
+			p.pipe(dc)
 		}
-		sc, err := net.Dial("tcp", p.target)
-		if err != nil {
-			dc.Close()
-			continue
-		}
-		l := &Link{device: dc, server: sc}
-		p.mu.Lock()
-		l.budget, p.next = p.next, [2]int{-1, -1}
-		p.links = append(p.links, l)
 		p.mu.Unlock()
-		go l.forward(ToServer)
-		go l.forward(ToDevice)
 	}
+}
+
+// pipe forwards dc to the target (p.mu held).
+func (p *Proxy) pipe(dc net.Conn) {
+	sc, err := net.Dial("tcp", p.target)
+	if err != nil {
+		dc.Close()
+		return
+	}
+	l := &Link{device: dc, server: sc}
+	l.budget, p.next = p.next, [2]int{-1, -1}
+	p.links = append(p.links, l)
+	go l.forward(ToServer)
+	go l.forward(ToDevice)
 }
 
 // Cut closes every link.
@@ -95,12 +110,30 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Hold refuses new connections (true: each is accepted and closed at
-// once) or lets them through again (false).
+// Hold holds new connections (true: accepted, they wait, forwarding
+// nothing) or lets them through again (false), those held first: a device
+// reconnecting then goes on at once, without its backoff.
 func (p *Proxy) Hold(on bool) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.held = on
+	if !on {
+		for _, c := range p.parked {
+			p.pipe(c)
+		}
+		p.parked = nil
+	}
+}
+
+// Discard closes the connections held.
+func (p *Proxy) Discard() {
+	p.mu.Lock()
+	parked := p.parked
+	p.parked = nil
 	p.mu.Unlock()
+	for _, c := range parked {
+		c.Close()
+	}
 }
 
 // CutNext cuts the next link accepted once n bytes have passed in dir.
