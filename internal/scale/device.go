@@ -40,6 +40,9 @@ type Event struct {
 // sessionType is the Type of the Session message.
 const sessionType = "Session"
 
+// Reply is the answer to one request ("Requests and replies").
+type Reply = mqttload.Reply
+
 // Device is one MQTT 3.1.1 device written from docs/protocol.md with the
 // few packets it needs (internal/mqttpacket), lean enough for ten thousand
 // in one process: one read goroutine per connection, no other, and the
@@ -339,7 +342,7 @@ func (d *Device) ClientID() string { return d.cid }
 // Call sends one request and waits for its reply. requestID may be "": a
 // retry with the same one gets the first answer and applies nothing new
 // (IDM-1).
-func (d *Device) Call(op string, args any, requestID string) (mqttload.Reply, error) {
+func (d *Device) Call(op string, args any, requestID string) (Reply, error) {
 	return d.replies.Call(d.cid, op, args, requestID, func(payload []byte) error {
 		if d.writeWithID(func(pid uint16) []byte {
 			return mqttpacket.AppendPublish(nil, wire.ReqTopic(d.cid), 1, pid, payload)
