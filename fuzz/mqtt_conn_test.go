@@ -1,7 +1,6 @@
 package fuzz
 
 import (
-	"encoding/binary"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/mqtt"
 	"github.com/beckonhq/beckon/internal/mqttload"
+	"github.com/beckonhq/beckon/internal/mqttpacket"
 )
 
 // connDeadline bounds how long one input's connection is read from.
@@ -26,8 +26,9 @@ func FuzzMQTTConn(f *testing.F) {
 	req := "beckon/v1/fuzz/dev/req"
 	for _, seed := range [][]byte{
 		publish(req, 1, `{"id":"1","op":"invite","args":{"invitee":"check","timeout":30}}`),
-		append(subscribe("beckon/v1/fuzz/dev/events"), publish(req, 1, `{"id":"2","op":"history","args":{"peer":"check"}}`)...),
-		subscribe("#"), subscribe("$share/g/beckon/v1/check/dev/events"), subscribe("beckon/v1/check/dev/events"),
+		append(mqttpacket.Subscribe(2, "beckon/v1/fuzz/dev/events"), publish(req, 1, `{"id":"2","op":"history","args":{"peer":"check"}}`)...),
+		mqttpacket.Subscribe(2, "#"), mqttpacket.Subscribe(2, "$share/g/beckon/v1/check/dev/events"),
+		mqttpacket.Subscribe(2, "beckon/v1/check/dev/events"),
 		publish("beckon/v1/check/dev/req", 1, `{"id":"3","op":"cancel","args":{"inviteID":"x"}}`),
 		publish(req, 0, `not json`), publish(req, 2, `{}`), publish(req, 1, `{"op":"accept","args":{}}`),
 		{0xe0, 0x00},                   // DISCONNECT
@@ -46,7 +47,8 @@ func FuzzMQTTConn(f *testing.F) {
 		}
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(time.Second))
-		if _, err := c.Write(connect("fuzz/dev", "fuzz")); err != nil {
+		connect := mqttpacket.Connect{ClientID: "fuzz/dev", User: "fuzz", Password: "x", Clean: true, KeepAlive: 30}
+		if _, err := c.Write(connect.Encode()); err != nil {
 			t.Fatal(err)
 		}
 		connack := make([]byte, 4)
@@ -121,52 +123,7 @@ var check struct {
 	err  error
 }
 
-// connect is an MQTT 3.1.1 CONNECT with a clean session, a username and a
-// password.
-func connect(clientID, user string) []byte {
-	var v []byte
-	v = appendString(v, "MQTT")
-	v = append(v, 4, 0xc2, 0, 30) // level 4; username, password, clean session; keep alive 30 s
-	v = appendString(v, clientID)
-	v = appendString(v, user)
-	v = appendString(v, "x")
-	return packet(0x10, v)
-}
-
 // publish is a PUBLISH at qos (packet ID 1 when qos > 0).
 func publish(topic string, qos byte, payload string) []byte {
-	v := appendString(nil, topic)
-	if qos > 0 {
-		v = append(v, 0, 1)
-	}
-	return packet(0x30|qos<<1, append(v, payload...))
-}
-
-// subscribe is a SUBSCRIBE of one filter at QoS 1 (packet ID 2).
-func subscribe(filter string) []byte {
-	v := appendString([]byte{0, 2}, filter)
-	return packet(0x82, append(v, 1))
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(binary.BigEndian.AppendUint16(b, uint16(len(s))), s...)
-}
-
-// packet is a fixed header (with its variable-length remaining length)
-// and body.
-func packet(header byte, body []byte) []byte {
-	b := []byte{header}
-	n := len(body)
-	for {
-		d := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			d |= 0x80
-		}
-		b = append(b, d)
-		if n == 0 {
-			break
-		}
-	}
-	return append(b, body...)
+	return mqttpacket.AppendPublish(nil, topic, qos, 1, []byte(payload))
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/beckonhq/beckon"
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/internal/mqttpacket"
 	"github.com/beckonhq/beckon/internal/netfault"
 	"github.com/beckonhq/beckon/kernel"
 )
@@ -167,7 +168,7 @@ func TestCutMidPacket(t *testing.T) {
 			func(f *faultRun, k int) {
 				f.bob.dial()
 				_ = f.bob.write(f.bob.connectPacket(false))
-				if p, err := f.bob.read(); err != nil || p.kind != 2 {
+				if p, err := f.bob.read(); err != nil || p.Kind != 2 {
 					f.t.Fatalf("CONNACK: got %+v, %v", p, err)
 				}
 				f.p.Newest().CutAfter(netfault.ToServer, k)
@@ -197,7 +198,7 @@ func TestCutMidPacket(t *testing.T) {
 			f.mustRing()
 			f.bob.cut()
 		}},
-		{"PUBACK", func(*faultRun) int { return 2 * len(pubackPacket(1)) },
+		{"PUBACK", func(*faultRun) int { return 2 * len(mqttpacket.Puback(1)) },
 			func(f *faultRun, k int) {
 				f.resume()
 				f.bob.ackEvents = false
@@ -206,7 +207,7 @@ func TestCutMidPacket(t *testing.T) {
 				f.bob.until("the ring", func() bool { return len(f.bob.unacked) == 2 })
 				var acks []byte
 				for _, id := range f.bob.unacked {
-					acks = append(acks, pubackPacket(id)...)
+					acks = append(acks, mqttpacket.Puback(id)...)
 				}
 				f.p.Newest().CutAfter(netfault.ToServer, k)
 				_ = f.bob.write(acks)
@@ -363,7 +364,7 @@ func TestSlowConsumer(t *testing.T) {
 				}
 			}
 			if p, err := f.bob.readWithin(200 * time.Millisecond); err == nil {
-				t.Errorf("bob: got %q after the pending invitations, want nothing", p.body)
+				t.Errorf("bob: got %q after the pending invitations, want nothing", p.Body)
 			}
 			carol.disconnect()
 			f.finish(base)

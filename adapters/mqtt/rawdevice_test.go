@@ -2,16 +2,15 @@ package mqtt_test
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/beckonhq/beckon/adapters/mqtt/wire"
+	"github.com/beckonhq/beckon/internal/mqttpacket"
 )
 
 // rawDevice is an MQTT 3.1.1 device that writes and reads its packets
@@ -79,71 +78,32 @@ func (d *rawDevice) drop() {
 
 // disconnect ends the session: DISCONNECT, then close.
 func (d *rawDevice) disconnect() {
-	_ = d.write([]byte{0xE0, 0})
+	_ = d.write(mqttpacket.Disconnect())
 	d.conn.Close()
 }
 
-// packet is a control packet as read.
-type packet struct {
-	kind, flags byte
-	body        []byte
-}
-
 // read reads one packet, within patience.
-func (d *rawDevice) read() (packet, error) {
+func (d *rawDevice) read() (mqttpacket.Packet, error) {
 	return d.readWithin(patience)
 }
 
-func (d *rawDevice) readWithin(wait time.Duration) (packet, error) {
+func (d *rawDevice) readWithin(wait time.Duration) (mqttpacket.Packet, error) {
 	_ = d.conn.SetReadDeadline(time.Now().Add(wait))
-	b, err := d.r.ReadByte()
-	if err != nil {
-		return packet{}, err
+	p, err := mqttpacket.ReadPacket(d.r, nil, 0)
+	if err == nil && p.Kind == mqttpacket.KindPublish {
+		d.publishBytes += p.Len()
 	}
-	n, shift := 0, 0
-	for {
-		c, err := d.r.ReadByte()
-		if err != nil {
-			return packet{}, err
-		}
-		n |= int(c&0x7F) << shift
-		if c&0x80 == 0 {
-			break
-		}
-		if shift += 7; shift > 21 {
-			return packet{}, errors.New("malformed remaining length")
-		}
-	}
-	p := packet{kind: b >> 4, flags: b & 0x0F, body: make([]byte, n)}
-	if _, err := io.ReadFull(d.r, p.body); err != nil {
-		return packet{}, err
-	}
-	if p.kind == 3 {
-		d.publishBytes += 1 + len(varint(n)) + n
-	}
-	return p, nil
+	return p, err
 }
 
 // Packets the device writes.
 
 func (d *rawDevice) connectPacket(clean bool) []byte {
-	flags := byte(0xC0) // user name, password
-	if clean {
-		flags |= 0x02
-	}
-	body := append(mqttString("MQTT"), 4, flags, 0, 60) // 3.1.1, keep-alive 60 s
-	body = append(body, mqttString(d.cid)...)
-	body = append(body, mqttString(d.user)...)
-	body = append(body, mqttString(d.password)...)
-	return frame(0x10, body)
+	return mqttpacket.Connect{ClientID: d.cid, User: d.user, Password: d.password, Clean: clean, KeepAlive: 60}.Encode()
 }
 
 func (d *rawDevice) subscribePacket() []byte {
-	body := binary.BigEndian.AppendUint16(nil, d.nextID())
-	for _, topic := range []string{wire.ReplyTopic(d.cid), wire.EventsTopic(d.cid)} {
-		body = append(append(body, mqttString(topic)...), 1)
-	}
-	return frame(0x82, body)
+	return mqttpacket.Subscribe(d.nextID(), wire.ReplyTopic(d.cid), wire.EventsTopic(d.cid))
 }
 
 // requestPacket is a QoS 1 PUBLISH of a request with correlation ID id.
@@ -152,12 +112,8 @@ func (d *rawDevice) requestPacket(id, op string, args any) []byte {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	body := append(mqttString(wire.ReqTopic(d.cid)), byte(0), byte(0))
-	binary.BigEndian.PutUint16(body[len(body)-2:], d.nextID())
-	return frame(0x32, append(body, payload...))
+	return mqttpacket.AppendPublish(nil, wire.ReqTopic(d.cid), 1, d.nextID(), payload)
 }
-
-func pubackPacket(id uint16) []byte { return frame(0x40, binary.BigEndian.AppendUint16(nil, id)) }
 
 func (d *rawDevice) nextID() uint16 {
 	d.pid++
@@ -165,29 +121,6 @@ func (d *rawDevice) nextID() uint16 {
 		d.pid = 1
 	}
 	return d.pid
-}
-
-func frame(first byte, body []byte) []byte {
-	return append(append([]byte{first}, varint(len(body))...), body...)
-}
-
-func varint(n int) []byte {
-	var b []byte
-	for {
-		c := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if n == 0 {
-			return b
-		}
-	}
-}
-
-func mqttString(s string) []byte {
-	return append(binary.BigEndian.AppendUint16(nil, uint16(len(s))), s...)
 }
 
 // open connects and subscribes, clean start false unless clean, and
@@ -199,7 +132,7 @@ func (d *rawDevice) open(clean bool) bool {
 		d.t.Fatalf("%s: CONNECT: %v", d.cid, err)
 	}
 	p, err := d.read()
-	if err != nil || p.kind != 2 || len(p.body) != 2 || p.body[1] != 0 {
+	if err != nil || p.Kind != mqttpacket.KindConnack || len(p.Body) != 2 || p.Body[1] != 0 {
 		d.t.Fatalf("%s: got %+v (%v), want a CONNACK accepting", d.cid, p, err)
 	}
 	if err := d.write(d.subscribePacket()); err != nil {
@@ -212,16 +145,16 @@ func (d *rawDevice) open(clean bool) bool {
 			d.t.Fatalf("%s: waiting for the SUBACK and the Session notice: %v", d.cid, err)
 		}
 		switch {
-		case p.kind == 9:
-			if len(p.body) != 4 || p.body[2] != 1 || p.body[3] != 1 {
-				d.t.Fatalf("%s: SUBACK %x, want both topics granted QoS 1", d.cid, p.body)
+		case p.Kind == mqttpacket.KindSuback:
+			if len(p.Body) != 4 || p.Body[2] != 1 || p.Body[3] != 1 {
+				d.t.Fatalf("%s: SUBACK %x, want both topics granted QoS 1", d.cid, p.Body)
 			}
 			subacked = true
 		case !noticed:
 			pub := d.parsePublish(p)
-			n, ok := wire.DecodeSessionNotice(pub.payload)
-			if pub.topic != wire.EventsTopic(d.cid) || !ok {
-				d.t.Fatalf("%s: got %s on %s before the Session notice", d.cid, pub.payload, pub.topic)
+			n, ok := wire.DecodeSessionNotice(pub.Payload)
+			if string(pub.Topic) != wire.EventsTopic(d.cid) || !ok {
+				d.t.Fatalf("%s: got %s on %s before the Session notice", d.cid, pub.Payload, pub.Topic)
 			}
 			d.ack(pub)
 			noticed, resumed = true, n.Resumed
@@ -235,67 +168,53 @@ func (d *rawDevice) open(clean bool) bool {
 	return resumed
 }
 
-type publish struct {
-	topic   string
-	qos     byte
-	id      uint16 // QoS 1 only
-	payload []byte
-}
-
-func (d *rawDevice) parsePublish(p packet) publish {
+func (d *rawDevice) parsePublish(p mqttpacket.Packet) mqttpacket.Publish {
 	d.t.Helper()
-	b := p.body
-	qos := p.flags >> 1 & 3
-	idLen := 2 * int(qos)
-	if p.kind != 3 || qos > 1 || len(b) < 2+idLen || len(b) < 2+idLen+int(binary.BigEndian.Uint16(b)) {
-		d.t.Fatalf("%s: got packet type %d flags %x body %q, want a QoS 0 or 1 PUBLISH", d.cid, p.kind, p.flags, b)
-	}
-	n := int(binary.BigEndian.Uint16(b))
-	pub := publish{topic: string(b[2 : 2+n]), qos: qos, payload: b[2+n+idLen:]}
-	if qos == 1 {
-		pub.id = binary.BigEndian.Uint16(b[2+n:])
+	pub, err := mqttpacket.ParsePublish(p)
+	if err != nil || pub.QoS > 1 {
+		d.t.Fatalf("%s: got packet type %d flags %x body %q (%v), want a QoS 0 or 1 PUBLISH", d.cid, p.Kind, p.Flags, p.Body, err)
 	}
 	return pub
 }
 
 // ack acknowledges a QoS 1 publish (events; replies and the Session
 // notice come at QoS 0).
-func (d *rawDevice) ack(pub publish) {
-	if pub.qos == 1 {
-		_ = d.write(pubackPacket(pub.id))
+func (d *rawDevice) ack(pub mqttpacket.Publish) {
+	if pub.QoS == 1 {
+		_ = d.write(mqttpacket.Puback(pub.ID))
 	}
 }
 
 // handle takes one packet of a connection that has started: an event
 // (dropped if not above the last, checked to follow the connection's
 // previous one), or a reply.
-func (d *rawDevice) handle(p packet) {
+func (d *rawDevice) handle(p mqttpacket.Packet) {
 	d.t.Helper()
-	switch p.kind {
-	case 4: // the PUBACK of a request
+	switch p.Kind {
+	case mqttpacket.KindPuback: // of a request
 		return
-	case 3:
+	case mqttpacket.KindPublish:
 	default:
-		d.t.Errorf("%s: got packet type %d, want only PUBLISH and PUBACK once started", d.cid, p.kind)
+		d.t.Errorf("%s: got packet type %d, want only PUBLISH and PUBACK once started", d.cid, p.Kind)
 		return
 	}
 	pub := d.parsePublish(p)
-	switch pub.topic {
+	switch string(pub.Topic) {
 	case wire.ReplyTopic(d.cid):
 		var r replyMsg
-		if err := json.Unmarshal(pub.payload, &r); err != nil {
-			d.t.Fatalf("%s: reply %q: %v", d.cid, pub.payload, err)
+		if err := json.Unmarshal(pub.Payload, &r); err != nil {
+			d.t.Fatalf("%s: reply %q: %v", d.cid, pub.Payload, err)
 		}
 		d.replies[r.ID]++
 		d.ack(pub)
 		return
 	case wire.EventsTopic(d.cid):
 	default:
-		d.t.Fatalf("%s: got a PUBLISH on %s", d.cid, pub.topic)
+		d.t.Fatalf("%s: got a PUBLISH on %s", d.cid, pub.Topic)
 	}
 	var ev eventMsg
-	if err := json.Unmarshal(pub.payload, &ev); err != nil {
-		d.t.Fatalf("%s: event %q: %v", d.cid, pub.payload, err)
+	if err := json.Unmarshal(pub.Payload, &ev); err != nil {
+		d.t.Fatalf("%s: event %q: %v", d.cid, pub.Payload, err)
 	}
 	if ev.Seq <= d.connLast {
 		d.t.Errorf("%s: event seq %d after seq %d on one connection: written twice or out of order", d.cid, ev.Seq, d.connLast)
@@ -313,7 +232,7 @@ func (d *rawDevice) handle(p packet) {
 	if d.ackEvents {
 		d.ack(pub)
 	} else {
-		d.unacked = append(d.unacked, pub.id)
+		d.unacked = append(d.unacked, pub.ID)
 	}
 }
 
@@ -342,10 +261,10 @@ func (d *rawDevice) cut() {
 			d.t.Fatalf("%s: the connection stays open, want it cut", d.cid)
 		case err != nil:
 			return
-		case p.kind == 3 || p.kind == 4:
+		case p.Kind == mqttpacket.KindPublish || p.Kind == mqttpacket.KindPuback:
 			d.handle(p)
 		default:
-			d.t.Errorf("%s: got packet type %d on a connection whose own packet was cut", d.cid, p.kind)
+			d.t.Errorf("%s: got packet type %d on a connection whose own packet was cut", d.cid, p.Kind)
 		}
 	}
 }

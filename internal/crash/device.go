@@ -142,7 +142,7 @@ func (dv *device) call(ctx context.Context, op, requestID string, args any) (sca
 			sleep(ctx, 10*time.Millisecond)
 			continue
 		}
-		r, err := dv.CallRequest(op, requestID, args)
+		r, err := dv.Call(op, args, requestID)
 		if err == nil && r.Code != 6013 && r.Code != 6022 && r.Code != 7008 {
 			return r, sends, nil
 		}

@@ -3,10 +3,8 @@ package mqttload
 import (
 	"bufio"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/beckonhq/beckon/internal/mqttpacket"
 )
 
 // Client is a minimal MQTT 3.1.1 client: clean session, QoS 0 publishes (a
@@ -60,23 +60,25 @@ func DialClient(cfg ClientConfig) (*Client, error) {
 	c := &Client{conn: conn, handlers: make(map[string]func([]byte)), subacks: make(map[uint16]chan byte),
 		done: make(chan struct{})}
 	_ = conn.SetDeadline(time.Now().Add(Patience))
-	if err := c.write(connectPacket(cfg)); err != nil {
+	connect := mqttpacket.Connect{ClientID: cfg.ClientID, User: cfg.User, Password: cfg.Password, Clean: true,
+		KeepAlive: uint16(keepAlive / time.Second)}
+	if err := c.write(connect.Encode()); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("mqttload: %s: CONNECT: %w", cfg.ClientID, err)
 	}
 	r := bufio.NewReader(conn)
-	typ, body, err := readPacket(r, nil)
+	p, err := mqttpacket.ReadPacket(r, nil, 0)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("mqttload: %s: no CONNACK within %v: %w", cfg.ClientID, Patience, err)
 	}
-	if typ != 0x20 || len(body) != 2 {
+	if p.Kind != mqttpacket.KindConnack || len(p.Body) != 2 {
 		conn.Close()
-		return nil, fmt.Errorf("mqttload: %s: got packet type %#x, want a CONNACK", cfg.ClientID, typ)
+		return nil, fmt.Errorf("mqttload: %s: got packet type %d, want a CONNACK", cfg.ClientID, p.Kind)
 	}
-	if body[1] != 0 {
+	if p.Body[1] != 0 {
 		conn.Close()
-		return nil, &ConnectError{Code: body[1], Err: errors.New("connection refused")}
+		return nil, &ConnectError{Code: p.Body[1], Err: errors.New("connection refused")}
 	}
 	_ = conn.SetDeadline(time.Time{})
 	c.open.Store(true)
@@ -116,11 +118,7 @@ func (c *Client) Subscribe(topic string, handler func(payload []byte)) error {
 	c.mu.Lock()
 	c.subacks[pid] = ch
 	c.mu.Unlock()
-	b := append([]byte{0x82}, varint(2+2+len(topic)+1)...)
-	b = binary.BigEndian.AppendUint16(b, pid)
-	b = appendString(b, topic)
-	b = append(b, 1)
-	_, err := c.conn.Write(b)
+	_, err := c.conn.Write(mqttpacket.Subscribe(pid, topic))
 	c.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("mqttload: subscribing to %s: %w", topic, err)
@@ -149,18 +147,12 @@ func (c *Client) Publish(topic string, payload []byte) error { return c.publish(
 func (c *Client) PublishQoS1(topic string, payload []byte) error { return c.publish(topic, payload, 1) }
 
 func (c *Client) publish(topic string, payload []byte, qos byte) error {
-	n := 2 + len(topic) + 2*int(qos) + len(payload)
-	b := make([]byte, 0, 5+n)
-	b = append(b, 0x30|qos<<1)
-	b = append(b, varint(n)...)
-	b = appendString(b, topic)
-	c.wmu.Lock()
-	if qos > 0 {
-		b = binary.BigEndian.AppendUint16(b, c.packetID())
+	if qos == 0 {
+		return c.write(mqttpacket.AppendPublish(nil, topic, 0, 0, payload))
 	}
-	b = append(b, payload...)
-	_, err := c.conn.Write(b)
-	c.wmu.Unlock()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.conn.Write(mqttpacket.AppendPublish(nil, topic, qos, c.packetID(), payload))
 	return err
 }
 
@@ -170,7 +162,7 @@ func (c *Client) Connected() bool { return c.open.Load() }
 // Close sends DISCONNECT and closes the connection.
 func (c *Client) Close() {
 	if c.open.Load() {
-		_ = c.write([]byte{0xE0, 0})
+		_ = c.write(mqttpacket.Disconnect())
 	}
 	c.conn.Close()
 	<-c.done
@@ -199,51 +191,37 @@ func (c *Client) read(r *bufio.Reader) {
 	defer c.open.Store(false)
 	var buf []byte
 	for {
-		typ, body, err := readPacket(r, buf)
+		p, err := mqttpacket.ReadPacket(r, buf, 0)
 		if err != nil {
 			c.conn.Close()
 			return
 		}
-		buf = body[:0]
-		switch typ & 0xF0 {
-		case 0x30: // PUBLISH
-			if len(body) < 2 {
+		buf = p.Body[:0]
+		switch p.Kind {
+		case mqttpacket.KindPublish:
+			pub, err := mqttpacket.ParsePublish(p)
+			if err != nil {
 				continue
-			}
-			tl := int(binary.BigEndian.Uint16(body))
-			rest := body[2:]
-			if len(rest) < tl {
-				continue
-			}
-			topic := rest[:tl]
-			rest = rest[tl:]
-			qos := typ >> 1 & 3
-			var pid []byte
-			if qos > 0 {
-				if len(rest) < 2 {
-					continue
-				}
-				pid, rest = rest[:2], rest[2:]
 			}
 			c.mu.Lock()
-			h := c.handlers[string(topic)]
+			h := c.handlers[string(pub.Topic)]
 			c.mu.Unlock()
 			if h != nil {
-				h(rest)
+				h(pub.Payload)
 			}
-			if qos > 0 {
-				_ = c.write([]byte{0x40, 2, pid[0], pid[1]})
+			if pub.QoS > 0 {
+				_ = c.write(mqttpacket.Puback(pub.ID))
 			}
-		case 0x90: // SUBACK
-			if len(body) < 3 {
+		case mqttpacket.KindSuback:
+			if len(p.Body) < 3 {
 				continue
 			}
 			c.mu.Lock()
-			ch := c.subacks[binary.BigEndian.Uint16(body)]
-			delete(c.subacks, binary.BigEndian.Uint16(body))
+			ch := c.subacks[p.ID()]
+			delete(c.subacks, p.ID())
 			c.mu.Unlock()
 			if ch != nil {
-				ch <- body[2]
+				ch <- p.Body[2]
 			}
 		}
 	}
@@ -258,78 +236,9 @@ func (c *Client) ping() {
 		case <-c.done:
 			return
 		case <-t.C:
-			if c.write([]byte{0xC0, 0}) != nil {
+			if c.write(mqttpacket.Pingreq()) != nil {
 				return
 			}
-		}
-	}
-}
-
-// readPacket reads one packet: its first byte and its body, into buf's
-// storage when it fits.
-func readPacket(r *bufio.Reader, buf []byte) (byte, []byte, error) {
-	typ, err := r.ReadByte()
-	if err != nil {
-		return 0, nil, err
-	}
-	n, shift := 0, 0
-	for {
-		b, err := r.ReadByte()
-		if err != nil {
-			return 0, nil, err
-		}
-		n |= int(b&0x7F) << shift
-		if b&0x80 == 0 {
-			break
-		}
-		if shift += 7; shift > 21 {
-			return 0, nil, errors.New("malformed remaining length")
-		}
-	}
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	_, err = io.ReadFull(r, buf)
-	return typ, buf, err
-}
-
-func connectPacket(cfg ClientConfig) []byte {
-	flags := byte(0x02) // clean session
-	var body []byte
-	body = appendString(body, "MQTT")
-	body = append(body, 4, 0) // level 4 (3.1.1), flags below
-	body = binary.BigEndian.AppendUint16(body, uint16(keepAlive/time.Second))
-	body = appendString(body, cfg.ClientID)
-	if cfg.User != "" {
-		flags |= 0x80
-		body = appendString(body, cfg.User)
-		if cfg.Password != "" {
-			flags |= 0x40
-			body = appendString(body, cfg.Password)
-		}
-	}
-	body[7] = flags
-	return append(append([]byte{0x10}, varint(len(body))...), body...)
-}
-
-func appendString(b []byte, s string) []byte {
-	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
-	return append(b, s...)
-}
-
-// varint is MQTT's remaining length encoding of n.
-func varint(n int) []byte {
-	var b []byte
-	for {
-		d := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			d |= 0x80
-		}
-		b = append(b, d)
-		if n == 0 {
-			return b
 		}
 	}
 }

@@ -52,14 +52,6 @@ type Event struct {
 	Data     string   `json:"data"`
 }
 
-// Reply is the answer to one request ("Requests and replies").
-type Reply struct {
-	ID      string          `json:"id"`
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Result  json.RawMessage `json:"result"`
-}
-
 // Device is one connected device, subscribed to its reply and events
 // topics.
 type Device struct {
@@ -68,9 +60,7 @@ type Device struct {
 	cid    string
 	Events chan Event // the events, when Options.OnEvent is nil
 
-	mu      sync.Mutex
-	waiting map[string]chan Reply
-	nextID  atomic.Uint64
+	replies Replies
 
 	queue   sync.Mutex // guards pending and lastSeq
 	pending []Event
@@ -113,7 +103,7 @@ func (e *ConnectError) Error() string {
 // events topic (which makes it the session).
 func Dial(o Options) (*Device, error) {
 	d := &Device{user: o.User, cid: ClientID(o.User, o.Device), Events: make(chan Event, 4096),
-		waiting: make(map[string]chan Reply), wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c, err := DialClient(ClientConfig{Broker: o.Broker, TLS: o.TLS, ClientID: d.cid, User: o.User, Password: o.Token})
 	if err != nil {
 		return nil, err
@@ -130,7 +120,7 @@ func Dial(o Options) (*Device, error) {
 	}
 	// Subscribe to reply before the first request; events last, since its
 	// grant makes the connection the session.
-	if err := d.subscribe(d.topic("reply"), d.onReply); err != nil {
+	if err := d.subscribe(d.topic("reply"), d.replies.Deliver); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -158,20 +148,6 @@ func (d *Device) subscribe(topic string, handler func([]byte)) error {
 		return fmt.Errorf("%s: %w", d.cid, err)
 	}
 	return nil
-}
-
-func (d *Device) onReply(payload []byte) {
-	var r Reply
-	if json.Unmarshal(payload, &r) != nil {
-		return
-	}
-	d.mu.Lock()
-	ch := d.waiting[r.ID]
-	delete(d.waiting, r.ID)
-	d.mu.Unlock()
-	if ch != nil {
-		ch <- r
-	}
 }
 
 // onEvent queues an event for handle, dropping one whose seq is not above
@@ -224,82 +200,20 @@ func (d *Device) handle(onEvent func(Event)) {
 
 // Call sends one request and waits for its reply. requestID may be "".
 func (d *Device) Call(op string, args any, requestID string) (Reply, error) {
-	id := "c-" + strconv.FormatUint(d.nextID.Add(1), 10)
-	payload, err := json.Marshal(request{ID: id, Op: op, Args: args, RequestID: requestID})
-	if err != nil {
-		return Reply{}, err
-	}
-	ch := make(chan Reply, 1)
-	d.mu.Lock()
-	d.waiting[id] = ch
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		delete(d.waiting, id)
-		d.mu.Unlock()
-	}()
-	if err := d.c.Publish(d.topic("req"), payload); err != nil {
-		return Reply{}, fmt.Errorf("mqttload: %s: %s: publishing: %w", d.cid, op, err)
-	}
-	t := time.NewTimer(Patience)
-	defer t.Stop()
-	select {
-	case r := <-ch:
-		return r, nil
-	case <-d.c.done:
-		return Reply{}, fmt.Errorf("mqttload: %s: %s: connection lost before the reply", d.cid, op)
-	case <-t.C:
-		return Reply{}, fmt.Errorf("mqttload: %s: %s: no reply within %v", d.cid, op, Patience)
-	}
-}
-
-// request is a request's payload ("Requests and replies").
-type request struct {
-	ID        string `json:"id"`
-	Op        string `json:"op"`
-	Args      any    `json:"args"`
-	RequestID string `json:"requestID,omitempty"`
+	return d.replies.Call(d.cid, op, args, requestID, func(payload []byte) error {
+		return d.c.Publish(d.topic("req"), payload)
+	}, d.c.done)
 }
 
 // Invite calls invite and returns the invitation's ID; a reply with a
 // non-zero code is an error.
 func (d *Device) Invite(invitee, data string, timeout int) (string, error) {
-	r, err := d.Call("invite", inviteArgs{Invitee: invitee, Data: data, Timeout: timeout}, "")
-	if err != nil {
-		return "", err
-	}
-	if r.Code != 0 {
-		return "", fmt.Errorf("mqttload: %s: invite: code %d: %s", d.cid, r.Code, r.Message)
-	}
-	var res struct {
-		InviteID string `json:"inviteID"`
-	}
-	if err := json.Unmarshal(r.Result, &res); err != nil || res.InviteID == "" {
-		return "", fmt.Errorf("mqttload: %s: invite: result %s: want {\"inviteID\": ...}", d.cid, r.Result)
-	}
-	return res.InviteID, nil
-}
-
-type inviteArgs struct {
-	Invitee string `json:"invitee"`
-	Data    string `json:"data"`
-	Timeout int    `json:"timeout"`
-}
-
-type answerArgs struct {
-	InviteID string `json:"inviteID"`
-	Data     string `json:"data"`
+	return Invite(d, invitee, data, timeout)
 }
 
 // Answer calls op (accept, reject, cancel or modify) on inviteID; a reply
 // with a non-zero code is an error.
-func (d *Device) Answer(op, inviteID, data string) error {
-	r, err := d.Call(op, answerArgs{InviteID: inviteID, Data: data}, "")
-	if err == nil && r.Code != 0 {
-		err = fmt.Errorf("mqttload: %s: %s: code %d: %s", d.cid, op, r.Code, r.Message)
-	}
-	return err
-}
+func (d *Device) Answer(op, inviteID, data string) error { return Answer(d, op, inviteID, data) }
 
 // Next returns the next event of a Device without OnEvent.
 func (d *Device) Next() (Event, error) {

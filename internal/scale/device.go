@@ -3,19 +3,25 @@ package scale
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/beckonhq/beckon/adapters/mqtt/wire"
+	"github.com/beckonhq/beckon/internal/mqttload"
+	"github.com/beckonhq/beckon/internal/mqttpacket"
 )
 
 // Patience bounds every wait of a device: dialling, CONNACK, SUBACK, a
 // request's reply.
-const Patience = 10 * time.Second
+const Patience = mqttload.Patience
+
+// maxPacket bounds what a device accepts from the server: its events and
+// replies are small JSON objects (docs/protocol.md "Limits").
+const maxPacket = 1 << 20
 
 // readBuffer is each connection's read buffer: events and replies are a
 // few hundred bytes, and ten thousand idle devices should cost little.
@@ -35,17 +41,15 @@ type Event struct {
 const sessionType = "Session"
 
 // Reply is the answer to one request ("Requests and replies").
-type Reply struct {
-	ID      string          `json:"id"`
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Result  json.RawMessage `json:"result"`
-}
+type Reply = mqttload.Reply
 
 // Device is one MQTT 3.1.1 device written from docs/protocol.md with the
-// few packets it needs, lean enough for ten thousand in one process: one
-// read goroutine per connection, no other. It keeps its session across
-// connections: Connect after Drop asks to resume.
+// few packets it needs (internal/mqttpacket), lean enough for ten thousand
+// in one process: one read goroutine per connection, no other, and the
+// caller pings. It keeps its session across connections: Connect after
+// Drop asks to resume. It is not built on mqttload.Client, which keeps a
+// ping goroutine and a 4 KiB read buffer per connection and does not
+// reconnect; it shares mqttload's requests (Replies, Invite, Answer).
 type Device struct {
 	User, ID string
 	cid      string
@@ -62,9 +66,7 @@ type Device struct {
 	dropped atomic.Bool   // the connection was ended by Drop or Close
 	reading chan struct{} // closed when the current connection's reader ends
 
-	mu      sync.Mutex // guards waiting
-	waiting map[string]chan Reply
-	calls   atomic.Uint64
+	replies mqttload.Replies
 
 	lastSeq uint64 // reader only
 	opened  bool   // reader only: the current connection has had an event or Session message
@@ -133,21 +135,23 @@ func (d *Device) Connect(keepAlive time.Duration) error {
 	}
 	r := bufio.NewReaderSize(c, readBuffer)
 	_ = c.SetDeadline(time.Now().Add(Patience))
-	if _, err := c.Write(connectPacket(d.cid, d.User, d.token, d.clean, uint16(keepAlive/time.Second))); err != nil {
+	connect := mqttpacket.Connect{ClientID: d.cid, User: d.User, Password: d.token, Clean: d.clean,
+		KeepAlive: uint16(keepAlive / time.Second)}
+	if _, err := c.Write(connect.Encode()); err != nil {
 		return fail(err)
 	}
-	p, err := readPacket(r)
+	p, err := mqttpacket.ReadPacket(r, nil, maxPacket)
 	if err != nil {
 		return fail(fmt.Errorf("no CONNACK: %w", err))
 	}
-	if p.kind != pktConnack || len(p.body) != 2 {
-		return fail(fmt.Errorf("got packet type %d before CONNACK", p.kind))
+	if p.Kind != mqttpacket.KindConnack || len(p.Body) != 2 {
+		return fail(fmt.Errorf("got packet type %d before CONNACK", p.Kind))
 	}
-	if p.body[1] != 0 {
-		return fail(fmt.Errorf("CONNACK return code %d (docs/protocol.md \"Connecting\")", p.body[1]))
+	if p.Body[1] != 0 {
+		return fail(fmt.Errorf("CONNACK return code %d (docs/protocol.md \"Connecting\")", p.Body[1]))
 	}
 	_ = c.SetDeadline(time.Time{})
-	subacks := make(chan packet, 2)
+	subacks := make(chan mqttpacket.Packet, 2)
 	d.wmu.Lock()
 	d.conn = c
 	d.dropped.Store(false)
@@ -158,8 +162,8 @@ func (d *Device) Connect(keepAlive time.Duration) error {
 	go d.read(c, r, subacks, d.reading)
 	// Both SUBSCRIBEs at once: the server handles a connection's packets
 	// in order, so reply is granted before events.
-	replyID, eventsID := d.writeWithID(func(id uint16) []byte { return subscribePacket(id, wire.ReplyTopic(d.cid)) }),
-		d.writeWithID(func(id uint16) []byte { return subscribePacket(id, wire.EventsTopic(d.cid)) })
+	replyID, eventsID := d.writeWithID(func(id uint16) []byte { return mqttpacket.Subscribe(id, wire.ReplyTopic(d.cid)) }),
+		d.writeWithID(func(id uint16) []byte { return mqttpacket.Subscribe(id, wire.EventsTopic(d.cid)) })
 	timeout := time.NewTimer(Patience)
 	defer timeout.Stop()
 	for granted := 0; granted < 2; {
@@ -168,9 +172,9 @@ func (d *Device) Connect(keepAlive time.Duration) error {
 			if !ok {
 				return fmt.Errorf("scale: %s: connection lost while subscribing", d.cid)
 			}
-			if id := packetID(p); (id != replyID && id != eventsID) || len(p.body) != 3 || p.body[2] != 1 {
+			if id := p.ID(); (id != replyID && id != eventsID) || len(p.Body) != 3 || p.Body[2] != 1 {
 				d.Drop()
-				return fmt.Errorf("scale: %s: SUBACK %v, want packet %d or %d granted QoS 1", d.cid, p.body, replyID, eventsID)
+				return fmt.Errorf("scale: %s: SUBACK %v, want packet %d or %d granted QoS 1", d.cid, p.Body, replyID, eventsID)
 			}
 			granted++
 		case <-timeout.C:
@@ -217,29 +221,29 @@ func (d *Device) writeLocked(b []byte) {
 }
 
 // read handles one connection's packets until it ends.
-func (d *Device) read(c net.Conn, r *bufio.Reader, subacks chan<- packet, done chan<- struct{}) {
+func (d *Device) read(c net.Conn, r *bufio.Reader, subacks chan<- mqttpacket.Packet, done chan<- struct{}) {
 	defer close(done)
 	defer close(subacks)
 	for {
-		p, err := readPacket(r)
+		p, err := mqttpacket.ReadPacket(r, nil, maxPacket)
 		if err != nil {
 			break
 		}
-		switch p.kind {
-		case pktSuback:
+		switch p.Kind {
+		case mqttpacket.KindSuback:
 			select {
 			case subacks <- p:
 			default:
 			}
-		case pktPublish:
-			pub, err := parsePublish(p)
+		case mqttpacket.KindPublish:
+			pub, err := mqttpacket.ParsePublish(p)
 			if err != nil {
 				c.Close()
 				continue
 			}
 			d.received(pub)
-			if pub.id != 0 {
-				d.write(pubackPacket(pub.id))
+			if pub.QoS > 0 {
+				d.write(mqttpacket.Puback(pub.ID))
 			}
 		}
 	}
@@ -253,28 +257,18 @@ func (d *Device) read(c net.Conn, r *bufio.Reader, subacks chan<- packet, done c
 	}
 	d.wmu.Unlock()
 	c.Close()
-	d.failCalls()
+	d.replies.Fail()
 }
 
 // received handles a PUBLISH: a reply goes to its caller, an event to
 // OnEvent unless its seq is not above the last handled.
-func (d *Device) received(pub publish) {
-	switch pub.topic {
+func (d *Device) received(pub mqttpacket.Publish) {
+	switch string(pub.Topic) {
 	case wire.ReplyTopic(d.cid):
-		var r Reply
-		if json.Unmarshal(pub.payload, &r) != nil {
-			return
-		}
-		d.mu.Lock()
-		ch := d.waiting[r.ID]
-		delete(d.waiting, r.ID)
-		d.mu.Unlock()
-		if ch != nil {
-			ch <- r
-		}
+		d.replies.Deliver(pub.Payload)
 	case wire.EventsTopic(d.cid):
 		var ev Event
-		if json.Unmarshal(pub.payload, &ev) != nil {
+		if json.Unmarshal(pub.Payload, &ev) != nil {
 			return
 		}
 		now := time.Now()
@@ -304,20 +298,10 @@ func (d *Device) received(pub publish) {
 	}
 }
 
-// failCalls ends the calls waiting for a reply on a connection that ended.
-func (d *Device) failCalls() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for id, ch := range d.waiting {
-		close(ch)
-		delete(d.waiting, id)
-	}
-}
-
 // Ping sends PINGREQ if the device is connected.
 func (d *Device) Ping() {
 	if d.up.Load() {
-		d.write(pingreqPacket)
+		d.write(mqttpacket.Pingreq())
 	}
 }
 
@@ -342,7 +326,7 @@ func (d *Device) Drop() {
 func (d *Device) Close() {
 	d.wmu.Lock()
 	d.dropped.Store(true)
-	d.writeLocked(disconnectPacket)
+	d.writeLocked(mqttpacket.Disconnect())
 	if d.conn != nil {
 		d.conn.Close()
 	}
@@ -352,75 +336,26 @@ func (d *Device) Close() {
 	}
 }
 
-// Call sends one request and waits for its reply.
-func (d *Device) Call(op string, args any) (Reply, error) { return d.CallRequest(op, "", args) }
+// ClientID is the device's client ID.
+func (d *Device) ClientID() string { return d.cid }
 
-// CallRequest is Call with a caller-chosen request ID (none if ""): a
+// Call sends one request and waits for its reply. requestID may be "": a
 // retry with the same one gets the first answer and applies nothing new
 // (IDM-1).
-func (d *Device) CallRequest(op, requestID string, args any) (Reply, error) {
-	id := "c-" + strconv.FormatUint(d.calls.Add(1), 10)
-	req := map[string]any{"id": id, "op": op, "args": args}
-	if requestID != "" {
-		req["requestID"] = requestID
-	}
-	payload, err := json.Marshal(req)
-	if err != nil {
-		return Reply{}, err
-	}
-	ch := make(chan Reply, 1)
-	d.mu.Lock()
-	if d.waiting == nil {
-		d.waiting = make(map[string]chan Reply)
-	}
-	d.waiting[id] = ch
-	d.mu.Unlock()
-	if d.writeWithID(func(pid uint16) []byte { return publishPacket(pid, wire.ReqTopic(d.cid), payload) }) == 0 {
-		d.mu.Lock()
-		delete(d.waiting, id)
-		d.mu.Unlock()
-		return Reply{}, fmt.Errorf("scale: %s: %s: not connected", d.cid, op)
-	}
-	t := time.NewTimer(Patience)
-	defer t.Stop()
-	select {
-	case r, ok := <-ch:
-		if !ok {
-			return Reply{}, fmt.Errorf("scale: %s: %s: connection lost before the reply", d.cid, op)
+func (d *Device) Call(op string, args any, requestID string) (Reply, error) {
+	return d.replies.Call(d.cid, op, args, requestID, func(payload []byte) error {
+		if d.writeWithID(func(pid uint16) []byte {
+			return mqttpacket.AppendPublish(nil, wire.ReqTopic(d.cid), 1, pid, payload)
+		}) == 0 {
+			return errors.New("not connected")
 		}
-		return r, nil
-	case <-t.C:
-		d.mu.Lock()
-		delete(d.waiting, id)
-		d.mu.Unlock()
-		return Reply{}, fmt.Errorf("scale: %s: %s: no reply within %v", d.cid, op, Patience)
-	}
+		return nil
+	}, nil)
 }
 
 // Invite invites invitee 1:1 (timeout 0: no timeout, so that only the
 // load program closes it) and returns the invite ID.
-func (d *Device) Invite(invitee string) (string, error) {
-	r, err := d.Call("invite", map[string]any{"invitee": invitee, "data": "", "timeout": 0})
-	if err != nil {
-		return "", err
-	}
-	if r.Code != 0 {
-		return "", fmt.Errorf("scale: %s: invite: code %d: %s", d.cid, r.Code, r.Message)
-	}
-	var res struct {
-		InviteID string `json:"inviteID"`
-	}
-	if err := json.Unmarshal(r.Result, &res); err != nil || res.InviteID == "" {
-		return "", fmt.Errorf("scale: %s: invite: result %s: want {\"inviteID\": ...}", d.cid, r.Result)
-	}
-	return res.InviteID, nil
-}
+func (d *Device) Invite(invitee string) (string, error) { return mqttload.Invite(d, invitee, "", 0) }
 
 // Answer calls op (accept, reject, cancel) on inviteID.
-func (d *Device) Answer(op, inviteID string) error {
-	r, err := d.Call(op, map[string]any{"inviteID": inviteID, "data": ""})
-	if err == nil && r.Code != 0 {
-		err = fmt.Errorf("scale: %s: %s: code %d: %s", d.cid, op, r.Code, r.Message)
-	}
-	return err
-}
+func (d *Device) Answer(op, inviteID string) error { return mqttload.Answer(d, op, inviteID, "") }
