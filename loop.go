@@ -114,14 +114,17 @@ func (r *Runtime) run() {
 
 		t.follow(r.k.NextDeadline())
 		if !cur.empty() {
-			// Wait for the committer: it is the slower stage. What is
-			// submitted meanwhile joins this batch, up to maxBatch, so that
-			// it does not wait for one more Append after this one (group
-			// commit: with a durable store, callers that answer the last
-			// batch over a network come back while the committer syncs).
-			more := r.wake
-			if len(cur.taken) >= r.maxBatch {
-				more = nil
+			// Wait for the committer: it is the slower stage. With a store
+			// whose Appends take long (a sync to disk), what is submitted
+			// meanwhile joins this batch, up to maxBatch, so that it does
+			// not wait for one more Append after this one (group commit:
+			// callers that answer the last batch over a network come back
+			// while the committer syncs). With a fast store it queues for
+			// the next batch: waking the loop for each submission would
+			// cost more than the wait.
+			var more chan struct{}
+			if r.slowAppends.Load() && len(cur.taken) < r.maxBatch {
+				more = r.wake
 			}
 			select {
 			case <-more:
@@ -264,6 +267,11 @@ func endedAfter(events []kernel.SessionEvent, s kernel.SessionRef, in kernel.Inp
 	return len(events)
 }
 
+// slowAppend is how long an Append (with its snapshot) must take for
+// the loop to gather what is submitted meanwhile into the batch waiting
+// (see run): about ten times a wake-up of the loop.
+const slowAppend = 100 * time.Microsecond
+
 // ending is a session that ended in a batch, after the batch's first
 // `after` events.
 type ending struct {
@@ -279,7 +287,10 @@ func (r *Runtime) commitLoop() {
 	var failed error
 	for b := range r.commits {
 		if failed == nil {
-			if failed = r.persist(b); failed != nil {
+			began := time.Now()
+			failed = r.persist(b)
+			r.slowAppends.Store(time.Since(began) > slowAppend)
+			if failed != nil {
 				r.log.Error("beckon: runtime stopped", slog.Any("err", failed))
 				r.stop(failed)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/beckonhq/beckon/adapters/memory"
 	"github.com/beckonhq/beckon/kernel"
@@ -62,7 +63,8 @@ type Runtime struct {
 	wake     chan struct{}       // capacity 1: "the queue may be non-empty or closed is set"
 	done     chan struct{}       // closed when the deliverer has exited (after the loop and the committer)
 
-	acks acks // from Acked, for the committer
+	acks        acks        // from Acked, for the committer
+	slowAppends atomic.Bool // the committer's last Append took longer than slowAppend
 
 	closeOnce sync.Once
 	closeErr  error

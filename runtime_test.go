@@ -24,15 +24,17 @@ type gateStore struct {
 	entered chan struct{} // receives when an Append reached the gate
 	fail    error
 	appends int
+	delay   time.Duration // each Append takes this long (a sync to disk)
 }
 
 func newGateStore() *gateStore { return &gateStore{Store: memory.NewStore()} }
 
 func (s *gateStore) Append(b beckon.Batch) error {
 	s.mu.Lock()
-	gate, entered, fail := s.gate, s.entered, s.fail
+	gate, entered, fail, delay := s.gate, s.entered, s.fail, s.delay
 	s.appends++
 	s.mu.Unlock()
+	time.Sleep(delay)
 	if gate != nil {
 		entered <- struct{}{}
 		<-gate
@@ -359,12 +361,14 @@ func waitFor(t *testing.T, rec *recorder, n int) {
 	}
 }
 
-// Group commit: operations submitted while the committer is busy join the
-// batch waiting for it, however they trickle in, so they wait for one
-// Append after the current one, never two.
+// Group commit: with a store whose Appends take long, operations
+// submitted while the committer is busy join the batch waiting for it,
+// however they trickle in, so they wait for one Append after the current
+// one, never two.
 func TestSubmittedWhileCommittingJoinTheWaitingBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newGateStore()
+		store.delay = time.Millisecond
 		rt := newRuntime(t, beckon.WithStore(store))
 		alice, _ := login(t, rt, "alice", "phone")
 		login(t, rt, "bob", "phone")
