@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -97,14 +98,25 @@ func (c *conn) wake() {
 }
 
 // kick closes the connection from the server side (leave then suspends
-// or ends its session, as for any lost connection). A
-// connection already closed is left alone (a write to it failing is no
-// news).
+// or ends its session, as for any lost connection). A connection already
+// closed is left alone.
 func (c *conn) kick(why string) {
 	if c.cl.Closed() {
 		return
 	}
 	c.s.log.Warn("mqtt: disconnecting a device", slog.String("client", c.cid), slog.String("why", why))
+	go c.s.disconnect(c.cl, packets.ErrAdministrativeAction)
+}
+
+// errBehind: the device has not acknowledged Options.EventQueue events
+// written to its connection.
+var errBehind = errors.New("the device does not keep up")
+
+// lost closes a connection a write to which failed: the network or the
+// device ended it (a reset, a broken pipe), which is no news (Debug).
+func (c *conn) lost(what string, err error) {
+	c.s.log.Debug("mqtt: a write failed: the connection is lost", slog.String("client", c.cid),
+		slog.String("writing", what), slog.Any("err", err))
 	go c.s.disconnect(c.cl, packets.ErrAdministrativeAction)
 }
 
@@ -294,7 +306,7 @@ func (c *conn) publish() {
 	case <-c.started:
 	}
 	if err := c.send(wire.EventsTopic(c.cid), wire.EncodeSessionNotice(c.resumed, c.expiry), nil, 0); err != nil {
-		c.kick(fmt.Sprintf("writing the session notice: %v", err))
+		c.lost("the session notice", err)
 		return
 	}
 	for {
@@ -308,7 +320,11 @@ func (c *conn) publish() {
 				err = c.send(wire.EventsTopic(c.cid), payload, nil, e.Seq)
 			}
 			if err != nil {
-				c.kick(fmt.Sprintf("writing event %d: %v", e.Seq, err))
+				if errors.Is(err, errBehind) {
+					c.kick(fmt.Sprintf("writing event %d: %v", e.Seq, err))
+				} else {
+					c.lost(fmt.Sprintf("event %d", e.Seq), err)
+				}
 				return
 			}
 		}
@@ -355,8 +371,8 @@ func (c *conn) send(topic string, payload []byte, correlation []byte, seq uint64
 	if seq == 0 {
 		return cl.WritePacket(pk)
 	}
-	if cl.State.Inflight.Len() >= c.s.opts.EventQueue {
-		return fmt.Errorf("%d messages unacknowledged", cl.State.Inflight.Len())
+	if n := cl.State.Inflight.Len(); n >= c.s.opts.EventQueue {
+		return fmt.Errorf("%w: %d events unacknowledged", errBehind, n)
 	}
 	id, err := cl.NextPacketID()
 	if err != nil {
