@@ -49,6 +49,7 @@ type batch struct {
 
 	snapIndex uint64 // if snapshot != nil, save it at this index after the Append
 	snapshot  []byte
+	held      bool // the loop held it once for more requests (see run)
 
 	failed error // set by the committer: the store failure that stopped the runtime
 }
@@ -64,7 +65,7 @@ func (b *batch) reset() {
 	clear(b.ended)
 	clear(b.taken)
 	b.records, b.history, b.closed, b.events, b.pushes, b.ended, b.taken = b.records[:0], b.history[:0], b.closed[:0], b.events[:0], b.pushes[:0], b.ended[:0], b.taken[:0]
-	b.snapIndex, b.snapshot, b.failed = 0, nil, nil
+	b.snapIndex, b.snapshot, b.failed, b.held = 0, nil, nil, false
 }
 
 // newBatch returns an empty batch, recycled if one is free.
@@ -83,6 +84,11 @@ func (r *Runtime) run() {
 	defer t.disarm()
 	fired := false
 	cur := r.newBatch()
+	hold := time.NewTimer(time.Hour) // a batch's hold (see below); real time, whatever the clock
+	hold.Stop()
+	defer hold.Stop()
+	var holdC <-chan time.Time // hold.C while a hold runs
+	lastSize := 0              // requests in the last batch handed to the committer
 	take := make([]*request, 0, r.maxBatch)
 	for {
 		r.mu.Lock()
@@ -122,13 +128,37 @@ func (r *Runtime) run() {
 			// while the committer syncs). With a fast store it queues for
 			// the next batch: waking the loop for each submission would
 			// cost more than the wait.
+			//
+			// And when the committer is free but this batch is much smaller
+			// than the last, while Appends are slow, the loop holds it for
+			// up to half an Append: the callers of the last batch are on
+			// their way back (over a network they come back spread out),
+			// and one Append for all of them costs less than one now and
+			// another for the rest (each of them would wait for both).
+			appendTook := time.Duration(r.appendTook.Load())
+			slow := appendTook > slowAppend
 			var more chan struct{}
-			if r.slowAppends.Load() && len(cur.taken) < r.maxBatch {
+			if slow && len(cur.taken) < r.maxBatch {
 				more = r.wake
+			}
+			commits := r.commits
+			if slow && !cur.held && 2*len(cur.taken) < lastSize {
+				if holdC == nil {
+					hold.Reset(min(appendTook/2, maxHold))
+					holdC = hold.C
+				}
+				commits = nil
 			}
 			select {
 			case <-more:
-			case r.commits <- r.sealed(cur):
+			case <-holdC:
+				cur.held, holdC = true, nil
+			case commits <- r.sealed(cur):
+				lastSize = len(cur.taken)
+				if holdC != nil {
+					hold.Stop()
+					holdC = nil
+				}
 				cur = r.newBatch()
 				// Let the callers answered meanwhile run and queue their
 				// next operations before the loop takes what is queued: it
@@ -268,9 +298,13 @@ func endedAfter(events []kernel.SessionEvent, s kernel.SessionRef, in kernel.Inp
 }
 
 // slowAppend is how long an Append (with its snapshot) must take for
-// the loop to gather what is submitted meanwhile into the batch waiting
-// (see run): about ten times a wake-up of the loop.
-const slowAppend = 100 * time.Microsecond
+// the loop to gather what is submitted meanwhile into the batch waiting,
+// and to hold a small batch (see run): about ten times a wake-up of the
+// loop. maxHold bounds a hold.
+const (
+	slowAppend = 100 * time.Microsecond
+	maxHold    = time.Millisecond
+)
 
 // ending is a session that ended in a batch, after the batch's first
 // `after` events.
@@ -289,7 +323,7 @@ func (r *Runtime) commitLoop() {
 		if failed == nil {
 			began := time.Now()
 			failed = r.persist(b)
-			r.slowAppends.Store(time.Since(began) > slowAppend)
+			r.appendTook.Store(int64(time.Since(began)))
 			if failed != nil {
 				r.log.Error("beckon: runtime stopped", slog.Any("err", failed))
 				r.stop(failed)

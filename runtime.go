@@ -63,8 +63,8 @@ type Runtime struct {
 	wake     chan struct{}       // capacity 1: "the queue may be non-empty or closed is set"
 	done     chan struct{}       // closed when the deliverer has exited (after the loop and the committer)
 
-	acks        acks        // from Acked, for the committer
-	slowAppends atomic.Bool // the committer's last Append took longer than slowAppend
+	acks       acks         // from Acked, for the committer
+	appendTook atomic.Int64 // how long the committer's last Append (and snapshot) took, ns
 
 	closeOnce sync.Once
 	closeErr  error

@@ -400,3 +400,52 @@ func TestSubmittedWhileCommittingJoinTheWaitingBatch(t *testing.T) {
 		}
 	})
 }
+
+// Group commit: with a store whose Appends take long, a batch much smaller
+// than the last one waits (up to half an Append) for the callers of the
+// last batch to come back, so that they share one Append.
+func TestSmallBatchWaitsForTheRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newGateStore()
+		store.delay = time.Millisecond
+		rt := newRuntime(t, beckon.WithStore(store))
+		alice, _ := login(t, rt, "alice", "phone")
+		login(t, rt, "bob", "phone")
+		errs := make(chan error, 8)
+		invite := func() {
+			go func() {
+				_, err := alice.Invite(ctx, "bob", "")
+				errs <- err
+			}()
+		}
+		// A batch of six: the first invite's Append is held while the
+		// other six join the batch waiting.
+		release := store.hold()
+		invite()
+		<-store.entered
+		for range 6 {
+			invite()
+		}
+		synctest.Wait()
+		release()
+		for range 7 {
+			must(t, <-errs)
+		}
+		synctest.Wait()
+		store.mu.Lock()
+		before := store.appends
+		store.mu.Unlock()
+		invite() // alone: much smaller than the last batch
+		time.Sleep(100 * time.Microsecond)
+		invite()
+		invite()
+		for range 3 {
+			must(t, <-errs)
+		}
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		if got := store.appends - before; got != 1 {
+			t.Errorf("Appends for three calls coming back within a tenth of an Append: got %d, want 1", got)
+		}
+	})
+}
