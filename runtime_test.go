@@ -361,30 +361,41 @@ func waitFor(t *testing.T, rec *recorder, n int) {
 	}
 }
 
+// slowStore is a runtime on a store whose Appends take a millisecond (a
+// sync to disk), alice and bob logged in; invite has alice invite bob on a
+// goroutine of its own, its error on errs; appends counts the Appends.
+func slowStore(t *testing.T) (store *gateStore, invite func(), errs chan error, appends func() int) {
+	store = newGateStore()
+	store.delay = time.Millisecond
+	rt := newRuntime(t, beckon.WithStore(store))
+	alice, _ := login(t, rt, "alice", "phone")
+	login(t, rt, "bob", "phone")
+	errs = make(chan error, 16)
+	invite = func() {
+		go func() {
+			_, err := alice.Invite(ctx, "bob", "")
+			errs <- err
+		}()
+	}
+	appends = func() int {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		return store.appends
+	}
+	return store, invite, errs, appends
+}
+
 // Group commit: with a store whose Appends take long, operations
 // submitted while the committer is busy join the batch waiting for it,
 // however they trickle in, so they wait for one Append after the current
 // one, never two.
 func TestSubmittedWhileCommittingJoinTheWaitingBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newGateStore()
-		store.delay = time.Millisecond
-		rt := newRuntime(t, beckon.WithStore(store))
-		alice, _ := login(t, rt, "alice", "phone")
-		login(t, rt, "bob", "phone")
+		store, invite, errs, appends := slowStore(t)
 		release := store.hold()
-		errs := make(chan error, 4)
-		invite := func() {
-			go func() {
-				_, err := alice.Invite(ctx, "bob", "")
-				errs <- err
-			}()
-		}
 		invite()
 		<-store.entered
-		store.mu.Lock()
-		before := store.appends
-		store.mu.Unlock()
+		before := appends()
 		for range 3 {
 			invite() // one at a time, the loop waiting for the committer meanwhile
 			synctest.Wait()
@@ -393,9 +404,7 @@ func TestSubmittedWhileCommittingJoinTheWaitingBatch(t *testing.T) {
 		for range 4 {
 			must(t, <-errs)
 		}
-		store.mu.Lock()
-		defer store.mu.Unlock()
-		if got := store.appends - before; got != 1 {
+		if got := appends() - before; got != 1 {
 			t.Errorf("Appends after the first for the three calls made while it was held: got %d, want 1", got)
 		}
 	})
@@ -406,20 +415,9 @@ func TestSubmittedWhileCommittingJoinTheWaitingBatch(t *testing.T) {
 // last batch to come back, so that they share one Append.
 func TestSmallBatchWaitsForTheRest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newGateStore()
-		store.delay = time.Millisecond
-		rt := newRuntime(t, beckon.WithStore(store))
-		alice, _ := login(t, rt, "alice", "phone")
-		login(t, rt, "bob", "phone")
-		errs := make(chan error, 8)
-		invite := func() {
-			go func() {
-				_, err := alice.Invite(ctx, "bob", "")
-				errs <- err
-			}()
-		}
-		// A batch of six: the first invite's Append is held while the
-		// other six join the batch waiting.
+		store, invite, errs, appends := slowStore(t)
+		// A batch of six: the first invite's Append is held while six
+		// more join the batch waiting.
 		release := store.hold()
 		invite()
 		<-store.entered
@@ -432,9 +430,7 @@ func TestSmallBatchWaitsForTheRest(t *testing.T) {
 			must(t, <-errs)
 		}
 		synctest.Wait()
-		store.mu.Lock()
-		before := store.appends
-		store.mu.Unlock()
+		before := appends()
 		invite() // alone: much smaller than the last batch
 		time.Sleep(100 * time.Microsecond)
 		invite()
@@ -442,9 +438,7 @@ func TestSmallBatchWaitsForTheRest(t *testing.T) {
 		for range 3 {
 			must(t, <-errs)
 		}
-		store.mu.Lock()
-		defer store.mu.Unlock()
-		if got := store.appends - before; got != 1 {
+		if got := appends() - before; got != 1 {
 			t.Errorf("Appends for three calls coming back within a tenth of an Append: got %d, want 1", got)
 		}
 	})
