@@ -149,12 +149,13 @@ func (r *Runtime) run() {
 				}
 				commits = nil
 			}
+			size := len(cur.taken) // cur is the committer's once sent
 			select {
 			case <-more:
 			case <-holdC:
 				cur.held, holdC = true, nil
 			case commits <- r.sealed(cur):
-				lastSize = len(cur.taken)
+				lastSize = size
 				if holdC != nil {
 					hold.Stop()
 					holdC = nil
