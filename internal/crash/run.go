@@ -110,6 +110,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Closed: make(map[string]int)}
 	defer func() {
 		srv.Kill() // a run cut short
+		srv.Close()
 		rep.Incarnations, rep.Starts, rep.Warnings = srv.Incarnations(), srv.Starts(), srv.Warnings()
 		rep.Wall = time.Since(begin)
 	}()

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/beckonhq/beckon/adapters/mqtt"
+	"github.com/beckonhq/beckon/internal/netfault"
 )
 
 // stopGrace bounds the last server's shutdown (beckon serve waits up to
@@ -25,11 +26,14 @@ import (
 const stopGrace = 30 * time.Second
 
 // Server runs `beckon serve -store bolt` as a child process, one process
-// (incarnation) at a time, each on the same data directory and ports,
-// each with its own log file (serve-NN.log in the log directory).
+// (incarnation) at a time, each on the same data directory, each with its
+// own log file (serve-NN.log in the log directory). Devices connect to a
+// proxy whose address stays (MQTT); each incarnation listens on ports free
+// when it starts: a port a killed server had may be taken by then (any
+// process's outgoing connection can draw it).
 type Server struct {
-	MQTT     string // 127.0.0.1:port of the MQTT listener, the same for every incarnation
-	http     string
+	MQTT     string // 127.0.0.1:port where devices connect, the same for every incarnation
+	front    *netfault.Proxy
 	bin      string
 	data     string
 	logs     string
@@ -85,15 +89,17 @@ func NewServer(bin, dir, logs string) (*Server, error) {
 	if err := os.WriteFile(filepath.Join(data, "token-secret"), secret, 0o600); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2)
+	front, err := netfault.Listen("127.0.0.1:1") // aimed at each incarnation by Start
 	if err != nil {
 		return nil, err
 	}
-	return &Server{MQTT: ports[0], http: ports[1], bin: bin, data: data, logs: logs, secret: secret}, nil
+	return &Server{MQTT: front.Addr(), front: front, bin: bin, data: data, logs: logs, secret: secret}, nil
 }
 
-// freePorts returns n loopback addresses with ports free now. They are
-// used for every incarnation: a restart binds them again.
+// Close stops the proxy in front of the incarnations.
+func (s *Server) Close() { s.front.Close() }
+
+// freePorts returns n loopback addresses with ports free now.
 func freePorts(n int) ([]string, error) {
 	var out []string
 	for range n {
@@ -130,7 +136,13 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	inc.cmd = exec.Command(s.bin, "serve", "-store", "bolt", "-data", s.data, "-mqtt", s.MQTT, "-http", s.http)
+	ports, err := freePorts(2)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.front.SetTarget(ports[0])
+	inc.cmd = exec.Command(s.bin, "serve", "-store", "bolt", "-data", s.data, "-mqtt", ports[0], "-http", ports[1])
 	inc.cmd.Stdout = f
 	stderr, err := inc.cmd.StderrPipe()
 	if err != nil {

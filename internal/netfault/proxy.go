@@ -49,14 +49,32 @@ type Link struct {
 // the test ends.
 func New(t TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := Listen(target)
 	if err != nil {
 		t.Fatalf("netfault: %v", err)
 	}
-	p := &Proxy{ln: ln, target: target, next: [2]int{-1, -1}}
 	t.Cleanup(p.Close)
-	go p.serve()
 	return p
+}
+
+// Listen starts a proxy to target on 127.0.0.1, as New does, for code
+// that is not a test: Close stops it.
+func Listen(target string) (*Proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{ln: ln, target: target, next: [2]int{-1, -1}}
+	go p.serve()
+	return p, nil
+}
+
+// SetTarget sends the links accepted from now on to target; open ones
+// stay as they are.
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
 }
 
 // Close stops accepting and closes every connection, held ones too.
