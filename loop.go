@@ -276,26 +276,9 @@ func (r *Runtime) apply(b *batch, now time.Time, in kernel.Input) kernel.Result 
 	b.events = append(b.events, st.Events...)
 	b.pushes = append(b.pushes, st.Pushes...)
 	for _, s := range st.Ended {
-		b.ended = append(b.ended, ending{SessionRef: s, after: endedAfter(b.events[first:], s, in, st.Result) + first})
+		b.ended = append(b.ended, ending{SessionRef: s.SessionRef, after: first + s.After})
 	}
 	return st.Result
-}
-
-// endedAfter tells after how many of a step's events session s ended: all
-// of them, unless the step's input started s anew (Connect of a session
-// away, Resume of one that had ended), whose events, numbered from 1
-// again, come after the end.
-func endedAfter(events []kernel.SessionEvent, s kernel.SessionRef, in kernel.Input, res kernel.Result) int {
-	restarted := (in.Op == kernel.OpConnect || in.Op == kernel.OpResume && !res.Resumed) &&
-		s == kernel.SessionRef{User: in.User, Session: in.Session}
-	if restarted {
-		for i := len(events) - 1; i >= 0; i-- {
-			if e := &events[i]; e.Seq == 1 && e.User == s.User && e.Session == s.Session {
-				return i
-			}
-		}
-	}
-	return len(events)
 }
 
 // slowAppend is how long an Append (with its snapshot) must take for

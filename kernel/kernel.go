@@ -25,7 +25,7 @@ type Kernel struct {
 	events  []SessionEvent
 	pushes  []PushRequest
 	calls   []ClosedCall
-	ended   []SessionRef
+	ended   []SessionEnd
 }
 
 // user is what the kernel tracks of one user; it exists while any field

@@ -38,9 +38,11 @@ type Step struct {
 	// most once (SYN-2).
 	Pushes []PushRequest
 	// Ended lists the sessions this step ended (Disconnect, Suspend without
-	// expiry, the expiry of a session away), in order: the driver drops
-	// what it still keeps for them, after this step's Events.
-	Ended []SessionRef
+	// expiry, the expiry of a session away, Connect or Resume that starts a
+	// session anew), in order, each with its place among Events: the
+	// driver drops what it still keeps for the session once it has handed
+	// over the events before the end, and before those after it.
+	Ended []SessionEnd
 	// Result is the answer for the caller: hand it back last.
 	Result
 }

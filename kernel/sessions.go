@@ -27,6 +27,14 @@ type SessionRef struct {
 	Session string
 }
 
+// SessionEnd is a session a step ended, and where among the step's
+// Events: the first After of them came before the end, the rest after it
+// (those of a new session with the same ID among them).
+type SessionEnd struct {
+	SessionRef
+	After int
+}
+
 // SessionInfo is what the kernel knows of one session.
 type SessionInfo struct {
 	SessionRef
@@ -93,7 +101,7 @@ func (k *Kernel) disconnect(in *Input) bool {
 
 // endSession removes the i-th session of u and reports it in Step.Ended.
 func (k *Kernel) endSession(name string, u *user, i int) {
-	k.ended = append(k.ended, SessionRef{User: name, Session: u.sessions[i].id})
+	k.ended = append(k.ended, SessionEnd{SessionRef: SessionRef{User: name, Session: u.sessions[i].id}, After: len(k.events)})
 	u.sessions = append(u.sessions[:i:i], u.sessions[i+1:]...)
 	k.release(name, u)
 }

@@ -207,6 +207,9 @@ func TestConnectOfAnAwaySession(t *testing.T) {
 	if !slices.Equal(endedOf(st), []string{"bob/phone"}) || !slices.Equal(seqsOf(st), []string{"bob/phone#1r"}) {
 		t.Errorf("Connect of a session away: ended %q, events %q; want bob/phone ended and the new one's SYN-1 as #1", endedOf(st), seqsOf(st))
 	}
+	if len(st.Ended) == 1 && st.Ended[0].After != 0 {
+		t.Errorf("Connect of a session away: the old one ended after %d events, want 0 (before the new one's)", st.Ended[0].After)
+	}
 	if st := k.Tick(at(secs(64))); len(st.Ended) != 0 {
 		t.Errorf("the new session ended at the old one's expiry: %q", endedOf(st))
 	}

@@ -113,7 +113,13 @@ type step struct {
 	outs   []conformance.Output
 	record *kernel.Input // what a durable driver logs of the call; nil: nothing
 	closed []kernel.ClosedCall
-	ended  []session // the sessions the call ended (Step.Ended)
+	ended  []ending // the sessions the call ended (Step.Ended)
+}
+
+// ending is a session a call ended, after the first `after` of its events.
+type ending struct {
+	session
+	after int
 }
 
 // apply is the one place the harness calls the kernel: it applies in at
@@ -131,7 +137,7 @@ func apply(k *kernel.Kernel, at time.Time, in kernel.Input) (step, error) {
 		s.closed = append(s.closed, c)
 	}
 	for _, e := range st.Ended {
-		s.ended = append(s.ended, session{e.User, e.Session})
+		s.ended = append(s.ended, ending{session{e.User, e.Session}, e.After})
 	}
 	for _, o := range st.Events {
 		e := o.Event
@@ -322,36 +328,29 @@ func (h *harness) checkDeadline(snap []byte) {
 // session whose connection is lost is held for it, as a driver's
 // port.Keeper does: delivered if the session resumes, dropped if it ends
 // (REM-5). A session is away for an event if it was away before the step
-// and is not the new session that replaced it in the step: Step.Ended
-// does not say where among the events a session ended, but the new
-// session's events are the last Seq of its ID's, as it starts at 1.
+// and the event came before the step ended it (after, it is the new
+// session's that replaced it).
 func (h *harness) deliver(s step, in kernel.Input) {
 	live := map[session]kernel.SessionInfo{}
 	for info := range h.k.Sessions() {
 		live[session{info.User, info.Session}] = info
 	}
-	endedNow := map[session]bool{}
+	endedAt := map[session]int{} // the events before the session's (last) end in the step
 	for _, e := range s.ended {
-		endedNow[e] = true
+		endedAt[e.session] = e.after
 	}
-	count, seen := map[session]int{}, map[session]int{}
-	for _, o := range s.outs {
-		if o.Kind == conformance.OutEvent {
-			count[session{o.User, o.Session}]++
-		}
-	}
+	i := 0 // the event's place among the step's events
 	for _, o := range s.outs {
 		switch o.Kind {
 		case conformance.OutEvent:
 			k := session{o.User, o.Session}
-			seen[k]++
-			info, isLive := live[k]
-			replaced := endedNow[k] && isLive && seen[k] > count[k]-int(info.Seq)
-			if h.away[k] && !replaced {
+			end, ended := endedAt[k]
+			if h.away[k] && !(ended && i >= end) {
 				h.held[k] = append(h.held[k], o.Event)
 			} else {
 				h.events[k] = append(h.events[k], o.Event)
 			}
+			i++
 		case conformance.OutHistory:
 			h.hist[o.Conv] = append(h.hist[o.Conv], o.Payload)
 		case conformance.OutPush:
@@ -359,7 +358,7 @@ func (h *harness) deliver(s step, in kernel.Input) {
 		}
 	}
 	h.outs = append(h.outs, s.outs...)
-	for k := range endedNow {
+	for k := range endedAt {
 		delete(h.held, k)
 	}
 	if k := (session{in.User, in.Session}); in.Op == kernel.OpResume && s.res.Resumed {
