@@ -149,15 +149,11 @@ func (c *conn) work() {
 // Engine calls, so the events they cause find it.
 func (c *conn) join() {
 	s := c.s
-	key := c.key()
-	ses := s.acquire(key)
-	defer s.release(key, ses)
-	ses.mu.Lock()
-	defer ses.mu.Unlock()
+	ses, unlock := s.lockSession(c.key())
+	defer unlock()
 	resume := c.resume && !ses.isBroken()
 	if old := ses.owner; old != nil && !resume {
 		s.setOwner(ses, nil)
-		ses.write(nil)
 		if _, err := s.opts.Engine.Do(s.ctx, kernel.Disconnect(c.user, c.device)); err != nil {
 			s.log.Warn("mqtt: ending the session taken over", slog.String("client", c.cid), slog.Any("err", err))
 		}
@@ -167,9 +163,8 @@ func (c *conn) join() {
 		return
 	default:
 	}
-	s.setOwner(ses, c)
 	c.ses = ses
-	ses.write(c)
+	s.setOwner(ses, c)
 	ses.setAway(false)
 	in := kernel.Input{Op: kernel.OpConnect, User: c.user, Session: c.device, Timeout: c.expiry}
 	if resume {
@@ -181,7 +176,6 @@ func (c *conn) join() {
 	}
 	if err != nil {
 		s.setOwner(ses, nil)
-		ses.write(nil)
 		s.log.Warn("mqtt: starting a session", slog.String("client", c.cid), slog.Any("err", err))
 		c.kick("the session could not start")
 		return
@@ -197,21 +191,15 @@ func (c *conn) join() {
 // of a connection without expiry, or of one whose queue overflowed.
 func (c *conn) leave() {
 	s := c.s
-	key := c.key()
-	ses := s.acquire(key)
-	defer s.release(key, ses)
-	ses.mu.Lock()
-	defer ses.mu.Unlock()
+	ses, unlock := s.lockSession(c.key())
+	defer unlock()
 	s.mu.Lock()
 	mine := ses.owner == c
-	if mine {
-		ses.owner = nil
-	}
 	s.mu.Unlock()
 	if !mine {
-		return
+		return // taken over: the owner changes only under ses.mu
 	}
-	ses.write(nil)
+	s.setOwner(ses, nil)
 	in := kernel.Suspend(c.user, c.device)
 	if c.expiry == 0 || c.cl.StopCause() == packets.CodeDisconnect || ses.isBroken() {
 		in = kernel.Disconnect(c.user, c.device)

@@ -274,8 +274,22 @@ func (s *Server) release(key sessionKey, ses *session) {
 	}
 }
 
+// setOwner makes c the connection that is the session (nil: none), and
+// its writer: the events not acknowledged are written again, to c.
 func (s *Server) setOwner(ses *session, c *conn) {
 	s.mu.Lock()
 	ses.owner = c
 	s.mu.Unlock()
+	ses.write(c)
+}
+
+// lockSession returns the session of key, held (acquire) and locked for a
+// presence change until unlock.
+func (s *Server) lockSession(key sessionKey) (ses *session, unlock func()) {
+	ses = s.acquire(key)
+	ses.mu.Lock()
+	return ses, func() {
+		ses.mu.Unlock()
+		s.release(key, ses)
+	}
 }
