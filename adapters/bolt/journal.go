@@ -210,6 +210,16 @@ func readJournal(tx *bbolt.Tx) (*journalIndex, error) {
 // slabSize is the size of the chunks fold copies keys and values into.
 const slabSize = 256 << 10
 
+// roomIn returns slab if it has room for n more bytes, else a new empty
+// chunk that has. A chunk is never grown in place: bbolt holds slices of
+// it until the commit.
+func roomIn(slab []byte, n int) []byte {
+	if cap(slab)-len(slab) >= n {
+		return slab
+	}
+	return make([]byte, 0, max(slabSize, n))
+}
+
 // fold moves every message of the journal into its conversation's bucket
 // in history, in journal key order, files its closed calls into records
 // (fileCalls, with retention r), and empties the journal (its sequence is
@@ -254,9 +264,7 @@ func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 		}
 		// Key and value are copied (into large chunks, not one allocation
 		// each): the journal's pages are freed below.
-		if cap(slab)-len(slab) < 8+len(e.value) {
-			slab = make([]byte, 0, max(slabSize, 8+len(e.value)))
-		}
+		slab = roomIn(slab, 8+len(e.value))
 		at := len(slab)
 		slab = binary.BigEndian.AppendUint64(slab, e.seq)
 		slab = append(slab, e.value...)
@@ -271,7 +279,7 @@ func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 	if n == 0 && len(calls.calls) == 0 {
 		return 0, nil
 	}
-	if err := fileCalls(tx, calls.calls, r); err != nil {
+	if err := fileCalls(tx, calls.calls, calls.raw, r); err != nil {
 		return 0, err
 	}
 	// Dropping the bucket frees its pages at once, far cheaper than
@@ -309,7 +317,7 @@ func migrate(tx *bbolt.Tx, r port.Retention) error {
 		if err != nil {
 			return err
 		}
-		if err := fileCalls(tx, calls, r); err != nil {
+		if err := fileCalls(tx, calls, nil, r); err != nil {
 			return err
 		}
 		if err := tx.DeleteBucket(bucketCalls); err != nil {

@@ -50,7 +50,8 @@ func appendCalls(dst []byte, calls []kernel.ClosedCall) []byte {
 // and the calls it was asked to decode.
 type unfiled struct {
 	calls  []kernel.ClosedCall
-	newest int64 // if has
+	raw    [][]byte // calls[i]'s encoding, aliasing the journal's pages (only in the transaction that read it)
+	newest int64    // if has
 	has    bool
 }
 
@@ -92,6 +93,7 @@ func decodeCalls(u *unfiled, k, p []byte, decode func(call []byte) bool) error {
 			return corruptf("closed call %q in journal entry %d closed at %d, listed at %d", clip([]byte(c.InviteID)), key, c.Closed, closed)
 		}
 		u.calls = append(u.calls, c)
+		u.raw = append(u.raw, b)
 	}
 	return nil
 }
@@ -184,8 +186,12 @@ func newestOf(tx *bbolt.Tx, u unfiled) (int64, bool, error) {
 
 // fileCalls files calls (the journal's, as fold takes them out of it, or a
 // schema 3 store's bucket "calls") into the records of their participants
-// and applies retention to each user it touched, in tx.
-func fileCalls(tx *bbolt.Tx, calls []kernel.ClosedCall, r port.Retention) error {
+// and applies retention to each user it touched, in tx. raw, if not nil,
+// holds each call's kernel.AppendClosedCall encoding (the journal's bytes:
+// filed as they are, not encoded again). A call is filed once (fold and
+// migrate take it out of where it was in the same transaction), so a
+// record's key is new to its user's bucket, whose sequence counts it.
+func fileCalls(tx *bbolt.Tx, calls []kernel.ClosedCall, raw [][]byte, r port.Retention) error {
 	if len(calls) == 0 {
 		return nil
 	}
@@ -199,11 +205,21 @@ func fileCalls(tx *bbolt.Tx, calls []kernel.ClosedCall, r port.Retention) error 
 		return err
 	}
 	touched := map[string]*bbolt.Bucket{}
-	var payload []byte
+	// Keys and values go into large chunks, not one allocation each: bbolt
+	// holds them until the commit, and the journal's pages that raw
+	// aliases are freed before it.
+	var slab, payload []byte
 	for i := range calls {
 		call := &calls[i]
-		key := cursorOf(call).AppendKey(nil)
-		payload = kernel.AppendClosedCall(payload[:0], call)
+		if raw != nil {
+			payload = raw[i]
+		} else {
+			payload = kernel.AppendClosedCall(payload[:0], call)
+		}
+		slab = roomIn(slab, 17+len(call.InviteID))
+		at := len(slab)
+		slab = cursorOf(call).AppendKey(slab)
+		key := slab[at:len(slab):len(slab)]
 		for u := range call.Participants {
 			ub := touched[u]
 			if ub == nil {
@@ -213,12 +229,13 @@ func fileCalls(tx *bbolt.Tx, calls []kernel.ClosedCall, r port.Retention) error 
 				ub.FillPercent = 1 // pages full where the fold inserts: a third fewer pages written
 				touched[u] = ub
 			}
-			if ub.Get(key) == nil {
-				if err := ub.SetSequence(ub.Sequence() + 1); err != nil { // its sequence counts its records
-					return err
-				}
+			slab = roomIn(slab, frameOverhead+len(payload))
+			at := len(slab)
+			slab = appendFrame(slab, []byte(u), key, payload)
+			if err := ub.Put(key, slab[at:len(slab):len(slab)]); err != nil {
+				return err
 			}
-			if err := ub.Put(key, appendFrame(nil, []byte(u), key, payload)); err != nil {
+			if err := ub.SetSequence(ub.Sequence() + 1); err != nil { // its sequence counts its records
 				return err
 			}
 		}
