@@ -78,7 +78,9 @@
 // timeouts that fell due); the committer makes the batch's records and
 // history durable with one Store.Append (group commit); the deliverer then
 // hands the events to the Delivery and the push requests to the PushHook,
-// and only then answers the batch's callers (DLV-3). The three stages work
+// and only then answers the batch's callers (DLV-3), then tells a Delivery
+// that holds its writes back that the batch is handed over
+// (port.Flusher). The three stages work
 // on consecutive batches at once. A Store failure stops the runtime: its
 // memory may be ahead of the disk, and a restart recovers from the store.
 package beckon

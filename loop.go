@@ -332,6 +332,9 @@ func (r *Runtime) deliverLoop() {
 			q.err = b.failed
 			q.finish()
 		}
+		if b.failed == nil {
+			r.flush()
+		}
 		b.reset()
 		select {
 		case r.free <- b:

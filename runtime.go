@@ -35,6 +35,7 @@ type Runtime struct {
 	delivery Delivery
 	registry SessionRegistry // delivery, if it is one; nil otherwise
 	keeper   port.Keeper     // delivery, if it is one; nil otherwise
+	flusher  port.Flusher    // delivery, if it is one; nil otherwise
 	push     PushHook
 	clock    clock.Clock
 	log      *slog.Logger
@@ -113,6 +114,7 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	r.registry, _ = r.delivery.(SessionRegistry)
 	r.keeper, _ = r.delivery.(port.Keeper)
+	r.flusher, _ = r.delivery.(port.Flusher)
 	if r.log == nil {
 		r.log = slog.Default()
 	}

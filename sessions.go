@@ -106,6 +106,17 @@ func (r *Runtime) ended(s kernel.SessionRef) {
 	}
 }
 
+// flush tells a Delivery that holds its writes back that a batch is
+// handed over (port.Flusher).
+func (r *Runtime) flush() {
+	if r.flusher == nil {
+		return
+	}
+	if err := safely(func() error { r.flusher.Flush(); return nil }); err != nil {
+		r.log.Warn("beckon: flushing the delivery", slog.Any("err", err))
+	}
+}
+
 // handKept hands the events the store kept to the Keeper (at start).
 func (r *Runtime) handKept() error {
 	if r.keeper == nil {
@@ -121,5 +132,6 @@ func (r *Runtime) handKept() error {
 				slog.String("session", kept[i].Session), slog.Uint64("seq", kept[i].Seq), slog.Any("err", err))
 		}
 	}
+	r.flush()
 	return nil
 }

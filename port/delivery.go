@@ -46,6 +46,16 @@ type Keeper interface {
 	Ended(s kernel.SessionRef)
 }
 
+// Flusher is a Delivery that may hold its writes back until Flush, which
+// the runtime calls on the deliverer's goroutine once it has handed a
+// batch's events (and Ended) and answered the batch's callers, and once
+// after the kept events at start. Holding back lets a network adapter
+// write a connection's events and the reply of its request together.
+// Flush must not wait.
+type Flusher interface {
+	Flush()
+}
+
 // SessionRegistry is a Delivery that sessions in the same process register
 // with to receive their events; Runtime.Login needs one (the default,
 // memory.Hub, is one). Register and unregister are called from callers'
