@@ -45,6 +45,14 @@ type conn struct {
 	pmu  sync.Mutex
 	pids map[uint16]uint64 // events written and not acknowledged: packet ID -> Seq
 
+	// wmu is held while writing: the worker (a reply) and the publisher
+	// (events) each write, under it, everything due (flush), so that a
+	// connection's events keep their order and go out with the reply of
+	// the same batch in one write.
+	wmu     sync.Mutex
+	cc      *corkConn // the connection's bytes; nil for one not accepted by Serve or Handler
+	noticed bool      // the Session notice is written; guarded by wmu
+
 	subscribed chan struct{} // closed when the events subscription is granted
 	subOnce    sync.Once
 	replySub   atomic.Bool // the device is subscribed to its reply topic
@@ -69,8 +77,9 @@ type job struct {
 
 func newConn(s *Server, cl *mochi.Client, user, device, cid string) *conn {
 	now := time.Now()
+	cc, _ := cl.Net.Conn.(*corkConn)
 	return &conn{
-		s: s, cl: cl, user: user, device: device, cid: cid, created: now,
+		s: s, cl: cl, cc: cc, user: user, device: device, cid: cid, created: now,
 		v5:         cl.Properties.ProtocolVersion == 5,
 		requests:   make(chan job, requestQueue*s.opts.RequestBurst),
 		wakeC:      make(chan struct{}, 1),
@@ -240,9 +249,12 @@ func (c *conn) handle(j job) {
 		c.s.log.Debug("mqtt: reply dropped: the device is not subscribed to it", slog.String("client", c.cid))
 		return
 	}
-	if err := c.send(wire.ReplyTopic(c.cid), payload, j.correlation, 0); err != nil {
-		c.s.log.Debug("mqtt: writing a reply", slog.String("client", c.cid), slog.Any("err", err))
-	}
+	c.flush(&reply{payload: payload, correlation: j.correlation})
+}
+
+// reply is a reply to write: its payload and MQTT 5 CorrelationData.
+type reply struct {
+	payload, correlation []byte
 }
 
 func (c *conn) apply(req Request) (any, error) {
@@ -285,7 +297,8 @@ func (c *conn) apply(req Request) (any, error) {
 
 // publish writes, once join has made this connection the session, the
 // Session notice, then the session's queue in order (port.Keeper): the
-// events not acknowledged by an earlier connection first.
+// events not acknowledged by an earlier connection first; then each event
+// as it is queued, unless the worker's flush wrote it first.
 func (c *conn) publish() {
 	defer c.s.workers.Done()
 	select {
@@ -293,33 +306,76 @@ func (c *conn) publish() {
 		return
 	case <-c.started:
 	}
-	if err := c.send(wire.EventsTopic(c.cid), wire.EncodeSessionNotice(c.resumed, c.expiry), nil, 0); err != nil {
-		c.lost("the session notice", err)
-		return
-	}
 	for {
-		for {
-			e, ok := c.ses.next(c)
-			if !ok {
-				break
-			}
-			payload, err := wire.EncodeEvent(e.Seq, e.Event)
-			if err == nil {
-				err = c.send(wire.EventsTopic(c.cid), payload, nil, e.Seq)
-			}
-			if err != nil {
-				if errors.Is(err, errBehind) {
-					c.kick(fmt.Sprintf("writing event %d: %v", e.Seq, err))
-				} else {
-					c.lost(fmt.Sprintf("event %d", e.Seq), err)
-				}
-				return
-			}
+		if !c.flush(nil) {
+			return
 		}
 		select {
 		case <-c.done:
 			return
 		case <-c.wakeC:
+		}
+	}
+}
+
+// flush writes what is due on the connection, under wmu and in one write:
+// once the connection is the session (join), the Session notice first,
+// then the session's events not written yet, in order; then r, if not
+// nil. It reports false when the connection is done for: a write failed
+// (lost) or the device does not acknowledge its events (kicked); a reply
+// that cannot be written is only logged, as its connection is lost anyway.
+func (c *conn) flush(r *reply) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.cc != nil {
+		c.cc.cork()
+	}
+	ok := c.writeEvents()
+	if ok && r != nil {
+		if err := c.send(wire.ReplyTopic(c.cid), r.payload, r.correlation, 0); err != nil {
+			c.s.log.Debug("mqtt: writing a reply", slog.String("client", c.cid), slog.Any("err", err))
+		}
+	}
+	if c.cc != nil {
+		if err := c.cc.uncork(); err != nil && ok {
+			c.lost("a batch of writes", err)
+			return false
+		}
+	}
+	return ok
+}
+
+// writeEvents writes the Session notice, if it is due and not written,
+// and the session's events not written yet; wmu is held.
+func (c *conn) writeEvents() bool {
+	select {
+	case <-c.started:
+	default:
+		return true // not the session yet: no notice, no events
+	}
+	if !c.noticed {
+		if err := c.send(wire.EventsTopic(c.cid), wire.EncodeSessionNotice(c.resumed, c.expiry), nil, 0); err != nil {
+			c.lost("the session notice", err)
+			return false
+		}
+		c.noticed = true
+	}
+	for {
+		e, ok := c.ses.next(c)
+		if !ok {
+			return true
+		}
+		payload, err := wire.EncodeEvent(e.Seq, e.Event)
+		if err == nil {
+			err = c.send(wire.EventsTopic(c.cid), payload, nil, e.Seq)
+		}
+		if err != nil {
+			if errors.Is(err, errBehind) {
+				c.kick(fmt.Sprintf("writing event %d: %v", e.Seq, err))
+			} else {
+				c.lost(fmt.Sprintf("event %d", e.Seq), err)
+			}
+			return false
 		}
 	}
 }

@@ -13,8 +13,15 @@
 // Goroutines: mochi reads each connection on a goroutine of its own and
 // calls the hooks there; they never wait for the Engine. Each accepted
 // connection has one worker, which applies its presence and its requests
-// one at a time and writes the replies, and one publisher, which writes the
-// Session notice, then its session's events in order. Keep only queues.
+// one at a time, and one publisher. Keep only queues; the runtime's Flush
+// after each batch (port.Flusher) wakes the publishers of the connections
+// with new events, after the batch's callers are answered. Whoever writes
+// (the worker its reply, the publisher when woken) writes everything due
+// on the connection under one lock, in one write (corkConn): the Session
+// notice first, then the session's events in order, then the reply. So a
+// device that asked gets the events of its request's batch and the reply
+// in one packet of bytes, and a connection's writes are one system call per
+// batch, not one per message.
 //
 // Presence: a connection becomes the session when its subscription to its
 // own events topic is granted, not at CONNACK: from then on everything the

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
@@ -94,6 +95,12 @@ type Server struct {
 	sessions  map[sessionKey]*session
 	listeners []net.Listener
 
+	// flushed: the runtime calls Flush after each batch, so Keep leaves
+	// the waking of connections to it; dirty are the connections to wake.
+	flushed atomic.Bool
+	dmu     sync.Mutex
+	dirty   []*conn
+	spare   []*conn        // dirty's other buffer
 	workers sync.WaitGroup // conn goroutines
 	serving sync.WaitGroup // accept loops and connections of Serve
 }
@@ -190,7 +197,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // establish runs one connection until it ends.
 func (s *Server) establish(listener string, c net.Conn) {
-	if err := s.mochi.EstablishConnection(listener, c); err != nil {
+	if err := s.mochi.EstablishConnection(listener, &corkConn{Conn: c}); err != nil {
 		s.log.Debug("mqtt: connection ended", slog.String("remote", c.RemoteAddr().String()), slog.Any("err", err))
 	}
 }

@@ -73,6 +73,13 @@ func (ses *session) next(c *conn) (kernel.SessionEvent, bool) {
 	return ses.queue[ses.sent-1], true
 }
 
+// due reports whether c is the writer and has events to write.
+func (ses *session) due(c *conn) bool {
+	ses.qmu.Lock()
+	defer ses.qmu.Unlock()
+	return ses.writer == c && ses.sent < len(ses.queue)
+}
+
 // ack drops the queued events up to and including seq, acknowledged on
 // connection c, and reports whether c is the writer. An acknowledgement
 // that comes late on a connection taken over is ignored: the session may
@@ -138,7 +145,11 @@ func (ses *session) idle() bool {
 // session whose queue is full (Options.EventQueue) can no longer be
 // resumed (overflow): its device comes back as a new session (REM-6:
 // SYN-1 re-delivers what is pending).
-func (s *Server) Keep(e kernel.SessionEvent) error {
+func (s *Server) Keep(e kernel.SessionEvent) error { return s.keep(e, !s.flushed.Load()) }
+
+// keep queues e for its session and has its connection write it: at once
+// if wake, else at the next Flush.
+func (s *Server) keep(e kernel.SessionEvent, wake bool) error {
 	key := sessionKey{e.User, e.Session}
 	s.mu.Lock()
 	if s.closed {
@@ -165,10 +176,40 @@ func (s *Server) Keep(e kernel.SessionEvent) error {
 	case queuedDropped:
 		return fmt.Errorf("mqtt: %s/%s: more than %d events not acknowledged: the session is ended", e.User, e.Session, s.opts.EventQueue)
 	}
-	if owner != nil {
+	switch {
+	case owner == nil:
+	case wake:
 		owner.wake()
+	default:
+		s.dmu.Lock()
+		s.dirty = append(s.dirty, owner)
+		s.dmu.Unlock()
 	}
 	return nil
+}
+
+// Flush has the connections write the events kept since the last Flush
+// (port.Flusher). The runtime calls it once it has handed a batch's
+// events and answered the batch's callers: a connection's worker then
+// writes its reply and the events of the same batch together (flush), and
+// the publishers of the others are woken once each. Until the first
+// Flush, Keep wakes a connection for each event, so that a Keeper behind
+// something that does not pass Flush on still writes everything.
+func (s *Server) Flush() {
+	s.flushed.Store(true)
+	s.dmu.Lock()
+	dirty := s.dirty
+	s.dirty = s.spare[:0]
+	s.dmu.Unlock()
+	for i, c := range dirty {
+		if c.ses != nil && c.ses.due(c) {
+			c.wake()
+		}
+		dirty[i] = nil
+	}
+	s.dmu.Lock()
+	s.spare = dirty[:0]
+	s.dmu.Unlock()
 }
 
 // Deliver is Keep for a Delivery that is not told the Seq: the event is
@@ -182,7 +223,7 @@ func (s *Server) Deliver(user, session string, ev kernel.Event) error {
 		ses.qmu.Unlock()
 	}
 	s.mu.Unlock()
-	return s.Keep(kernel.SessionEvent{User: user, Session: session, Seq: seq, Event: ev})
+	return s.keep(kernel.SessionEvent{User: user, Session: session, Seq: seq, Event: ev}, true)
 }
 
 // Ended forgets what is kept for a session that ended (port.Keeper).
