@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/beckonhq/beckon/kernel"
@@ -16,6 +17,38 @@ type Reply[R any] struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
 	Result  R      `json:"result,omitempty"`
+}
+
+// EncodeReply is the payload of r: json.Marshal(r), written directly for
+// the replies of the signaling operations (an InviteResult, an empty
+// result struct{}{}, or a failure without one); the reads' results go
+// through json.Marshal.
+func EncodeReply(r Reply[any]) ([]byte, error) {
+	switch r.Result.(type) {
+	case nil, struct{}, InviteResult:
+	default:
+		return json.Marshal(r)
+	}
+	b := make([]byte, 0, 64+len(r.ID)+len(r.Message))
+	b = append(b, '{')
+	if r.ID != "" {
+		b = append(b, `"id":`...)
+		b = appendString(b, r.ID)
+		b = append(b, ',')
+	}
+	b = append(b, `"code":`...)
+	b = strconv.AppendInt(b, int64(r.Code), 10)
+	b = append(b, `,"message":`...)
+	b = appendString(b, r.Message)
+	switch res := r.Result.(type) {
+	case struct{}:
+		b = append(b, `,"result":{}`...)
+	case InviteResult:
+		b = append(b, `,"result":{"inviteID":`...)
+		b = appendString(b, res.InviteID)
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
 }
 
 // InviteResult is the result of `invite` and `inviteInGroup`.
@@ -236,7 +269,41 @@ func EncodeEvent(seq uint64, ev kernel.Event) ([]byte, error) {
 	case kernel.EventModified:
 		e.Data = &ev.Data
 	}
-	return json.Marshal(e)
+	return e.appendJSON(make([]byte, 0, 96+len(e.InviteID)+len(ev.Data))), nil
+}
+
+// appendJSON appends json.Marshal(e), written without reflection: events
+// are the server's most frequent payload.
+func (e *Event) appendJSON(b []byte) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"type":`...)
+	b = appendString(b, e.Type)
+	b = append(b, `,"inviteID":`...)
+	b = appendString(b, e.InviteID)
+	b = appendOptional(b, `,"inviter":`, e.Inviter)
+	b = appendOptional(b, `,"invitee":`, e.Invitee)
+	b = appendOptional(b, `,"groupID":`, e.GroupID)
+	if len(e.Invitees) > 0 {
+		b = append(b, `,"invitees":[`...)
+		for i, v := range e.Invitees {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, v)
+		}
+		b = append(b, ']')
+	}
+	b = appendOptional(b, `,"data":`, e.Data)
+	return append(b, '}')
+}
+
+// appendOptional appends an omitempty *string field: nothing when v is nil.
+func appendOptional(b []byte, key string, v *string) []byte {
+	if v == nil {
+		return b
+	}
+	return appendString(append(b, key...), *v)
 }
 
 // DecodeEvent reads what EncodeEvent wrote.
