@@ -84,19 +84,7 @@ func TestEncodeEventIsMarshals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := Event{Seq: seq, Type: ev.Type.String(), InviteID: ev.InviteID}
-		switch ev.Type {
-		case kernel.EventNewInvitation:
-			e.Inviter, e.GroupID, e.Invitees, e.Data = &ev.Inviter, &ev.GroupID, ev.Invitees, &ev.Data
-		case kernel.EventCancelled:
-			e.Inviter, e.Data = &ev.Inviter, &ev.Data
-		case kernel.EventAccepted, kernel.EventRejected:
-			e.Invitee, e.Data = &ev.Invitee, &ev.Data
-		case kernel.EventTimeout:
-			e.Invitees = ev.Invitees
-		case kernel.EventModified:
-			e.Data = &ev.Data
-		}
+		e := newEvent(seq, &ev)
 		if want, _ := json.Marshal(e); !bytes.Equal(got, want) {
 			t.Fatalf("EncodeEvent(%d, %+v) = %s, want %s", seq, ev, got, want)
 		}

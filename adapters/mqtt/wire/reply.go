@@ -29,7 +29,11 @@ func EncodeReply(r Reply[any]) ([]byte, error) {
 	default:
 		return json.Marshal(r)
 	}
-	b := make([]byte, 0, 64+len(r.ID)+len(r.Message))
+	n := 64 + len(r.ID) + len(r.Message)
+	if res, ok := r.Result.(InviteResult); ok {
+		n += 16 + len(res.InviteID)
+	}
+	b := make([]byte, 0, n) // enough unless escapes lengthen the strings
 	b = append(b, '{')
 	if r.ID != "" {
 		b = append(b, `"id":`...)
@@ -256,6 +260,16 @@ func DecodeSessionNotice(payload []byte) (n SessionNotice, ok bool) {
 
 // EncodeEvent is the payload of ev, the seq-th event of a session.
 func EncodeEvent(seq uint64, ev kernel.Event) ([]byte, error) {
+	n := 128 + len(ev.InviteID) + len(ev.Inviter) + len(ev.Invitee) + len(ev.GroupID) + len(ev.Data)
+	for _, v := range ev.Invitees {
+		n += 3 + len(v)
+	}
+	e := newEvent(seq, &ev)
+	return e.appendJSON(make([]byte, 0, n)), nil // n: enough unless escapes lengthen the strings
+}
+
+// newEvent is the Event of ev, pointing into it.
+func newEvent(seq uint64, ev *kernel.Event) Event {
 	e := Event{Seq: seq, Type: ev.Type.String(), InviteID: ev.InviteID}
 	switch ev.Type {
 	case kernel.EventNewInvitation:
@@ -269,7 +283,7 @@ func EncodeEvent(seq uint64, ev kernel.Event) ([]byte, error) {
 	case kernel.EventModified:
 		e.Data = &ev.Data
 	}
-	return e.appendJSON(make([]byte, 0, 96+len(e.InviteID)+len(ev.Data))), nil
+	return e
 }
 
 // appendJSON appends json.Marshal(e), written without reflection: events
