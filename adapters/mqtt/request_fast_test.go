@@ -34,6 +34,37 @@ func TestDecodeFastTakesTheCommonRequests(t *testing.T) {
 	})
 }
 
+// TestDecodeFastMutants: a request a byte or two away from one the fast
+// path takes decodes as DecodeRequestStrict decodes it, accepted or
+// refused (FuzzMQTTRequestFast checks any bytes; these are the near
+// misses where a lenient scanner would go wrong).
+func TestDecodeFastMutants(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := []byte(genRequest(t))
+		for range rapid.IntRange(1, 2).Draw(t, "mutations") {
+			i := rapid.IntRange(0, len(b)).Draw(t, "at")
+			c := rapid.SampledFrom([]byte("{}[]\":,. \t\x00\x7f\xc3\xa9\xff-+0159eEuUnltfrsaxOPI")).Draw(t, "byte")
+			switch rapid.IntRange(0, 2).Draw(t, "mutation") {
+			case 0:
+				b = slices.Insert(b, i, c)
+			case 1:
+				if i < len(b) {
+					b = slices.Delete(b, i, i+1)
+				}
+			default:
+				if i < len(b) {
+					b[i] = c
+				}
+			}
+		}
+		got, gotErr := DecodeRequest(b, "alice", "phone", 4096)
+		want, wantErr := DecodeRequestStrict(b, "alice", "phone", 4096)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("payload %q:\nDecodeRequest       %+v, %v\nDecodeRequestStrict %+v, %v", b, got, gotErr, want, wantErr)
+		}
+	})
+}
+
 // TestDecodeFastGivesUp: what only encoding/json can decide exactly, the
 // fast path leaves to it.
 func TestDecodeFastGivesUp(t *testing.T) {
