@@ -15,17 +15,7 @@ import (
 // a 6017 error (REM-1, REM-3). A records cursor it accepts is one the
 // server could have given: encoding it again gives it back.
 func FuzzMQTTRequest(f *testing.F) {
-	for _, s := range []string{
-		`{"id":"c-17","op":"invite","requestID":"r-17","args":{"invitee":"bob","data":"{\"call\":\"video\"}","timeout":30}}`,
-		`{"id":"1","op":"inviteInGroup","args":{"group":"g","invitees":["a","b"],"onlineUserOnly":true}}`,
-		`{"id":"2","op":"accept","args":{"inviteID":"x","data":""}}`,
-		`{"id":"3","op":"history","args":{"peer":"bob","after":3,"limit":10}}`,
-		`{"id":"4","op":"invite","args":{"invitee":"bob","push":{"desc":"d"}}}`,
-		`{"id":"5","op":"cancel","args":null} {}`, `null`, `[]`, `{"op":7}`,
-		`{"id":"6","op":"listOpen"}`, `{"id":"7","op":"listOpen","args":{"user":"bob"}}`,
-		`{"id":"8","op":"records","args":{"after":"Z4OOFuX-v_9jYWxsLTEA_________9U","limit":2}}`,
-		`{"id":"9","op":"records","args":{"after":"AAAAAAAAAAAA","limit":1000}}`,
-	} {
+	for _, s := range requestSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -57,6 +47,19 @@ func FuzzMQTTRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// requestSeeds are requests of every op, and a few malformed ones.
+var requestSeeds = []string{
+	`{"id":"c-17","op":"invite","requestID":"r-17","args":{"invitee":"bob","data":"{\"call\":\"video\"}","timeout":30}}`,
+	`{"id":"1","op":"inviteInGroup","args":{"group":"g","invitees":["a","b"],"onlineUserOnly":true}}`,
+	`{"id":"2","op":"accept","args":{"inviteID":"x","data":""}}`,
+	`{"id":"3","op":"history","args":{"peer":"bob","after":3,"limit":10}}`,
+	`{"id":"4","op":"invite","args":{"invitee":"bob","push":{"desc":"d"}}}`,
+	`{"id":"5","op":"cancel","args":null} {}`, `null`, `[]`, `{"op":7}`,
+	`{"id":"6","op":"listOpen"}`, `{"id":"7","op":"listOpen","args":{"user":"bob"}}`,
+	`{"id":"8","op":"records","args":{"after":"Z4OOFuX-v_9jYWxsLTEA_________9U","limit":2}}`,
+	`{"id":"9","op":"records","args":{"after":"AAAAAAAAAAAA","limit":1000}}`,
 }
 
 // ops counts the operations a request holds.

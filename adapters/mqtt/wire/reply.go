@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/beckonhq/beckon/kernel"
@@ -16,6 +17,42 @@ type Reply[R any] struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
 	Result  R      `json:"result,omitempty"`
+}
+
+// EncodeReply is the payload of r: json.Marshal(r), written directly for
+// the replies of the signaling operations (an InviteResult, an empty
+// result struct{}{}, or a failure without one); the reads' results go
+// through json.Marshal.
+func EncodeReply(r Reply[any]) ([]byte, error) {
+	switch r.Result.(type) {
+	case nil, struct{}, InviteResult:
+	default:
+		return json.Marshal(r)
+	}
+	n := 64 + len(r.ID) + len(r.Message)
+	if res, ok := r.Result.(InviteResult); ok {
+		n += 16 + len(res.InviteID)
+	}
+	b := make([]byte, 0, n) // enough unless escapes lengthen the strings
+	b = append(b, '{')
+	if r.ID != "" {
+		b = append(b, `"id":`...)
+		b = appendString(b, r.ID)
+		b = append(b, ',')
+	}
+	b = append(b, `"code":`...)
+	b = strconv.AppendInt(b, int64(r.Code), 10)
+	b = append(b, `,"message":`...)
+	b = appendString(b, r.Message)
+	switch res := r.Result.(type) {
+	case struct{}:
+		b = append(b, `,"result":{}`...)
+	case InviteResult:
+		b = append(b, `,"result":{"inviteID":`...)
+		b = appendString(b, res.InviteID)
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
 }
 
 // InviteResult is the result of `invite` and `inviteInGroup`.
@@ -223,6 +260,16 @@ func DecodeSessionNotice(payload []byte) (n SessionNotice, ok bool) {
 
 // EncodeEvent is the payload of ev, the seq-th event of a session.
 func EncodeEvent(seq uint64, ev kernel.Event) ([]byte, error) {
+	n := 128 + len(ev.InviteID) + len(ev.Inviter) + len(ev.Invitee) + len(ev.GroupID) + len(ev.Data)
+	for _, v := range ev.Invitees {
+		n += 3 + len(v)
+	}
+	e := newEvent(seq, &ev)
+	return e.appendJSON(make([]byte, 0, n)), nil // n: enough unless escapes lengthen the strings
+}
+
+// newEvent is the Event of ev, pointing into it.
+func newEvent(seq uint64, ev *kernel.Event) Event {
 	e := Event{Seq: seq, Type: ev.Type.String(), InviteID: ev.InviteID}
 	switch ev.Type {
 	case kernel.EventNewInvitation:
@@ -236,7 +283,41 @@ func EncodeEvent(seq uint64, ev kernel.Event) ([]byte, error) {
 	case kernel.EventModified:
 		e.Data = &ev.Data
 	}
-	return json.Marshal(e)
+	return e
+}
+
+// appendJSON appends json.Marshal(e), written without reflection: events
+// are the server's most frequent payload.
+func (e *Event) appendJSON(b []byte) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"type":`...)
+	b = appendString(b, e.Type)
+	b = append(b, `,"inviteID":`...)
+	b = appendString(b, e.InviteID)
+	b = appendOptional(b, `,"inviter":`, e.Inviter)
+	b = appendOptional(b, `,"invitee":`, e.Invitee)
+	b = appendOptional(b, `,"groupID":`, e.GroupID)
+	if len(e.Invitees) > 0 {
+		b = append(b, `,"invitees":[`...)
+		for i, v := range e.Invitees {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, v)
+		}
+		b = append(b, ']')
+	}
+	b = appendOptional(b, `,"data":`, e.Data)
+	return append(b, '}')
+}
+
+// appendOptional appends an omitempty *string field: nothing when v is nil.
+func appendOptional(b []byte, key string, v *string) []byte {
+	if v == nil {
+		return b
+	}
+	return appendString(append(b, key...), *v)
 }
 
 // DecodeEvent reads what EncodeEvent wrote.
