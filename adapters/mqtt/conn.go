@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -240,7 +239,7 @@ func (c *conn) handle(j job) {
 	if err != nil {
 		r = failure(req.ID, err)
 	}
-	payload, err := json.Marshal(r)
+	payload, err := wire.EncodeReply(r)
 	if err != nil {
 		c.s.log.Error("mqtt: encoding a reply", slog.Any("err", err))
 		return
