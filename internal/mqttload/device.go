@@ -6,6 +6,7 @@
 package mqttload
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,12 @@ type Options struct {
 	// event is read, with no hand-over: OnEvent must then return at once
 	// (the benchmarks' devices, which time or drop events).
 	InlineEvents bool
+
+	// DropEvents reads of each event only its seq (to drop a repeat, and
+	// count it in Handed) and acknowledges it; OnEvent is not called. The
+	// load of the benchmarks, whose devices share the server's CPUs: its
+	// in-process counterpart's listeners do nothing with their events.
+	DropEvents bool
 }
 
 // Event is one event ("Events"): which fields are set depends on Type.
@@ -70,6 +77,7 @@ type Device struct {
 	close   sync.Once
 	handed  atomic.Uint64 // events handed to OnEvent
 	inline  func(Event)   // Options.OnEvent if InlineEvents
+	drop    bool          // Options.DropEvents
 }
 
 // ClientID is the client ID of user's device: each part with `%`, `/`,
@@ -103,7 +111,7 @@ func (e *ConnectError) Error() string {
 // events topic (which makes it the session).
 func Dial(o Options) (*Device, error) {
 	d := &Device{user: o.User, cid: ClientID(o.User, o.Device), Events: make(chan Event, 4096),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), drop: o.DropEvents}
 	c, err := DialClient(ClientConfig{Broker: o.Broker, TLS: o.TLS, ClientID: d.cid, User: o.User, Password: o.Token})
 	if err != nil {
 		return nil, err
@@ -113,9 +121,11 @@ func Dial(o Options) (*Device, error) {
 	if onEvent == nil {
 		onEvent = func(ev Event) { d.Events <- ev }
 	}
-	if o.InlineEvents {
+	switch {
+	case o.DropEvents:
+	case o.InlineEvents:
 		d.inline = onEvent
-	} else {
+	default:
 		go d.handle(onEvent)
 	}
 	// Subscribe to reply before the first request; events last, since its
@@ -154,6 +164,19 @@ func (d *Device) subscribe(topic string, handler func([]byte)) error {
 // the last one queued (QoS 1 may deliver twice, "Sequence numbers").
 func (d *Device) onEvent(payload []byte) {
 	var ev Event
+	if d.drop {
+		seq, ok := seqOf(payload)
+		if !ok {
+			return
+		}
+		d.queue.Lock()
+		if seq > d.lastSeq {
+			d.lastSeq = seq
+			d.handed.Add(1)
+		}
+		d.queue.Unlock()
+		return
+	}
 	if json.Unmarshal(payload, &ev) != nil {
 		return
 	}
@@ -175,6 +198,30 @@ func (d *Device) onEvent(payload []byte) {
 	case d.wake <- struct{}{}:
 	default:
 	}
+}
+
+// seqOf reads an event's seq: at once when the payload starts with it, as
+// the server writes it, else by decoding the payload.
+func seqOf(payload []byte) (uint64, bool) {
+	const head = `{"seq":`
+	if rest, ok := bytes.CutPrefix(payload, []byte(head)); ok {
+		n := 0
+		for n < len(rest) && n < 20 && '0' <= rest[n] && rest[n] <= '9' {
+			n++
+		}
+		if n > 0 && n < len(rest) && (rest[n] == ',' || rest[n] == '}') {
+			if seq, err := strconv.ParseUint(string(rest[:n]), 10, 64); err == nil {
+				return seq, true
+			}
+		}
+	}
+	var ev struct {
+		Seq *uint64 `json:"seq"`
+	}
+	if json.Unmarshal(payload, &ev) != nil || ev.Seq == nil {
+		return 0, false
+	}
+	return *ev.Seq, true
 }
 
 func (d *Device) handle(onEvent func(Event)) {
@@ -252,7 +299,7 @@ func DialPairs(broker string, n int, token func(user string) string) (Pairs, err
 			into []*Device
 		}{{"a" + strconv.Itoa(i), p.Inviters}, {"b" + strconv.Itoa(i), p.Invitees}} {
 			d, err := Dial(Options{Broker: broker, User: side.user, Device: "s", Token: token(side.user),
-				OnEvent: func(Event) {}, InlineEvents: true})
+				DropEvents: true})
 			if err != nil {
 				p.Close()
 				return Pairs{}, err
