@@ -56,7 +56,7 @@ func decodeFast(payload []byte, user, session string) (req Request, ok bool) {
 			if !s.str(&name) {
 				return false
 			}
-			opName, op = signalingOp(name)
+			opName, op = wire.SignalingOp(name)
 			return op != 0
 		case 4:
 			return s.null() || s.str(&requestID)
@@ -79,26 +79,6 @@ func decodeFast(payload []byte, user, session string) (req Request, ok bool) {
 	}
 	in.User, in.Session, in.RequestID = user, session, requestID
 	return Request{ID: id, Op: opName, Input: &in}, true
-}
-
-// signalingOp is the op of a signaling operation's wire name, and that
-// name as a constant (not a copy of the payload's); 0 for any other.
-func signalingOp(name string) (string, kernel.Op) {
-	switch name {
-	case "invite":
-		return "invite", kernel.OpInvite
-	case "inviteInGroup":
-		return "inviteInGroup", kernel.OpInviteInGroup
-	case "cancel":
-		return "cancel", kernel.OpCancel
-	case "accept":
-		return "accept", kernel.OpAccept
-	case "reject":
-		return "reject", kernel.OpReject
-	case "modify":
-		return "modify", kernel.OpModify
-	}
-	return "", 0
 }
 
 // Keys of the signaling args, one bit each: the args are read before the

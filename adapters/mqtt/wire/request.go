@@ -85,6 +85,14 @@ func RespondOp(name string) kernel.Op {
 	return 0
 }
 
+// SignalingOp is the operation of a signaling op's wire name, and that
+// name as this package holds it (not a copy of the caller's); 0 and ""
+// for any other name.
+func SignalingOp(name string) (string, kernel.Op) {
+	op := ops[name]
+	return opNames[op], op
+}
+
 var ops = func() map[string]kernel.Op {
 	m := map[string]kernel.Op{}
 	for op, n := range opNames {
