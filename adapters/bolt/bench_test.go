@@ -210,12 +210,22 @@ func benchAppend(b *testing.B, n, convs int) {
 // BenchmarkCommitBytes measures what a store writes per commit, as the
 // runtime under BenchmarkDurable's load commits (batchGen), with a
 // snapshot every 10,000 records (whose commit folds the journal). One op
-// is one batch. Deterministic, unlike the time a commit takes. Metrics:
+// is one batch. Deterministic, unlike the time a commit takes. The same
+// batches without their closed calls (calls=0) tell the call records' own
+// share. Metrics:
 //
 //	KiB/batch         bytes of pages written per batch, the folds included
 //	fold-KiB/batch    of which the snapshots' commits, spread over the batches
 //	writes/batch      page writes per batch (meta pages included)
 func BenchmarkCommitBytes(b *testing.B) {
+	for _, calls := range []bool{true, false} {
+		b.Run(fmt.Sprintf("calls=%d", map[bool]int{true: batchRecords / 2}[calls]), func(b *testing.B) {
+			benchCommitBytes(b, calls)
+		})
+	}
+}
+
+func benchCommitBytes(b *testing.B, calls bool) {
 	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
@@ -226,7 +236,11 @@ func BenchmarkCommitBytes(b *testing.B) {
 	writes0, bytes0 := bolt.Written(s)
 	var foldBytes int64
 	for b.Loop() {
-		if err := s.Append(gen.next()); err != nil {
+		batch := gen.next()
+		if !calls {
+			batch.Closed = nil
+		}
+		if err := s.Append(batch); err != nil {
 			b.Fatal(err)
 		}
 		if gen.index%snapshotEvery < batchRecords {
