@@ -24,7 +24,7 @@ import (
 // the next fold.
 //
 // Memory: 16 bytes per record kept (up to twice that while a user's slice
-// grows), about 90 bytes plus the name per user with records, and 16 bytes
+// grows), about 80 bytes plus the name per user with records, and 16 bytes
 // per entry; see doc.go for a measured figure.
 type callIndex struct {
 	users    map[string]*userCalls

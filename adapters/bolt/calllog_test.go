@@ -209,3 +209,56 @@ func TestCallIndexReopen(t *testing.T) {
 		}
 	}
 }
+
+// Records runs beside Appends and folds, and sees each batch's calls all
+// or none: a user's records are always a prefix (by Index) of the calls
+// appended.
+func TestRecordsBesideWrites(t *testing.T) {
+	s := mustOpen(t, dbPath(t), bolt.WithJournalLimit(8), bolt.WithRecordRetention(port.Retention{MaxPerUser: 50}))
+	defer s.Close()
+	t0 := int64(1_700_000_000_000_000_000)
+	done := make(chan error, 1)
+	go func() {
+		for i := range 300 {
+			index := uint64(i + 1)
+			b := port.Batch{Records: storetest.Records(index, index),
+				History: []kernel.History{storetest.History(kernel.C2C("alice", "bob"), i)}}
+			for j := range 2 {
+				b.Closed = append(b.Closed, call11(index, fmt.Sprintf("c%03d-%d", i, j), "alice", "bob", t0+int64(i)*1e9))
+			}
+			if err := s.Append(b); err != nil {
+				done <- err
+				return
+			}
+			if i%37 == 0 {
+				if err := s.SaveSnapshot(index, []byte("snap")); err != nil {
+					done <- err
+					return
+				}
+			}
+		}
+		done <- nil
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
+		rs, err := s.Records("bob", port.RecordCursor{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs)%2 != 0 || len(rs) > 50 {
+			t.Fatalf("listed %d records: not whole batches, or past retention", len(rs))
+		}
+		for i := 1; i < len(rs); i++ {
+			if rs[i].Cursor().Compare(rs[i-1].Cursor()) <= 0 {
+				t.Fatalf("records %d and %d out of order", i-1, i)
+			}
+		}
+	}
+}

@@ -88,7 +88,7 @@
 // still held for another participant.
 //
 // The call index costs 16 bytes per record kept (up to twice that while a
-// user's slice grows), about 90 bytes plus the name per user with records,
+// user's slice grows), about 80 bytes plus the name per user with records,
 // and 16 bytes per entry: 33 bytes per record for 1M records of 100,000
 // users (BenchmarkOpenRecords, index-B/record). Open builds it (or, with
 // WithoutOpenCheck, the first Records or write does) by reading every
