@@ -166,7 +166,7 @@ func TestCallIndexReopen(t *testing.T) {
 					c.Invitees = append(c.Invitees, "frank")
 					c.States = append(c.States, kernel.Rejected)
 				}
-				if rng.IntN(5) == 0 && len(calls) > 0 { // the same close time and invite ID as an earlier call
+				if j == 0 && rng.IntN(5) == 0 && len(calls) > 0 { // the close time and invite ID of an earlier Index's call
 					c.Closed, c.InviteID = calls[len(calls)-1].Closed, calls[len(calls)-1].InviteID
 				}
 				batch.Closed = append(batch.Closed, c)
