@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -210,12 +211,22 @@ func benchAppend(b *testing.B, n, convs int) {
 // BenchmarkCommitBytes measures what a store writes per commit, as the
 // runtime under BenchmarkDurable's load commits (batchGen), with a
 // snapshot every 10,000 records (whose commit folds the journal). One op
-// is one batch. Deterministic, unlike the time a commit takes. Metrics:
+// is one batch. Deterministic, unlike the time a commit takes. The same
+// batches without their closed calls (calls=0) tell the call records' own
+// share. Metrics:
 //
 //	KiB/batch         bytes of pages written per batch, the folds included
 //	fold-KiB/batch    of which the snapshots' commits, spread over the batches
 //	writes/batch      page writes per batch (meta pages included)
 func BenchmarkCommitBytes(b *testing.B) {
+	for _, calls := range []bool{true, false} {
+		b.Run(fmt.Sprintf("calls=%d", map[bool]int{true: batchRecords / 2}[calls]), func(b *testing.B) {
+			benchCommitBytes(b, calls)
+		})
+	}
+}
+
+func benchCommitBytes(b *testing.B, calls bool) {
 	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
@@ -226,7 +237,11 @@ func BenchmarkCommitBytes(b *testing.B) {
 	writes0, bytes0 := bolt.Written(s)
 	var foldBytes int64
 	for b.Loop() {
-		if err := s.Append(gen.next()); err != nil {
+		batch := gen.next()
+		if !calls {
+			batch.Closed = nil
+		}
+		if err := s.Append(batch); err != nil {
 			b.Fatal(err)
 		}
 		if gen.index%snapshotEvery < batchRecords {
@@ -397,26 +412,36 @@ func buildRecordsBench() (string, error) {
 		if err := s.Append(b); err != nil {
 			return "", err
 		}
-		if err := s.SaveSnapshot(index, []byte("snap")); err != nil { // folds the calls into the users' records
+		if err := s.SaveSnapshot(index, []byte("snap")); err != nil { // folds the calls into calllog
 			return "", err
 		}
 	}
 	return path, nil
 }
 
-// BenchmarkRecords lists the 1,000 records of one user, newest first in
-// pages of 100 chained by the cursor, among 1M stored.
-func BenchmarkRecords(b *testing.B) {
+// recordsStore returns the path of BenchmarkRecords' store, building it
+// the first time.
+func recordsStore(b *testing.B) string {
 	recordsBench.once.Do(func() { recordsBench.path, recordsBench.err = buildRecordsBench() })
 	if recordsBench.err != nil {
 		b.Fatal(recordsBench.err)
 	}
 	b.Logf("store: %s", recordsBench.path)
-	s, err := bolt.Open(recordsBench.path, bolt.WithoutOpenCheck(), bolt.WithRecordRetention(port.Retention{MaxPerUser: recordsOfOne}))
+	return recordsBench.path
+}
+
+// BenchmarkRecords lists the 1,000 records of one user, newest first in
+// pages of 100 chained by the cursor, among 1M stored (the call index
+// built before the timer starts).
+func BenchmarkRecords(b *testing.B) {
+	s, err := bolt.Open(recordsStore(b), bolt.WithoutOpenCheck(), bolt.WithRecordRetention(port.Retention{MaxPerUser: recordsOfOne}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	if _, err := s.Records("target", port.RecordCursor{}, 1); err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		n := 0
@@ -438,9 +463,10 @@ func BenchmarkRecords(b *testing.B) {
 }
 
 // BenchmarkRecordsUnfiled lists the 100 newest records of one user while
-// none is filed yet: the journal holds 16,000 messages and the 8,000 calls
-// they closed (500 batches of batchGen), about what it holds just before
-// a fold. Records then reads every call entry of the journal.
+// none is folded yet: the journal holds 16,000 messages and the 8,000
+// calls they closed (500 batches of batchGen), about what it holds just
+// before a fold. Records reads the journal's calls entries that the
+// user's records lie in (a store of schema 4 scanned every one).
 func BenchmarkRecordsUnfiled(b *testing.B) {
 	s, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
@@ -458,4 +484,53 @@ func BenchmarkRecordsUnfiled(b *testing.B) {
 			b.Fatalf("Records: %d records, %v; want 100", len(page), err)
 		}
 	}
+}
+
+// BenchmarkOpenRecords opens BenchmarkRecords' store (1M records of about
+// 100,000 users) and builds its call index: with the whole-file check
+// (check=true; the check builds the index), and without it, up to the
+// first Records (which builds the index). One op is one Open and Close.
+// Metrics: ms/open, and index-B/record, what the open store holds on the
+// heap (the call index, nearly all of it) per record.
+func BenchmarkOpenRecords(b *testing.B) {
+	path := recordsStore(b)
+	for _, check := range []bool{true, false} {
+		b.Run(fmt.Sprintf("check=%v", check), func(b *testing.B) {
+			opts := []bolt.Option{bolt.WithRecordRetention(port.Retention{MaxPerUser: recordsOfOne})}
+			if !check {
+				opts = append(opts, bolt.WithoutOpenCheck())
+			}
+			var heap float64
+			for b.Loop() {
+				before := heapInUse()
+				s, err := bolt.Open(path, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Records("target", port.RecordCursor{}, 1); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				_, records, _, err := bolt.CallIndexSize(s)
+				if err != nil || records != recordsStored {
+					b.Fatalf("the call index holds %d records (%v), want %d", records, err, recordsStored)
+				}
+				heap = float64(heapInUse()-before) / float64(records)
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/open")
+			b.ReportMetric(heap, "index-B/record")
+		})
+	}
+}
+
+// heapInUse returns the bytes of live heap objects after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

@@ -23,7 +23,7 @@ import (
 // (some compacted behind a snapshot, so the freelist is not empty), a
 // snapshot, one large and several small conversations, their history
 // partly folded (by the snapshot) and partly in the journal, and closed
-// calls likewise partly filed into records and partly in the journal.
+// calls likewise partly folded into calllog and partly in the journal.
 type fixture struct {
 	path    string
 	content []byte

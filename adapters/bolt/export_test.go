@@ -66,3 +66,41 @@ func Written(s *Store) (writes, bytes int64) {
 	st := s.db.Stats().TxStats
 	return st.GetWrite(), st.GetPageAlloc()
 }
+
+// CallLog returns how many entries calllog holds, and how many calls, read
+// from the file.
+func CallLog(s *Store) (entries, calls int, err error) {
+	err = s.view("calllog", func(tx *bbolt.Tx) error {
+		cl := tx.Bucket(bucketCallLog)
+		if cl == nil {
+			return nil
+		}
+		return cl.ForEach(func(k, v []byte) error {
+			entries++
+			p, err := openCallLog(k, v)
+			if err != nil {
+				return err
+			}
+			return scanCalls(bucketCallLog, k, p, func(uint32, int64, []byte) error { calls++; return nil })
+		})
+	})
+	return entries, calls, err
+}
+
+// CallIndexSize returns how many users, records and entries the call
+// index of s holds (building it if it is not built yet).
+func CallIndexSize(s *Store) (users, records, entries int, err error) {
+	if err := s.loadIndex(true); err != nil {
+		return 0, 0, 0, err
+	}
+	s.imu.RLock()
+	defer s.imu.RUnlock()
+	x := s.calls
+	if x == nil {
+		return 0, 0, 0, nil
+	}
+	for _, u := range x.users {
+		records += len(u.refs)
+	}
+	return len(x.users), records, len(x.entries) - len(x.free), nil
+}

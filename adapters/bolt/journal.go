@@ -4,18 +4,17 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/beckonhq/beckon/port"
 	bbolt "go.etcd.io/bbolt"
 )
 
 // The history journal (schema 2; closed calls too since schema 4). Append
 // puts a batch's history messages in the journal bucket under increasing
-// journal keys, then its closed calls under the next key, all in one
+// journal keys, then its closed calls under the next key, in one calls
 // entry, in the batch's own transaction: only the journal's last page (and
 // the log's) is dirtied, however many conversations and users the batch
 // touches. A fold later moves every message into its conversation's bucket
-// in history, files every call into its participants' records, and empties
-// the journal, in one transaction. A message's Seq is assigned when it is
+// in history, every calls entry into calllog, and empties the journal, in
+// one transaction. A message's Seq is assigned when it is
 // appended and never changes; its folded value is the byte-for-byte copy
 // the journal entry carries (its frame is computed once, at Append).
 
@@ -105,11 +104,14 @@ type journalAdd struct {
 	key  uint64
 }
 
-// pending is what a write transaction changed in the journal, applied to
-// the index once it has committed.
+// pending is what a write transaction changed in the journal and
+// calllog, applied to the indexes once it has committed.
 type pending struct {
-	adds   []journalAdd
-	folded bool // the journal was folded (after adds): it is empty
+	adds      []journalAdd
+	calls     *callIndex // the call index as of the transaction's start: read, never changed, before the commit
+	newCalls  []callAdd  // calls entries put in the journal (before a fold)
+	folded    bool       // the journal was folded (after adds and newCalls): it is empty
+	collected int        // the first entries of calls.garbage, deleted by the fold
 }
 
 // apply updates the index with a committed transaction's changes.
@@ -171,7 +173,11 @@ func readJournal(tx *bbolt.Tx) (*journalIndex, error) {
 			return nil, err
 		}
 		if e.conv == nil {
-			if err := decodeCalls(&unfiled{}, k, e.calls, nil); err != nil {
+			err := scanCalls(bucketJournal, k, e.calls, func(_ uint32, closed int64, call []byte) error {
+				_, err := decodeCall(bucketJournal, k, closed, call)
+				return err
+			})
+			if err != nil {
 				return nil, err
 			}
 			continue
@@ -220,33 +226,60 @@ func roomIn(slab []byte, n int) []byte {
 	return make([]byte, 0, max(slabSize, n))
 }
 
+// maxCollect bounds how many garbage entries of calllog (those no call
+// record points into any more) one fold deletes; the rest wait for the
+// next fold.
+const maxCollect = 4096
+
 // fold moves every message of the journal into its conversation's bucket
-// in history, in journal key order, files its closed calls into records
-// (fileCalls, with retention r), and empties the journal (its sequence is
-// kept), all within tx. It checks each entry's frame and that each message
-// continues its conversation; damage aborts the fold (and so its
+// in history, in journal key order, and every calls entry into calllog
+// under its key, as it is (framed for calllog), but those of p.calls's
+// entries that no record needs any more; it deletes up to maxCollect of
+// p.calls's garbage entries of calllog, and empties the journal (its
+// sequence is kept), all within tx. It records in p what the index
+// follows once tx commits. It checks each entry's frame and that each
+// message continues its conversation; damage aborts the fold (and so its
 // transaction) with an error wrapping ErrCorrupt. It returns how many
 // messages it moved.
-func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
-	jb := tx.Bucket(bucketJournal)
-	if jb == nil {
-		return 0, corruptf("bucket %q is missing", bucketJournal)
+func fold(tx *bbolt.Tx, p *pending) (int, error) {
+	jb, cl := tx.Bucket(bucketJournal), tx.Bucket(bucketCallLog)
+	if jb == nil || cl == nil {
+		return 0, corruptf("bucket %q or %q is missing", bucketJournal, bucketCallLog)
+	}
+	x := p.calls
+	dead := map[uint64]bool{}
+	for _, id := range x.unfolded {
+		if e := x.entries[id]; e.refs == 0 {
+			dead[e.key] = true
+		}
 	}
 	hb := tx.Bucket(bucketHistory)
 	buckets := make(map[string]*bbolt.Bucket)
+	cl.FillPercent = 1 // keys only grow: fill pages
 	var slab []byte
-	var calls unfiled
-	n := 0
+	n, entries := 0, 0
 	c := jb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		entries++
 		key, _ := keyU64(k)
 		e, err := openJournal(k, v)
 		if err != nil {
 			return 0, err
 		}
 		if e.conv == nil {
-			if err := decodeCalls(&calls, k, e.calls, nil); err != nil {
-				return 0, err
+			if dead[key] {
+				continue
+			}
+			// The value is copied (into large chunks, not one allocation
+			// each): the journal's pages are freed below.
+			slab = roomIn(slab, 8+len(v))
+			at := len(slab)
+			slab = append(slab, k...)
+			slab = append(slab, v...)
+			ck, cv := slab[at:at+8:at+8], slab[at+8:len(slab):len(slab)]
+			sealFrame(cv, bucketCallLog, ck)
+			if err := cl.Put(ck, cv); err != nil {
+				return 0, fmt.Errorf("folding journal entry %d: %w", key, err)
 			}
 			continue
 		}
@@ -262,8 +295,6 @@ func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 		if want := cb.Sequence() + 1; e.seq != want {
 			return 0, corruptf("journal entry %d holds message %d of %q, but the next one there is %d", key, e.seq, clip(e.conv), want)
 		}
-		// Key and value are copied (into large chunks, not one allocation
-		// each): the journal's pages are freed below.
 		slab = roomIn(slab, 8+len(e.value))
 		at := len(slab)
 		slab = binary.BigEndian.AppendUint64(slab, e.seq)
@@ -276,11 +307,15 @@ func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 		}
 		n++
 	}
-	if n == 0 && len(calls.calls) == 0 {
-		return 0, nil
+	p.collected = min(len(x.garbage), maxCollect)
+	for _, id := range x.garbage[:p.collected] {
+		if err := cl.Delete(u64key(x.entries[id].key)); err != nil {
+			return 0, err
+		}
 	}
-	if err := fileCalls(tx, calls.calls, calls.raw, r); err != nil {
-		return 0, err
+	p.folded = true
+	if entries == 0 {
+		return 0, nil
 	}
 	// Dropping the bucket frees its pages at once, far cheaper than
 	// deleting its keys one by one.
@@ -297,32 +332,22 @@ func fold(tx *bbolt.Tx, r port.Retention) (int, error) {
 
 // migrate turns a store of an older schema into one of SchemaVersion
 // inside tx. Schema 1 is schema 2 with every message folded, and schema 2
-// is schema 3 without call records: it adds the empty journal and records
-// buckets. Schema 3 is schema 4 with the calls not filed yet in a bucket
-// "calls" of their own: it files them (with retention r) and drops the
-// bucket. The first write of a session on an older store runs it, in that
-// write's transaction: a store that is only read stays as it was (and
-// readable by older builds). Every older schema gets the empty bucket of
-// kept events.
-func migrate(tx *bbolt.Tx, r port.Retention) error {
-	for _, name := range [][]byte{bucketJournal, bucketRecords, bucketKept} {
+// is schema 3 without call records: it adds the empty journal and calllog
+// buckets. Schema 3 and 4 filed call records per user: it moves them into
+// calllog (migrateRecords). The first write of a session on an older store
+// runs it, in that write's transaction: a store that is only read stays as
+// it was (and readable by older builds). Every older schema gets the empty
+// bucket of kept events.
+func migrate(tx *bbolt.Tx) error {
+	for _, name := range [][]byte{bucketJournal, bucketCallLog, bucketKept} {
 		if tx.Bucket(name) == nil {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}
 		}
 	}
-	if tx.Bucket(bucketCalls) != nil {
-		calls, err := schema3Calls(tx)
-		if err != nil {
-			return err
-		}
-		if err := fileCalls(tx, calls, nil, r); err != nil {
-			return err
-		}
-		if err := tx.DeleteBucket(bucketCalls); err != nil {
-			return err
-		}
+	if err := migrateRecords(tx); err != nil {
+		return err
 	}
 	return tx.Bucket(bucketMeta).Put(keySchema, u64key(SchemaVersion))
 }

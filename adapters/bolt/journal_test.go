@@ -196,7 +196,7 @@ func schema1(t *testing.T, path string) {
 		if n := tx.Bucket([]byte("journal")).Stats().KeyN; n != 0 {
 			return fmt.Errorf("the journal holds %d messages", n)
 		}
-		for _, b := range []string{"journal", "records", "kept"} {
+		for _, b := range []string{"journal", "calllog", "kept"} {
 			if err := tx.DeleteBucket([]byte(b)); err != nil {
 				return err
 			}

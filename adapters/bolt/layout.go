@@ -11,12 +11,12 @@ import (
 // SchemaVersion is the version of the file layout this build writes and
 // reads. A store with a higher version is refused with ErrNewerSchema. A
 // store of schema 1 (the layout without the journal), 2 (without call
-// records) or 3 (the calls not filed yet in a bucket of their own, and no
-// kept events) is read as it is and migrated to this version by its first
-// write (see migrate).
-const SchemaVersion = 4
+// records), 3 (the calls not filed yet in a bucket of their own, and no
+// kept events) or 4 (the call records filed per user) is read as it is and
+// migrated to this version by its first write (see migrate).
+const SchemaVersion = 5
 
-// The top-level buckets of a store. The layout (schema 4):
+// The top-level buckets of a store. The layout (schema 5):
 //
 //	beckon     "schema" -> uint64 big-endian SchemaVersion
 //	log        uint64 BE record Index -> frame(kernel.AppendRecord bytes);
@@ -27,15 +27,14 @@ const SchemaVersion = 4
 //	           kernel.Conversation.String(), each: uint64 BE Seq (1, 2, ...)
 //	           -> frame(history message); its sequence is the highest Seq
 //	           folded into it
-//	journal    the history not folded yet and the closed calls not filed
+//	journal    the history not folded yet and the closed calls not folded
 //	           yet: uint64 BE journal key (1, 2, ..., in append order across
 //	           all conversations) -> frame(journal entry); the bucket's
 //	           sequence is the highest key ever used
-//	records    the filed call records: "\x00newest" -> uint64 BE close
-//	           time of the newest call filed, and one bucket per user,
-//	           named the user, each: port.RecordCursor.AppendKey key (so
-//	           the newest first) -> frame(kernel.AppendClosedCall bytes),
-//	           framed with the user as domain; its sequence counts its keys
+//	calllog    the folded closed calls: uint64 BE journal key -> frame(calls
+//	           entry), each entry moved out of the journal whole, under the
+//	           key it had there (or, for a migrated store, under a key taken
+//	           from the journal's sequence)
 //	kept       the events of resumable sessions not yet acknowledged
 //	           (kept.go): uvarint length and bytes of the user, of the
 //	           session, uint64 BE Seq -> frame(kernel.AppendSessionEvent bytes)
@@ -43,20 +42,27 @@ const SchemaVersion = 4
 // A journal entry is either a history message: uvarint length (not zero)
 // and bytes of the conversation's name, uint64 BE Seq, then the value that
 // message has once folded, byte for byte: frame(history message) for that
-// conversation and Seq; or the closed calls of one batch: a zero byte,
-// then each call as varint close time (Unix ns), uvarint length and
+// conversation and Seq; or a calls entry: some closed calls of one batch
+// (all of them unless they take more than maxCallEntry bytes): a zero
+// byte, then each call as varint close time (Unix ns), uvarint length and
 // kernel.AppendClosedCall bytes. The messages of a conversation are the
 // Seqs 1 to its bucket's sequence in history (none if it has no bucket),
 // then its journal entries, whose Seqs continue that without gaps, in
-// journal key order. Folding (fold) moves every message into history,
-// files every call into records, and empties the journal, in one
-// transaction.
+// journal key order. Folding (fold) moves every message into history and
+// every calls entry into calllog (but those no call record needs any
+// more), and empties the journal, in one transaction. A key is in the
+// journal or in calllog, never both.
 //
-// Schema 3 has no kept bucket, and the closed calls not filed yet in a
-// bucket "calls" instead of the journal: uint64 BE key (1, 2, ... in
-// append order) -> frame(kernel.AppendClosedCall bytes). Schema 2 has no
-// calls and no records; schema 1 also no journal bucket: every message in
-// history.
+// Schema 4 has no calllog but a bucket "records": "\x00newest" -> uint64
+// BE close time of the newest call filed, and one bucket per user, named
+// the user, each: port.RecordCursor.AppendKey key (so the newest first) ->
+// frame(kernel.AppendClosedCall bytes), framed with the user as domain;
+// its sequence counts its keys. A fold filed each call there under each
+// participant. Schema 3 also has no kept bucket, and the closed calls not
+// filed yet in a bucket "calls" instead of the journal: uint64 BE key (1,
+// 2, ... in append order) -> frame(kernel.AppendClosedCall bytes). Schema
+// 2 has no calls and no records; schema 1 also no journal bucket: every
+// message in history.
 //
 // frame(p) is a CRC-32C (big-endian) of the bucket's name (for a history
 // message, the conversation's name), the key and p, followed by p. bbolt
@@ -69,8 +75,9 @@ var (
 	bucketSnapshot = []byte("snapshot")
 	bucketHistory  = []byte("history")
 	bucketJournal  = []byte("journal")
-	bucketCalls    = []byte("calls") // schema 3 only
-	bucketRecords  = []byte("records")
+	bucketCallLog  = []byte("calllog")
+	bucketCalls    = []byte("calls")   // schema 3 only
+	bucketRecords  = []byte("records") // schema 3 and 4 only
 	bucketKept     = []byte("kept")
 
 	keySchema = []byte("schema")
@@ -163,7 +170,7 @@ func initSchema(tx *bbolt.Tx) error {
 	if err := meta.Put(keySchema, u64key(SchemaVersion)); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketRecords, bucketKept} {
+	for _, name := range [][]byte{bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCallLog, bucketKept} {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}

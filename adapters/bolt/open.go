@@ -266,7 +266,7 @@ func open(path string, o options) (*Store, error) {
 				return err
 			}
 			v, err := s.verify()
-			s.schema, s.idx = v.schema, v.journal
+			s.schema, s.idx, s.calls = v.schema, v.journal, v.calls
 			return err
 		}
 	}

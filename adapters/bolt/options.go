@@ -68,9 +68,11 @@ func WithLockTimeout(d time.Duration) Option {
 // ErrCorrupt, but a damaged page can then hide a whole conversation from
 // History (it reads as empty) until Check, which runs the full check on
 // demand, or a checking Open finds it. The journal's index, which a
-// checked Open builds, is then built by the first History or write, which
-// reads (and verifies) the journal; damage there makes every History and
-// write fail with ErrCorrupt. Only use it on files this process
+// checked Open builds, is then built by the first History, Records or
+// write, which reads (and verifies) the journal; damage there makes every
+// History, Records and write fail with ErrCorrupt. The call index likewise
+// by the first Records or write, which reads every calls entry (checking
+// its frame); damage there makes every Records and write fail. Only use it on files this process
 // kind wrote and nothing else touched: bbolt trusts the page structure, and
 // a damaged page tree (a page that leads back to itself) makes Load or
 // History loop forever, which only the check can rule out.

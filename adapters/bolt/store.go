@@ -36,12 +36,14 @@ type Store struct {
 	// that a write reads idx and the file in the same state.
 	wmu    sync.Mutex
 	schema uint64 // the file's schema version (under wmu)
-	// imu makes a commit and the update of idx one step for History: a
-	// write holds it for writing from its commit until idx is updated, a
-	// History for reading while it begins its transaction and copies its
-	// conversation's part of idx. idx is set and changed under wmu and imu.
-	imu sync.RWMutex
-	idx *journalIndex // nil until built: at a checked Open, else on first use
+	// imu makes a commit and the update of the indexes one step for reads:
+	// a write holds it for writing from its commit until the indexes are
+	// updated, a History or Records for reading while it begins its
+	// transaction and copies what it needs of an index. The indexes and
+	// schema are set and changed under wmu and imu.
+	imu   sync.RWMutex
+	idx   *journalIndex // nil until built: at a checked Open, else on first use
+	calls *callIndex    // likewise; nil while the file is of an older schema
 }
 
 // Path returns the path the store was opened at.
@@ -85,8 +87,10 @@ func (s *Store) update(op string, fn func(tx *bbolt.Tx, p *pending) error) error
 }
 
 // commit runs one write transaction for update (under wmu): it builds the
-// journal index if it is not built yet, migrates a schema 1 store, runs
-// fn, commits, and applies fn's changes to the index.
+// journal index if it is not built yet, migrates a store of an older
+// schema and builds the call index if there is none (from the
+// transaction: published with its commit), runs fn, commits, and applies
+// fn's changes to the indexes.
 func (s *Store) commit(fn func(tx *bbolt.Tx, p *pending) error) error {
 	tx, err := s.db.Begin(true)
 	if err != nil {
@@ -102,12 +106,19 @@ func (s *Store) commit(fn func(tx *bbolt.Tx, p *pending) error) error {
 			return err
 		}
 	}
+	calls := s.calls
 	if s.schema < SchemaVersion {
-		if err := migrate(tx, s.retention); err != nil {
+		if err := migrate(tx); err != nil {
 			return fmt.Errorf("migrating from schema %d: %w", s.schema, err)
 		}
+		calls = nil
 	}
-	var p pending
+	if calls == nil {
+		if calls, err = readCallIndex(tx, s.retention, false); err != nil {
+			return err
+		}
+	}
+	p := pending{calls: calls}
 	if err := fn(tx, &p); err != nil {
 		return err
 	}
@@ -118,6 +129,8 @@ func (s *Store) commit(fn func(tx *bbolt.Tx, p *pending) error) error {
 	}
 	s.schema = SchemaVersion
 	s.idx.apply(&p)
+	calls.apply(&p, s.retention)
+	s.calls = calls
 	return nil
 }
 
@@ -134,20 +147,36 @@ func (s *Store) buildIndex(tx *bbolt.Tx) error {
 	return nil
 }
 
-// loadIndex builds the journal index if it is not built yet.
-func (s *Store) loadIndex() error {
+// loadIndex builds the journal index if it is not built yet, and with
+// calls the call index too (if the file is of SchemaVersion: an older one
+// has none until a write migrates it).
+func (s *Store) loadIndex(calls bool) error {
 	s.imu.RLock()
-	built := s.idx != nil
+	built := s.idx != nil && (!calls || s.calls != nil || s.schema < SchemaVersion)
 	s.imu.RUnlock()
 	if built {
 		return nil
 	}
 	s.wmu.Lock() // no write commits meanwhile
 	defer s.wmu.Unlock()
-	if s.idx != nil {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		if s.idx == nil {
+			if err := s.buildIndex(tx); err != nil {
+				return err
+			}
+		}
+		if !calls || s.calls != nil || s.schema < SchemaVersion {
+			return nil
+		}
+		x, err := readCallIndex(tx, s.retention, false)
+		if err != nil {
+			return err
+		}
+		s.imu.Lock()
+		defer s.imu.Unlock()
+		s.calls = x
 		return nil
-	}
-	return s.db.View(s.buildIndex)
+	})
 }
 
 // beginRead begins a read transaction and copies conversation name's part
@@ -189,8 +218,9 @@ type journalMsg struct {
 
 // Append makes a batch durable in one bbolt transaction: its records under
 // their Index in the log, its history messages in the journal, each with
-// the next Seq of its conversation, and its closed calls in one journal
-// entry after them. It returns once the transaction is committed and
+// the next Seq of its conversation, and its closed calls in a calls entry
+// of the journal after them (more than one if they take more than
+// maxCallEntry bytes). It returns once the transaction is committed and
 // fsynced, or an error and nothing written. The first record must carry
 // the Index after the last one ever appended (1 for a new store) and the
 // others follow it without gaps; else port.ErrBadIndex.
@@ -198,7 +228,8 @@ type journalMsg struct {
 //
 // If the journal then holds at least the journal limit of messages
 // (WithJournalLimit), the same transaction folds it into the
-// per-conversation history (see fold), which makes that commit longer.
+// per-conversation history and calllog (see fold), which makes that
+// commit longer.
 func (s *Store) Append(b port.Batch) error {
 	recs := b.Records
 	if len(recs) == 0 && len(b.History) == 0 && len(b.Closed) == 0 && len(b.Ended) == 0 && len(b.Acked) == 0 && !anyResumable(b.Events) {
@@ -248,11 +279,8 @@ func (s *Store) Append(b port.Batch) error {
 		m.end = len(buf)
 		msgs[i] = m
 	}
-	callsAt := len(buf) // buf[callsAt:] is the journal value of the batch's closed calls, if any
-	if len(b.Closed) > 0 {
-		buf = append(buf, 0, 0, 0, 0)
-		buf = appendCalls(buf, b.Closed)
-	}
+	var calls entryBuilder // the calls entries of the batch's closed calls
+	calls.addCalls(b.Closed)
 	record := func(i int) []byte {
 		start := 0
 		if i > 0 {
@@ -317,22 +345,23 @@ func (s *Store) Append(b port.Batch) error {
 			}
 			p.adds = append(p.adds, journalAdd{conv: string(m.conv), seq: seq, key: key})
 		}
-		if len(b.Closed) > 0 {
+		for _, span := range calls.spans {
 			key++
-			k, v := u64key(key), buf[callsAt:]
+			k, v := u64key(key), calls.value(span)
 			sealFrame(v, bucketJournal, k)
 			if err := jb.Put(k, v); err != nil {
 				return fmt.Errorf("closed calls: %w", err)
 			}
+			p.newCalls = append(p.newCalls, callAdd{key: key, calls: b.Closed[span.first : span.first+span.n],
+				offs: calls.offs[span.first : span.first+span.n]})
 		}
 		if err := jb.SetSequence(key); err != nil {
 			return err
 		}
 		if s.idx.n+len(p.adds) >= s.journalLimit {
-			if _, err := fold(tx, s.retention); err != nil {
+			if _, err := fold(tx, p); err != nil {
 				return err
 			}
-			p.folded = true
 		}
 		return nil
 	})
@@ -369,11 +398,8 @@ func (s *Store) SaveSnapshot(index uint64, snapshot []byte) error {
 		if err := deleteKeys(lb, index); err != nil {
 			return err
 		}
-		if _, err := fold(tx, s.retention); err != nil {
-			return err
-		}
-		p.folded = true
-		return nil
+		_, err := fold(tx, p)
+		return err
 	})
 }
 
@@ -432,7 +458,7 @@ func (s *Store) History(conv kernel.Conversation, after uint64, limit int) ([]po
 	}
 	var out []port.HistoryMessage
 	err := guarded(func() error {
-		if err := s.loadIndex(); err != nil {
+		if err := s.loadIndex(false); err != nil {
 			return err
 		}
 		tx, cj, err := s.beginRead(name)

@@ -56,15 +56,22 @@ func checkSchema(tx *bbolt.Tx) (uint64, error) {
 	case ver == 1 && hasJournal:
 		return 0, corruptf("a store of schema 1 holds a %q bucket, which only schema 2 has", bucketJournal)
 	}
-	switch hasCalls, hasRecords := tx.Bucket(bucketCalls) != nil, tx.Bucket(bucketRecords) != nil; {
-	case ver >= 3 && !hasRecords:
+	hasCalls, hasRecords, hasCallLog := tx.Bucket(bucketCalls) != nil, tx.Bucket(bucketRecords) != nil, tx.Bucket(bucketCallLog) != nil
+	switch {
+	case (ver == 3 || ver == 4) && !hasRecords:
 		return 0, corruptf("bucket %q is missing", bucketRecords)
 	case ver == 3 && !hasCalls:
 		return 0, corruptf("bucket %q is missing", bucketCalls)
-	case ver < 3 && (hasCalls || hasRecords):
+	case ver >= 5 && !hasCallLog:
+		return 0, corruptf("bucket %q is missing", bucketCallLog)
+	case ver < 3 && (hasCalls || hasRecords || hasCallLog):
 		return 0, corruptf("a store of schema %d holds call records, which only schema 3 and later have", ver)
 	case ver > 3 && hasCalls:
 		return 0, corruptf("a store of schema %d holds a %q bucket, which only schema 3 has", ver, bucketCalls)
+	case ver > 4 && hasRecords:
+		return 0, corruptf("a store of schema %d holds a %q bucket, which only schema 3 and 4 have", ver, bucketRecords)
+	case ver < 5 && hasCallLog:
+		return 0, corruptf("a store of schema %d holds a %q bucket, which only schema 5 has", ver, bucketCallLog)
 	}
 	switch hasKept := tx.Bucket(bucketKept) != nil; {
 	case ver >= 4 && !hasKept:
@@ -191,21 +198,22 @@ func verifyConversation(conv []byte, cb *bbolt.Bucket) error {
 	return nil
 }
 
-// verified is what verifyAll found: the schema version and the journal's
-// index.
+// verified is what verifyAll found: the schema version, the journal's
+// index and the call index (nil for an older schema).
 type verified struct {
 	schema  uint64
 	journal *journalIndex
+	calls   *callIndex
 }
 
 // verifyAll reads and verifies everything a store holds, touching every
-// page of every bucket.
-func verifyAll(tx *bbolt.Tx) (verified, error) {
+// page of every bucket; it reads the call index with retention r.
+func verifyAll(tx *bbolt.Tx, r port.Retention) (verified, error) {
 	ver, err := checkSchema(tx)
 	if err != nil {
 		return verified{}, err
 	}
-	known := [][]byte{bucketMeta, bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCalls, bucketRecords, bucketKept}
+	known := [][]byte{bucketMeta, bucketLog, bucketSnapshot, bucketHistory, bucketJournal, bucketCallLog, bucketCalls, bucketRecords, bucketKept}
 	err = tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
 		if !slices.ContainsFunc(known, func(k []byte) bool { return bytes.Equal(k, name) }) {
 			return corruptf("unknown bucket %q", clip(name))
@@ -246,10 +254,12 @@ func verifyAll(tx *bbolt.Tx) (verified, error) {
 	if err := verifyKept(tx); err != nil {
 		return verified{}, err
 	}
-	if err := verifyRecords(tx); err != nil {
-		return verified{}, err
+	v := verified{schema: ver, journal: idx}
+	if ver < SchemaVersion {
+		return v, verifyRecords(tx)
 	}
-	return verified{schema: ver, journal: idx}, nil
+	v.calls, err = readCallIndex(tx, r, true)
+	return v, err
 }
 
 // checkSize compares the file's size with what the transaction's header
@@ -305,7 +315,7 @@ func (s *Store) verify() (v verified, err error) {
 			if err := s.checkSize(tx); err != nil {
 				return err
 			}
-			if v, err = verifyAll(tx); err != nil {
+			if v, err = verifyAll(tx, s.retention); err != nil {
 				return err
 			}
 			var errs []error
@@ -330,11 +340,13 @@ var errRollback = errors.New("rollback")
 // Check reads and verifies the whole store, as Open does by default: the
 // two bbolt meta pages (one that is unusable is reported), the page tree
 // and freelist, the schema, every log record (checksum, encoding, Index
-// continuity), the snapshot, every history message, then bbolt's own
-// consistency check. It returns nil if all is well, else an error wrapping
-// ErrCorrupt that says what is wrong. It can run while the store is in
-// use; writers wait while the pages are read (time proportional to the
-// file's size).
+// continuity), the snapshot, every history message, every closed call
+// (each calls entry of calllog well framed and decodable: one that no call
+// record needs any more is garbage that a later fold deletes, not damage),
+// then bbolt's own consistency check. It returns nil if all is well, else
+// an error wrapping ErrCorrupt that says what is wrong. It can run while
+// the store is in use; writers wait while the pages are read (time
+// proportional to the file's size).
 func (s *Store) Check() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
