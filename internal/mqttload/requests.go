@@ -1,12 +1,14 @@
 package mqttload
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Reply is the answer to one request ("Requests and replies").
@@ -77,8 +79,8 @@ func (w *Replies) Call(cid, op string, args any, requestID string, send func(pay
 // Deliver hands a reply's payload to the call waiting for it; a reply
 // nobody waits for (late, or not JSON) is dropped.
 func (w *Replies) Deliver(payload []byte) {
-	var r Reply
-	if json.Unmarshal(payload, &r) != nil {
+	r, ok := parseReply(payload)
+	if !ok {
 		return
 	}
 	w.mu.Lock()
@@ -127,13 +129,99 @@ func Invite(c Caller, invitee, data string, timeout int) (string, error) {
 	if r.Code != 0 {
 		return "", fmt.Errorf("mqttload: %s: invite: code %d: %s", c.ClientID(), r.Code, r.Message)
 	}
+	id, ok := inviteIDOf(r.Result)
+	if !ok {
+		return "", fmt.Errorf("mqttload: %s: invite: result %s: want {\"inviteID\": ...}", c.ClientID(), r.Result)
+	}
+	return id, nil
+}
+
+// The load shares the server's CPUs, so a reply written the way the
+// server writes it (keys in that order, strings without escapes) is read
+// without encoding/json; any other is decoded.
+
+// parseReply reads a reply's payload.
+func parseReply(p []byte) (Reply, bool) {
+	if r, ok := quickReply(p); ok {
+		return r, true
+	}
+	var r Reply
+	return r, json.Unmarshal(p, &r) == nil
+}
+
+// quickReply reads {"id":"...","code":N,"message":"..."[,"result":...]}.
+func quickReply(p []byte) (Reply, bool) {
+	var r Reply
+	rest, ok := bytes.CutPrefix(p, []byte(`{"id":`))
+	if !ok {
+		return r, false
+	}
+	if r.ID, rest, ok = plainString(rest); !ok {
+		return r, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"code":`)); !ok {
+		return r, false
+	}
+	n := 0
+	for n < len(rest) && n < 9 && '0' <= rest[n] && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 1 && rest[0] == '0' {
+		return r, false
+	}
+	r.Code, _ = strconv.Atoi(string(rest[:n]))
+	if rest, ok = bytes.CutPrefix(rest[n:], []byte(`,"message":`)); !ok {
+		return r, false
+	}
+	if r.Message, rest, ok = plainString(rest); !ok {
+		return r, false
+	}
+	if string(rest) == "}" {
+		return r, true
+	}
+	res, ok := bytes.CutPrefix(rest, []byte(`,"result":`))
+	if !ok || len(res) < 2 || res[len(res)-1] != '}' || !json.Valid(res[:len(res)-1]) {
+		return r, false
+	}
+	r.Result = bytes.Clone(res[:len(res)-1])
+	return r, true
+}
+
+// plainString reads a JSON string without escapes at the start of p.
+func plainString(p []byte) (string, []byte, bool) {
+	if len(p) == 0 || p[0] != '"' {
+		return "", nil, false
+	}
+	end := bytes.IndexByte(p[1:], '"')
+	if end < 0 {
+		return "", nil, false
+	}
+	s := p[1 : 1+end]
+	for _, c := range s {
+		if c == '\\' || c < 0x20 {
+			return "", nil, false
+		}
+	}
+	if !utf8.Valid(s) {
+		return "", nil, false
+	}
+	return string(s), p[2+end:], true
+}
+
+// inviteIDOf reads the invite ID of an invite's result.
+func inviteIDOf(result []byte) (string, bool) {
+	if rest, ok := bytes.CutPrefix(result, []byte(`{"inviteID":`)); ok {
+		if id, rest, ok := plainString(rest); ok && string(rest) == "}" && id != "" {
+			return id, true
+		}
+	}
 	var res struct {
 		InviteID string `json:"inviteID"`
 	}
-	if err := json.Unmarshal(r.Result, &res); err != nil || res.InviteID == "" {
-		return "", fmt.Errorf("mqttload: %s: invite: result %s: want {\"inviteID\": ...}", c.ClientID(), r.Result)
+	if json.Unmarshal(result, &res) != nil || res.InviteID == "" {
+		return "", false
 	}
-	return res.InviteID, nil
+	return res.InviteID, true
 }
 
 // Answer calls op (accept, reject, cancel or modify) on inviteID; a reply
