@@ -99,12 +99,7 @@ func TestRetentionDeletesEntries(t *testing.T) {
 // in the closed store at path, the bbolt structure intact.
 func damageCallLog(t *testing.T, path string, at int) {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bbolt.Tx) error {
+	rawUpdate(t, path, func(tx *bbolt.Tx) error {
 		cl := tx.Bucket([]byte("calllog"))
 		k, v := cl.Cursor().First()
 		if k == nil {
@@ -114,9 +109,6 @@ func damageCallLog(t *testing.T, path string, at int) {
 		v[at] ^= 0x20
 		return cl.Put(append([]byte(nil), k...), v)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // A damaged entry of calllog is refused by a checked Open, and with

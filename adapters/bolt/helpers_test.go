@@ -10,6 +10,7 @@ import (
 	"github.com/beckonhq/beckon/adapters/bolt"
 	"github.com/beckonhq/beckon/kernel"
 	"github.com/beckonhq/beckon/port"
+	bbolt "go.etcd.io/bbolt"
 )
 
 var _ beckon.Store = (*bolt.Store)(nil)
@@ -48,6 +49,38 @@ func sameHistory(t testing.TB, got, want []port.HistoryMessage) {
 		if g.Seq != w.Seq || g.Sender != w.Sender || !g.At.Equal(w.At) || string(g.Payload) != string(w.Payload) {
 			t.Fatalf("message %d:\n got %+v\nwant %+v", i, g, w)
 		}
+	}
+}
+
+// rawUpdate runs fn in a write transaction of the closed store at path,
+// opened with bbolt alone (to make a file of an older schema, or damage
+// one), or fails the test.
+func rawUpdate(t testing.TB, path string, fn func(tx *bbolt.Tx) error) {
+	t.Helper()
+	raw(t, path, false, fn)
+}
+
+// rawView runs fn in a read transaction of the closed store at path,
+// opened read-only with bbolt alone, or fails the test.
+func rawView(t testing.TB, path string, fn func(tx *bbolt.Tx) error) {
+	t.Helper()
+	raw(t, path, true, fn)
+}
+
+func raw(t testing.TB, path string, readOnly bool, fn func(tx *bbolt.Tx) error) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: readOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if readOnly {
+		err = db.View(fn)
+	} else {
+		err = db.Update(fn)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -187,12 +187,7 @@ func TestJournalLimitOption(t *testing.T) {
 // store of schema 1: no journal bucket, schema version 1.
 func schema1(t *testing.T, path string) {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bbolt.Tx) error {
+	rawUpdate(t, path, func(tx *bbolt.Tx) error {
 		if n := tx.Bucket([]byte("journal")).Stats().KeyN; n != 0 {
 			return fmt.Errorf("the journal holds %d messages", n)
 		}
@@ -203,9 +198,6 @@ func schema1(t *testing.T, path string) {
 		}
 		return tx.Bucket([]byte("beckon")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 1))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // schemaOf reads the schema version of a closed store, and whether it has

@@ -192,13 +192,8 @@ func eachCall(t *testing.T, v []byte, fn func(call []byte)) {
 // calllog goes. It returns how many calls it filed.
 func schema4(t *testing.T, path string) int {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	filed := 0
-	err = db.Update(func(tx *bbolt.Tx) error {
+	rawUpdate(t, path, func(tx *bbolt.Tx) error {
 		rb, err := tx.CreateBucket([]byte("records"))
 		if err != nil {
 			return err
@@ -242,9 +237,6 @@ func schema4(t *testing.T, path string) int {
 		}
 		return tx.Bucket([]byte("beckon")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 4))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return filed
 }
 
@@ -254,13 +246,8 @@ func schema4(t *testing.T, path string) int {
 // goes. It returns how many calls it moved.
 func schema3(t *testing.T, path string) int {
 	t.Helper()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	moved := 0
-	err = db.Update(func(tx *bbolt.Tx) error {
+	rawUpdate(t, path, func(tx *bbolt.Tx) error {
 		cb, err := tx.CreateBucket([]byte("calls"))
 		if err != nil {
 			return err
@@ -298,9 +285,6 @@ func schema3(t *testing.T, path string) int {
 		}
 		return tx.Bucket([]byte("beckon")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 3))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return moved
 }
 

@@ -59,7 +59,7 @@ func TestParseReplyAgreesWithEncodingJSON(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 		check(t, p)
-		if r.Result != nil && len(r.Result) > 2 {
+		if len(r.Result) > 2 {
 			var want struct {
 				InviteID string `json:"inviteID"`
 			}
