@@ -77,7 +77,7 @@ func checkSchema(tx *bbolt.Tx) (uint64, error) {
 	case ver >= 4 && !hasKept:
 		return 0, corruptf("bucket %q is missing", bucketKept)
 	case ver < 4 && hasKept:
-		return 0, corruptf("a store of schema %d holds kept events, which only schema 4 has", ver)
+		return 0, corruptf("a store of schema %d holds kept events, which only schema 4 and later have", ver)
 	}
 	return ver, nil
 }
