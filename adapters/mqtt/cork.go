@@ -3,6 +3,7 @@ package mqtt
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // corkConn is a connection whose writes can be held back and sent
@@ -20,7 +21,13 @@ type corkConn struct {
 }
 
 // maxHeld is how many bytes a cork holds before it writes them anyway.
-const maxHeld = 64 << 10
+// closeWait bounds how long Close waits for a write in progress before
+// it closes anyway, and closeWrite the writing of what a cork holds.
+const (
+	maxHeld    = 64 << 10
+	closeWait  = 10 * time.Millisecond
+	closeWrite = 100 * time.Millisecond
+)
 
 // Write writes p, or holds it while corked.
 func (c *corkConn) Write(p []byte) (int, error) {
@@ -65,4 +72,33 @@ func (c *corkConn) flushLocked() error {
 		c.held = c.held[:0]
 	}
 	return err
+}
+
+// Close writes what a cork holds, then closes. mochi writes a DISCONNECT
+// (a takeover, a shutdown, a kick) and closes at once: one written while
+// a flush had the connection corked must still go out, after what the
+// flush wrote before it. Close never waits long: a write stuck on a full
+// TCP window holds the lock, and the close is what ends it.
+func (c *corkConn) Close() error {
+	if c.lockWithin(closeWait) {
+		if len(c.held) > 0 {
+			_ = c.Conn.SetWriteDeadline(time.Now().Add(closeWrite))
+			_ = c.flushLocked()
+		}
+		c.corked = false
+		c.mu.Unlock()
+	}
+	return c.Conn.Close()
+}
+
+// lockWithin locks c.mu if it can within d.
+func (c *corkConn) lockWithin(d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Microsecond) {
+		if c.mu.TryLock() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
 }
