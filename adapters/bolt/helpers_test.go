@@ -57,29 +57,12 @@ func sameHistory(t testing.TB, got, want []port.HistoryMessage) {
 // one), or fails the test.
 func rawUpdate(t testing.TB, path string, fn func(tx *bbolt.Tx) error) {
 	t.Helper()
-	raw(t, path, false, fn)
-}
-
-// rawView runs fn in a read transaction of the closed store at path,
-// opened read-only with bbolt alone, or fails the test.
-func rawView(t testing.TB, path string, fn func(tx *bbolt.Tx) error) {
-	t.Helper()
-	raw(t, path, true, fn)
-}
-
-func raw(t testing.TB, path string, readOnly bool, fn func(tx *bbolt.Tx) error) {
-	t.Helper()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: readOnly})
+	db, err := bbolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if readOnly {
-		err = db.View(fn)
-	} else {
-		err = db.Update(fn)
-	}
-	if err != nil {
+	if err := db.Update(fn); err != nil {
 		t.Fatal(err)
 	}
 }
