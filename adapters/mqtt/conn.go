@@ -49,7 +49,7 @@ type conn struct {
 	// connection's events keep their order and go out with the reply of
 	// the same batch in one write.
 	wmu     sync.Mutex
-	cc      *corkConn // the connection's bytes; nil for one not accepted by Serve or Handler
+	cc      *corkConn // the connection's bytes (establish wraps every one)
 	noticed bool      // the Session notice is written; guarded by wmu
 
 	subscribed chan struct{} // closed when the events subscription is granted
@@ -76,7 +76,7 @@ type job struct {
 
 func newConn(s *Server, cl *mochi.Client, user, device, cid string) *conn {
 	now := time.Now()
-	cc, _ := cl.Net.Conn.(*corkConn)
+	cc := cl.Net.Conn.(*corkConn) // every connection comes through establish
 	return &conn{
 		s: s, cl: cl, cc: cc, user: user, device: device, cid: cid, created: now,
 		v5:         cl.Properties.ProtocolVersion == 5,
@@ -326,20 +326,16 @@ func (c *conn) publish() {
 func (c *conn) flush(r *reply) bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.cc != nil {
-		c.cc.cork()
-	}
+	c.cc.cork()
 	ok := c.writeEvents()
 	if ok && r != nil {
 		if err := c.send(wire.ReplyTopic(c.cid), r.payload, r.correlation, 0); err != nil {
 			c.s.log.Debug("mqtt: writing a reply", slog.String("client", c.cid), slog.Any("err", err))
 		}
 	}
-	if c.cc != nil {
-		if err := c.cc.uncork(); err != nil && ok {
-			c.lost("a batch of writes", err)
-			return false
-		}
+	if err := c.cc.uncork(); err != nil && ok {
+		c.lost("a batch of writes", err)
+		return false
 	}
 	return ok
 }

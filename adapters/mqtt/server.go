@@ -100,7 +100,6 @@ type Server struct {
 	flushed atomic.Bool
 	dmu     sync.Mutex
 	dirty   []*conn
-	spare   []*conn        // dirty's other buffer
 	workers sync.WaitGroup // conn goroutines
 	serving sync.WaitGroup // accept loops and connections of Serve
 }

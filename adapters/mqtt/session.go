@@ -199,17 +199,13 @@ func (s *Server) Flush() {
 	s.flushed.Store(true)
 	s.dmu.Lock()
 	dirty := s.dirty
-	s.dirty = s.spare[:0]
+	s.dirty = nil
 	s.dmu.Unlock()
-	for i, c := range dirty {
-		if c.ses != nil && c.ses.due(c) {
+	for _, c := range dirty {
+		if c.ses.due(c) { // its worker may have written them already
 			c.wake()
 		}
-		dirty[i] = nil
 	}
-	s.dmu.Lock()
-	s.spare = dirty[:0]
-	s.dmu.Unlock()
 }
 
 // Deliver is Keep for a Delivery that is not told the Seq: the event is
