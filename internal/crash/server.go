@@ -234,12 +234,7 @@ func (s *Server) Served() (time.Time, error) {
 // Kill kills the current incarnation with SIGKILL (kill -9) and waits
 // for it to be gone.
 func (s *Server) Kill() {
-	s.mu.Lock()
-	inc := s.cur
-	if inc != nil {
-		inc.killed = true
-	}
-	s.mu.Unlock()
+	inc := s.ending()
 	if inc == nil {
 		return
 	}
@@ -250,12 +245,7 @@ func (s *Server) Kill() {
 // Stop shuts the current incarnation down (SIGTERM) and reports whether it
 // exited cleanly within stopGrace (it is killed if not).
 func (s *Server) Stop() error {
-	s.mu.Lock()
-	inc := s.cur
-	if inc != nil {
-		inc.killed = true
-	}
-	s.mu.Unlock()
+	inc := s.ending()
 	if inc == nil {
 		return nil
 	}
@@ -275,6 +265,17 @@ func (s *Server) Stop() error {
 		return fmt.Errorf("crash: serve-%02d exited with %v after SIGTERM; its log ends:\n%s", inc.n, st, tail(inc.log))
 	}
 	return nil
+}
+
+// ending marks the current incarnation killed or stopped, not gone by
+// itself, and returns it; nil if there is none.
+func (s *Server) ending() *incarnation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil {
+		s.cur.killed = true
+	}
+	return s.cur
 }
 
 // Incarnations is how many server processes were started.
