@@ -258,6 +258,38 @@ func DecodeClosedCall(b []byte) (ClosedCall, error) {
 	return c, nil
 }
 
+// ClosedCallParticipants calls fn with the inviter, then each invitee, of
+// the call that AppendClosedCall encoded as b, without decoding the rest
+// (the slices fn gets alias b): for an index that reads every call kept.
+// It reports false for an encoding malformed up to its last invitee; one
+// that DecodeClosedCall refuses for what comes after may still give true.
+func ClosedCallParticipants(b []byte, fn func(user []byte)) bool {
+	d := decoder{b: b}
+	if d.byte() != closedVersion {
+		return false
+	}
+	d.uvarint() // Index
+	d.varint()  // Created
+	d.varint()  // Closed
+	d.bytes()   // InviteID
+	inviter := d.bytes()
+	d.bytes() // Group
+	n := d.count()
+	if d.err != nil || len(inviter) == 0 || n == 0 {
+		return false
+	}
+	fn(inviter)
+	for range n {
+		u := d.bytes()
+		d.byte() // the state
+		if d.err != nil {
+			return false
+		}
+		fn(u)
+	}
+	return true
+}
+
 // closed appends inv, which just closed, to the step's closed calls
 // unless it is online-only (ONL-2).
 func (k *Kernel) closed(inv *invitation) {

@@ -151,61 +151,6 @@ func decodeCall(domain, k []byte, closed int64, call []byte) (kernel.ClosedCall,
 	return c, nil
 }
 
-// callUsers calls fn with the inviter, then each invitee of the call
-// encoded as b, reading them out of kernel.AppendClosedCall's format
-// (version byte, uvarint Index, varint Created and Closed, the strings
-// InviteID, Inviter and Group, uvarint count of invitees, then each
-// invitee's string and state byte) without decoding the rest: building
-// the call index reads every call kept, and this spares the allocations
-// of a whole decode. It returns false if b is malformed up to there.
-func callUsers(b []byte, fn func(user []byte)) bool {
-	if len(b) == 0 {
-		return false
-	}
-	b = b[1:]
-	for range 3 { // Index, Created, Closed (varints have uvarints' length)
-		_, n := binary.Uvarint(b)
-		if n <= 0 {
-			return false
-		}
-		b = b[n:]
-	}
-	str := func() ([]byte, bool) {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || l > uint64(len(b)-n) {
-			return nil, false
-		}
-		s := b[n : n+int(l)]
-		b = b[n+int(l):]
-		return s, true
-	}
-	var inviter []byte
-	for i := range 3 { // InviteID, Inviter, Group
-		s, ok := str()
-		if !ok {
-			return false
-		}
-		if i == 1 {
-			inviter = s
-		}
-	}
-	count, n := binary.Uvarint(b)
-	if n <= 0 || len(inviter) == 0 || count == 0 || count > uint64(len(b)) {
-		return false
-	}
-	b = b[n:]
-	fn(inviter)
-	for range count {
-		s, ok := str()
-		if !ok || len(b) == 0 {
-			return false
-		}
-		b = b[1:] // the state
-		fn(s)
-	}
-	return true
-}
-
 // readCallIndex reads the call index of a schema 5 store from tx, trimmed
 // to retention r: every entry of calllog, then every calls entry of the
 // journal. It checks each entry's key and frame and the users of each
@@ -269,7 +214,7 @@ func (x *callIndex) index(domain, k []byte, key uint64, p []byte, full bool) err
 			}
 		}
 		ref := callRef{closed: closed, entry: id, off: off}
-		ok := callUsers(call, func(name []byte) {
+		ok := kernel.ClosedCallParticipants(call, func(name []byte) {
 			u := x.users[string(name)]
 			if u == nil {
 				u = &userCalls{}
