@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"reflect"
 	"slices"
 	"testing"
 
@@ -57,9 +56,7 @@ func sameUsersRecords(t *testing.T, s *bolt.Store, what string, calls []kernel.C
 		if err != nil {
 			t.Fatalf("%s: Records(%s): %v", what, u, err)
 		}
-		if len(got) != len(want) || (len(got) > 0 && !reflect.DeepEqual(got, want)) {
-			t.Fatalf("%s: Records(%s):\n got %+v\nwant %+v", what, u, got, want)
-		}
+		storetest.SameCallRecords(t, fmt.Sprintf("%s: Records(%s)", what, u), got, want)
 		var paged []port.CallRecord
 		for after := (port.RecordCursor{}); ; {
 			page, err := s.Records(u, after, 2)
@@ -72,9 +69,7 @@ func sameUsersRecords(t *testing.T, s *bolt.Store, what string, calls []kernel.C
 			paged = append(paged, page...)
 			after = page[len(page)-1].Cursor()
 		}
-		if len(paged) != len(want) || (len(paged) > 0 && !reflect.DeepEqual(paged, want)) {
-			t.Fatalf("%s: Records(%s) in pages of 2:\n got %+v\nwant %+v", what, u, paged, want)
-		}
+		storetest.SameCallRecords(t, fmt.Sprintf("%s: Records(%s) in pages of 2", what, u), paged, want)
 	}
 }
 

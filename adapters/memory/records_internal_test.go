@@ -2,7 +2,6 @@ package memory
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +56,7 @@ func TestStoreCompactsCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameCallRecords(t, fmt.Sprintf("Records(%s)", u), got, storetest.WantRecords(u, calls, r))
+		storetest.SameCallRecords(t, fmt.Sprintf("Records(%s)", u), got, storetest.WantRecords(u, calls, r))
 	}
 }
 
@@ -104,19 +103,7 @@ func TestStoreCallsFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameCallRecords(t, "Records(alice)", got, storetest.WantRecords("alice", calls, r))
-}
-
-func sameCallRecords(t *testing.T, what string, got, want []port.CallRecord) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: got %d records, want %d", what, len(got), len(want))
-	}
-	for i := range got {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Fatalf("%s: record %d:\n got %+v\nwant %+v", what, i, got[i], want[i])
-		}
-	}
+	storetest.SameCallRecords(t, "Records(alice)", got, storetest.WantRecords("alice", calls, r))
 }
 
 // Records runs beside Appends that compact the calls log, and each listing

@@ -396,7 +396,7 @@ func checkReopen(t *testing.T, s port.Store, reopen func(port.Store) port.Store)
 		wantLoad(t, s, 40, "snap-40", Records(41, 100+uint64(round)))
 		sameHistory(t, fmt.Sprintf("History after reopen %d", round+1), mustHistory(t, s, conv, 0, 0), hs)
 		for _, u := range []string{"alice", "bob", "carol", "dave"} {
-			sameCallRecords(t, fmt.Sprintf("Records(%s) after reopen %d", u, round+1),
+			SameCallRecords(t, fmt.Sprintf("Records(%s) after reopen %d", u, round+1),
 				mustRecords(t, s, u, port.RecordCursor{}, 0), WantRecords(u, calls, port.Retention{}))
 		}
 		h := History(conv, 50+round)
@@ -425,7 +425,7 @@ func checkRecordsOrderAndPaging(t *testing.T, s port.Store) {
 	}
 	for _, u := range []string{"alice", "bob", "carol", "dave", "erin", "mallory"} {
 		want := WantRecords(u, calls, port.Retention{})
-		sameCallRecords(t, fmt.Sprintf("Records(%s)", u), mustRecords(t, s, u, port.RecordCursor{}, 0), want)
+		SameCallRecords(t, fmt.Sprintf("Records(%s)", u), mustRecords(t, s, u, port.RecordCursor{}, 0), want)
 		var paged []port.CallRecord
 		for after := (port.RecordCursor{}); ; {
 			page := mustRecords(t, s, u, after, 4)
@@ -438,7 +438,7 @@ func checkRecordsOrderAndPaging(t *testing.T, s port.Store) {
 			paged = append(paged, page...)
 			after = page[len(page)-1].Cursor()
 		}
-		sameCallRecords(t, fmt.Sprintf("Records(%s) in pages of 4 chained by the cursor", u), paged, want)
+		SameCallRecords(t, fmt.Sprintf("Records(%s) in pages of 4 chained by the cursor", u), paged, want)
 	}
 	if got := mustRecords(t, s, "mallory", port.RecordCursor{}, 0); len(got) != 0 {
 		t.Fatalf("Records of a user in no call: got %d, want none", len(got))
@@ -459,7 +459,7 @@ func checkRecordsInTheBatch(t *testing.T, s port.Store) {
 	want := WantRecords(c.Inviter, []kernel.ClosedCall{Call(1, 1)}, port.Retention{}) // not sharing b.Closed
 	mustAppend(t, s, b)
 	b.Closed[0].Invitees[0], b.Closed[0].States[0] = "mallory", kernel.Accepted
-	sameCallRecords(t, "Records after the caller changed what it passed", mustRecords(t, s, c.Inviter, port.RecordCursor{}, 0), want)
+	SameCallRecords(t, "Records after the caller changed what it passed", mustRecords(t, s, c.Inviter, port.RecordCursor{}, 0), want)
 }
 
 // A user keeps at most DefaultRecordsPerUser records, the newest, and
@@ -476,7 +476,7 @@ func checkRecordsRetention(t *testing.T, s port.Store) {
 	calls = append(calls, b.Closed...)
 	mustAppend(t, s, b)
 	for _, u := range []string{"alice", "bob0", "bob1"} {
-		sameCallRecords(t, fmt.Sprintf("Records(%s) beyond the count", u), mustRecords(t, s, u, port.RecordCursor{}, 0),
+		SameCallRecords(t, fmt.Sprintf("Records(%s) beyond the count", u), mustRecords(t, s, u, port.RecordCursor{}, 0),
 			WantRecords(u, calls, port.Retention{}))
 	}
 	late := kernel.ClosedCall{Index: 2, InviteID: "late", Inviter: "bob0", Invitees: []string{"carol"},
@@ -484,7 +484,7 @@ func checkRecordsRetention(t *testing.T, s port.Store) {
 	mustAppend(t, s, port.Batch{Records: Records(2, 2), Closed: []kernel.ClosedCall{late}})
 	calls = append(calls, late)
 	for _, u := range []string{"alice", "bob0", "carol"} {
-		sameCallRecords(t, fmt.Sprintf("Records(%s) after a call %v later", u, port.DefaultRecordMaxAge),
+		SameCallRecords(t, fmt.Sprintf("Records(%s) after a call %v later", u, port.DefaultRecordMaxAge),
 			mustRecords(t, s, u, port.RecordCursor{}, 0), WantRecords(u, calls, port.Retention{}))
 	}
 }
@@ -533,8 +533,9 @@ func mustRecords(t *testing.T, s port.Store, user string, after port.RecordCurso
 	return rs
 }
 
-// sameCallRecords compares call records.
-func sameCallRecords(t *testing.T, what string, got, want []port.CallRecord) {
+// SameCallRecords fails unless got and want are the same call records, in
+// order (what names the listing in the message).
+func SameCallRecords(t *testing.T, what string, got, want []port.CallRecord) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: got %d records, want %d", what, len(got), len(want))
