@@ -1,6 +1,8 @@
 package bolt_test
 
 import (
+	"bytes"
+	"os"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -64,6 +66,27 @@ func rawUpdate(t testing.TB, path string, fn func(tx *bbolt.Tx) error) {
 	defer db.Close()
 	if err := db.Update(fn); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// readOnly opens the closed store at path with and without the Open
+// check, hands it to read, checks it and closes it, and fails if those
+// sessions, which only read, changed the file (what names the store).
+func readOnly(t *testing.T, path, what string, read func(s *bolt.Store)) {
+	t.Helper()
+	before, _ := os.ReadFile(path)
+	for _, opts := range [][]bolt.Option{nil, {bolt.WithoutOpenCheck()}} {
+		s := mustOpen(t, path, opts...)
+		read(s)
+		if err := s.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatalf("a session that only read %s changed it", what)
 	}
 }
 
