@@ -2,8 +2,8 @@ package bolt_test
 
 import (
 	"bytes"
-	"os"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
